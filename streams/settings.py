@@ -1,0 +1,175 @@
+"""One frozen settings object; the environment and the config file are read here and nowhere else.
+
+Precedence: explicit overrides (CLI flags) > environment (``BOUNCEFLOW_*``) > config file (TOML,
+``--config`` or ``BOUNCEFLOW_CONFIG``) > defaults.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+from .exceptions import ConfigError
+
+POLICIES = ("altcraft", "recipient")
+
+
+def _setting(default: Any, doc: str) -> Any:
+    return field(default=default, metadata={"doc": doc})
+
+
+@dataclass(frozen=True)
+class Settings:
+    kafka_bootstrap: str = _setting(
+        "127.0.0.1:9092", "Kafka bootstrap servers, host:port[,host:port]."
+    )
+    clickhouse_dsn: str = _setting(
+        "chdb:///./bounceflow-data/chdb",
+        "chdb:///dir (embedded, one process at a time) or http(s)://user:password@host:port/db.",
+    )
+    partitions: int = _setting(
+        4, "Partitions of every bounceflow topic: the unit of parallelism across workers."
+    )
+    policy: str = _setting(
+        "altcraft",
+        "altcraft: every hard bounce suppresses. recipient: only failures caused by the "
+        "address (unknown user or host, moved, not accepting mail) suppress.",
+    )
+    app_id: str = _setting("bounceflow", "Faust app id: the consumer group and table prefix.")
+    topic_replies: str = _setting("smtp-replies", "Input topic of SmtpReply records.")
+    topic_classified: str = _setting("classified-replies", "Classified replies, keyed by address.")
+    topic_hooks: str = _setting("action-hooks", "ActionHook output topic.")
+    topic_dead_letters: str = _setting("dead-letters", "Input that could not be processed.")
+    replication_factor: int = _setting(1, "Replication factor of topics bounceflow creates.")
+    max_attempts: int = _setting(
+        5, "A soft bounce on this attempt (or later) makes the message undelivered."
+    )
+    message_lifetime_s: int = _setting(
+        86400, "A soft-bounced message with no reply for this long (event time) is undelivered."
+    )
+    default_retry_s: int = _setting(
+        600, "Retry delay announced in sbounce hooks when the reply text names none."
+    )
+    rules_file: str = _setting(
+        "", "A rules file of your own, tried before the built-in rules (same TOML schema)."
+    )
+    sink_batch_size: int = _setting(
+        5000, "Most rows in one ClickHouse insert: larger is faster, smaller flushes sooner."
+    )
+    sink_batch_seconds: float = _setting(
+        1.0, "Longest a row waits for its batch: bounds report lag."
+    )
+    session_timeout_s: float = _setting(
+        10.0,
+        "Kafka consumer session timeout. A new group's first join waits about half of it; "
+        "shorter detects a dead worker sooner, too short evicts a busy one.",
+    )
+    data_dir: str = _setting("./bounceflow-data", "Worker state directory (Faust tables).")
+    web_port: int = _setting(0, "Faust web server port for health output; 0 disables it.")
+    log_level: str = _setting("info", "Worker log level: debug, info, warn or error.")
+    kafka_security_protocol: str = _setting(
+        "PLAINTEXT", "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL."
+    )
+    kafka_sasl_mechanism: str = _setting("", "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512.")
+    kafka_sasl_username: str = _setting("", "SASL user name.")
+    kafka_sasl_password: str = _setting("", "SASL password; never logged.")
+    kafka_ssl_cafile: str = _setting("", "CA bundle for SSL/SASL_SSL; empty uses the system's.")
+
+    def __post_init__(self) -> None:
+        if self.policy not in POLICIES:
+            raise ConfigError(
+                f"policy must be one of {', '.join(POLICIES)}, not {self.policy!r}"
+            )
+        for name in ("partitions", "max_attempts", "sink_batch_size", "replication_factor"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1, not {getattr(self, name)}")
+
+    @property
+    def topics(self) -> tuple[str, str, str, str]:
+        return (self.topic_replies, self.topic_classified, self.topic_hooks,
+                self.topic_dead_letters)
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+    def redacted(self) -> dict[str, Any]:
+        """The settings as a dict that is safe to log: secrets and DSN passwords masked."""
+        out = dataclasses.asdict(self)
+        if out["kafka_sasl_password"]:
+            out["kafka_sasl_password"] = "***"
+        out["clickhouse_dsn"] = redact_dsn(self.clickhouse_dsn)
+        return out
+
+    @classmethod
+    def load(
+        cls,
+        config_file: str | os.PathLike[str] | None = None,
+        env: Mapping[str, str] | None = None,
+        **overrides: Any,
+    ) -> Settings:
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        config_file = config_file or env.get("BOUNCEFLOW_CONFIG")
+        if config_file:
+            values.update(_read_file(Path(config_file)))
+        for f in fields(cls):
+            raw = env.get(env_var(f.name))
+            if raw is not None and raw != "":
+                values[f.name] = _coerce(f.name, f.type, raw, env_var(f.name))
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+
+def env_var(name: str) -> str:
+    return f"BOUNCEFLOW_{name.upper()}"
+
+
+def redact_dsn(dsn: str) -> str:
+    scheme, sep, rest = dsn.partition("://")
+    if sep and "@" in rest:
+        creds, _, host = rest.rpartition("@")
+        user = creds.split(":", 1)[0]
+        return f"{scheme}://{user}:***@{host}"
+    return dsn
+
+
+def describe() -> list[tuple[str, str, str]]:
+    """(environment variable, default, doc) for every setting: the --help and README table."""
+    return [(env_var(f.name), repr(f.default), f.metadata["doc"]) for f in fields(Settings)]
+
+
+_TYPES = {"int": int, "float": float, "str": str}
+
+
+def _coerce(name: str, type_name: Any, raw: Any, source: str) -> Any:
+    convert = _TYPES[type_name if isinstance(type_name, str) else type_name.__name__]
+    try:
+        return convert(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"{source}: {name} must be {convert.__name__}, not {raw!r}"
+        ) from None
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path}: {exc}") from None
+    known = {f.name: f for f in fields(Settings)}
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise ConfigError(f"config file {path}: unknown settings {', '.join(unknown)}")
+    return {k: _coerce(k, known[k].type, v, str(path)) for k, v in data.items()}
