@@ -1,0 +1,53 @@
+"""Bounce-text templates: the reply with everything that varies per message masked, so that
+identical causes add up in the reports (``450 <<EMAIL>>: ... Greylisted for 120 seconds``).
+
+The masks are part of the report contract: change them only on purpose (tests pin examples).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+# Order matters: URLs contain hosts, addresses contain hosts, IP:port before IP.
+_MASKS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern, re.IGNORECASE), mask)
+    for pattern, mask in (
+        (r"\b(?:https?|ftp)://[^\s<>\"')\]]+", "<URL>"),
+        (r"\b[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+\b", "<EMAIL>"),
+        (r"\[?\b(?:\d{1,3}\.){3}\d{1,3}\]?:\d{1,5}\b", "<IP4:PORT>"),
+        (r"\b(?:\d{1,3}\.){3}\d{1,3}\b", "<IP4>"),
+        (r"\[?\b(?:[0-9a-f]{1,4}:){2,7}[0-9a-f]{0,4}\b\]?(?::\d{1,5}\b)?", "<IP6>"),
+        (r"\bwww\.[\w-]+(?:\.[\w-]+)+\b", "<URL>"),
+        (r"\b(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:[a-z]{2,24})\b", "<HOST>"),
+        # queue ids, message ids, session tokens: long runs mixing letters and digits
+        (r"\b(?=[\w-]*\d)(?=[\w-]*[a-z])[\w-]{10,}\b", "<ID>"),
+        (r"\b\d{6,}\b", "<NUM>"),
+    )
+)
+# Multi-line replies repeat the code on every line: "550-5.1.1 text\n550 5.1.1 more".
+_CONTINUATION = re.compile(
+    r"^\s*\d{3}[ -](?:[245]\.\d{1,3}\.\d{1,3}\s)?|\s\d{3}[ -][245]\.\d{1,3}\.\d{1,3}\s", re.MULTILINE
+)
+_SPACE = re.compile(r"\s+")
+_LEADING_CODE = re.compile(r"^\s*(\d{3})[ -]")
+
+
+@lru_cache(maxsize=65536)
+def bounce_text(reply_code: int | None, reply_text: str) -> str:
+    """The normalised template of one reply: code first, continuation prefixes folded, variable
+    parts masked, whitespace collapsed."""
+    text = reply_text.strip()
+    lead = _LEADING_CODE.match(text)
+    code = lead.group(1) if lead else (str(reply_code) if reply_code is not None else "")
+    if lead:
+        text = text[lead.end():]
+    status = re.match(r"^([245]\.\d{1,3}\.\d{1,3})\s", text)
+    prefix = f"{code} {status.group(1)}" if status else code
+    if status:
+        text = text[status.end():]
+    text = _CONTINUATION.sub(" ", text)
+    for pattern, mask in _MASKS:
+        text = pattern.sub(mask, text)
+    text = _SPACE.sub(" ", text).strip()
+    return f"{prefix} {text}".strip() if prefix else text

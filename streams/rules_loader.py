@@ -1,0 +1,157 @@
+"""Loads and validates the rules data files (``streams/rules/*.toml`` and a user's file).
+
+Every error names the file and the rule, so that a bad user file is fixed in one look.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+from .exceptions import RulesError
+
+RULES_DIR = Path(__file__).resolve().parent / "rules"
+REASONS = frozenset(
+    "authfailure badreputation blocked contenterror delivered exceedlimit expired failedstarttls "
+    "filtered hasmoved hostunknown mailboxfull mailererror mesgtoobig networkerror norelaying "
+    "notaccept notcompliantrfc onhold policyviolation rejected requireptr securityerror "
+    "spamdetected speeding suppressed suspend syntaxerror systemerror systemfull toomanyconn "
+    "undefined userunknown vacation virusdetected feedback".split()
+)
+KINDS = ("delivered", "soft", "hard")
+STAGES = frozenset({"connect", "helo", "ehlo", "starttls", "mail", "rcpt", "data", "dot"})
+_RULE_KEYS = {"id", "reason", "source", "patterns", "codes", "stages", "kind"}
+_CODE_PREFIX = re.compile(r"^(none|[245]\d{0,2})$")
+
+
+@dataclass(frozen=True)
+class TextRule:
+    id: str
+    reason: str
+    source: str
+    regex: re.Pattern[str]
+    codes: tuple[str, ...]  # empty: any
+    stages: frozenset[str]  # empty: any
+    kind: str | None
+    origin: str  # the file it came from
+
+    def applies(self, code: str, stage: str | None) -> bool:
+        if self.codes and not any(code.startswith(c) for c in self.codes):
+            return False
+        return not (self.stages and (stage or "") not in self.stages)
+
+
+@dataclass(frozen=True)
+class StatusTable:
+    enhanced: dict[str, str]  # "X.1.1" -> reason
+    reply: dict[str, str]  # "550" -> reason
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    doc: str
+    kinds: frozenset[str]
+    reasons: frozenset[str] | None
+    reasons_5xx: frozenset[str]
+
+
+@dataclass(frozen=True)
+class RetryRules:
+    patterns: tuple[re.Pattern[str], ...]
+    units: dict[str, int]
+
+
+def _load_toml(path: Path, schema: str) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RulesError(f"{path}: no such rules file") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise RulesError(f"{path}: not valid TOML: {exc}") from None
+    if data.get("schema") != schema:
+        raise RulesError(f"{path}: expected schema = {schema!r}, found {data.get('schema')!r}")
+    return data
+
+
+def load_text_rules(path: Path) -> list[TextRule]:
+    data = _load_toml(path, "bounceflow.patterns/1")
+    rules, seen = [], set()
+    for n, raw in enumerate(data.get("rule", []), 1):
+        where = f"{path}: rule {raw.get('id', f'#{n}')!s}"
+        unknown = set(raw) - _RULE_KEYS
+        if unknown:
+            raise RulesError(f"{where}: unknown keys {', '.join(sorted(unknown))}")
+        for key in ("id", "reason", "patterns"):
+            if key not in raw:
+                raise RulesError(f"{where}: missing {key!r}")
+        if raw["id"] in seen:
+            raise RulesError(f"{where}: duplicate id")
+        seen.add(raw["id"])
+        if raw["reason"] not in REASONS:
+            raise RulesError(f"{where}: reason {raw['reason']!r} is not in the vocabulary")
+        if raw.get("kind") not in (None, "soft", "hard"):
+            raise RulesError(f"{where}: kind must be 'soft' or 'hard', not {raw['kind']!r}")
+        bad_codes = [c for c in raw.get("codes", []) if not _CODE_PREFIX.match(str(c))]
+        if bad_codes:
+            raise RulesError(f"{where}: codes {bad_codes} are not reply-code prefixes or 'none'")
+        bad_stages = set(raw.get("stages", [])) - STAGES
+        if bad_stages:
+            raise RulesError(f"{where}: unknown stages {', '.join(sorted(bad_stages))}")
+        patterns = raw["patterns"]
+        if not patterns or not all(isinstance(p, str) and p for p in patterns):
+            raise RulesError(f"{where}: patterns must be a non-empty list of strings")
+        try:
+            regex = re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
+        except re.error as exc:
+            raise RulesError(f"{where}: bad pattern: {exc}") from None
+        rules.append(TextRule(
+            id=raw["id"], reason=raw["reason"], source=raw.get("source", ""), regex=regex,
+            codes=tuple(str(c) for c in raw.get("codes", [])),
+            stages=frozenset(raw.get("stages", [])), kind=raw.get("kind"), origin=str(path),
+        ))
+    return rules
+
+
+def load_status_table(path: Path = RULES_DIR / "status_codes.toml") -> StatusTable:
+    data = _load_toml(path, "bounceflow.status_codes/1")
+    for section in ("enhanced", "reply"):
+        for key, reason in data.get(section, {}).items():
+            if reason not in REASONS:
+                raise RulesError(f"{path}: [{section}] {key} = {reason!r} is not in the vocabulary")
+    return StatusTable(enhanced=dict(data["enhanced"]), reply=dict(data["reply"]))
+
+
+def load_policies(path: Path = RULES_DIR / "policies.toml") -> dict[str, Policy]:
+    data = _load_toml(path, "bounceflow.policies/1")
+    out = {}
+    for name, raw in data.items():
+        if name == "schema":
+            continue
+        reasons = raw.get("reasons")
+        for r in [*(reasons or []), *raw.get("reasons_5xx", [])]:
+            if r not in REASONS:
+                raise RulesError(f"{path}: policy {name}: reason {r!r} is not in the vocabulary")
+        out[name] = Policy(
+            name=name, doc=raw.get("doc", ""), kinds=frozenset(raw["kinds"]),
+            reasons=frozenset(reasons) if reasons is not None else None,
+            reasons_5xx=frozenset(raw.get("reasons_5xx", [])),
+        )
+    return out
+
+
+def load_retry_rules(path: Path = RULES_DIR / "retry.toml") -> RetryRules:
+    data = _load_toml(path, "bounceflow.retry/1")
+    try:
+        patterns = tuple(re.compile(p, re.IGNORECASE) for p in data["patterns"])
+    except re.error as exc:
+        raise RulesError(f"{path}: bad pattern: {exc}") from None
+    return RetryRules(patterns=patterns, units=dict(data["units"]))
