@@ -1,0 +1,53 @@
+"""Builds ActionHook records (schemas/action_hook.avsc). Pure: the same reply and decision always
+give the same hook, with the same ``hook_id``, so a replay re-emits duplicates that consumers drop.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+HOOK_TYPES = ("deliv", "sbounce", "hbounce", "undeliv", "suppress", "status")
+HARDBOUNCED = "Hardbounced"
+
+
+def rfc3339(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat(timespec="milliseconds")
+
+
+def hook_id(event_type: str, reply: dict[str, Any]) -> str:
+    # A message is undelivered once, whichever reply (or its lifetime) decided it.
+    if event_type == "undeliv":
+        return f"{reply['message_id']}:undeliv"
+    return f"{reply['event_id']}:{event_type}"
+
+
+def make_hook(event_type: str, reply: dict[str, Any], **data: Any) -> dict[str, Any]:
+    bounce = event_type != "deliv"
+    return {
+        "hook_id": hook_id(event_type, reply),
+        "event_type": event_type,
+        "event_date": rfc3339(reply["event_time"]),
+        "account_id": reply["account_id"],
+        "profile_id": reply.get("profile_id"),
+        "list_id": reply.get("list_id"),
+        "sends_trying_num": reply["attempt"],
+        "is_test": reply.get("is_test", False),
+        "event_data": {
+            "event_id": reply["event_id"],
+            "message_id": reply["message_id"],
+            "campaign_id": reply.get("campaign_id"),
+            "email": reply["email"],
+            "recipient_domain": reply["recipient_domain"],
+            "from_domain": reply["from_domain"],
+            "sending_ip": reply["sending_ip"],
+            "reply_code": reply.get("reply_code"),
+            "enhanced_status": reply.get("enhanced_status"),
+            "reason": reply["reason"] if bounce else None,
+            "bounce_text": reply["bounce_text"] if bounce else None,
+            "retry_after": data.get("retry_after"),
+            "retry_at": data.get("retry_at"),
+            "status": data.get("status"),
+            "cause": data.get("cause"),
+        },
+    }

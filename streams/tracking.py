@@ -1,0 +1,148 @@
+"""Per-recipient and per-message state transitions: a pure state machine behind the track agent.
+
+State lives in two Faust tables, both written only while processing an event of the partition the
+key belongs to (the stream is keyed by recipient address):
+
+- recipients[email] = {"suppressed_by": event_id | None, "soft_streak": int,
+                       "recent": [[event_id, suppressed_before], ...]}
+- messages[message_id] = {"first": ms, "attempts": int, "partition": int, "reply": {...}}
+  (pending: soft-bounced, not yet delivered, hard-bounced or undelivered)
+
+Replays are recognised, not re-applied: after a crash Faust redelivers events whose table updates
+may already be in the changelog. ``recent`` remembers each event's pre-state, so a replayed event
+re-emits exactly the hooks it emitted the first time (same ids) and changes nothing.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+from typing import Any
+
+from .hooks import HARDBOUNCED, make_hook, rfc3339
+
+RECENT = 32
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_attempts: int
+    default_retry_s: int
+    message_lifetime_s: int
+
+
+@dataclass
+class Decision:
+    hooks: list[dict[str, Any]] = field(default_factory=list)
+    recipient: dict[str, Any] | None = None  # new recipient state; None: unchanged
+    message: dict[str, Any] | None = None  # new pending-message state
+    forget_message: bool = False  # the message is settled: drop it from the pending table
+
+
+def decide(
+    reply: dict[str, Any],
+    recipient: dict[str, Any] | None,
+    message: dict[str, Any] | None,
+    limits: Limits,
+    partition: int,
+) -> Decision:
+    recipient = recipient or {"suppressed_by": None, "soft_streak": 0, "recent": []}
+    replayed = next((before for eid, before in recipient["recent"] if eid == reply["event_id"]),
+                    None)
+    suppressed_before = (recipient["suppressed_by"] is not None) if replayed is None else replayed
+    out = Decision()
+
+    if suppressed_before:
+        out.hooks.append(make_hook("suppress", reply, cause=recipient["suppressed_by"]))
+    else:
+        _reply_hooks(reply, message, limits, partition, out)
+
+    if replayed is None:
+        out.recipient = _next_recipient(recipient, reply, suppressed_before)
+    return out
+
+
+def _reply_hooks(
+    reply: dict[str, Any],
+    message: dict[str, Any] | None,
+    limits: Limits,
+    partition: int,
+    out: Decision,
+) -> None:
+    kind = reply["kind"]
+    if kind == "delivered":
+        out.hooks.append(make_hook("deliv", reply))
+        out.forget_message = message is not None
+    elif kind == "hard":
+        out.hooks.append(make_hook("hbounce", reply))
+        if reply["suppress"]:
+            out.hooks.append(make_hook("status", reply, status=HARDBOUNCED))
+        out.forget_message = message is not None
+    else:
+        retry_after = reply.get("retry_after") or limits.default_retry_s
+        out.hooks.append(make_hook(
+            "sbounce", reply, retry_after=retry_after,
+            retry_at=rfc3339(reply["event_time"] + retry_after * 1000),
+        ))
+        cause = ("final" if reply.get("final")
+                 else "max_attempts" if reply["attempt"] >= limits.max_attempts else None)
+        if cause:
+            out.hooks.append(make_hook("undeliv", reply, cause=cause))
+            out.forget_message = message is not None
+        else:
+            out.message = {
+                "first": message["first"] if message else reply["event_time"],
+                "attempts": max(reply["attempt"], message["attempts"] if message else 0),
+                "partition": partition,
+                "reply": reply,
+            }
+
+
+def _next_recipient(
+    recipient: dict[str, Any], reply: dict[str, Any], suppressed_before: bool
+) -> dict[str, Any]:
+    kind = reply["kind"]
+    suppressed_by = recipient["suppressed_by"]
+    if not suppressed_before and reply["suppress"]:
+        suppressed_by = reply["event_id"]
+    streak = recipient["soft_streak"] + 1 if kind == "soft" else 0
+    recent = [*recipient["recent"][-(RECENT - 1):], [reply["event_id"], suppressed_before]]
+    return {"suppressed_by": suppressed_by, "soft_streak": streak, "recent": recent}
+
+
+class PendingIndex:
+    """Which pending messages of one partition expire first: a heap with lazy deletion, so the
+    per-event check is O(1) unless something expires. Rebuilt from the table after a restart."""
+
+    def __init__(self, items: list[tuple[str, int]] | None = None) -> None:
+        self._first: dict[str, int] = dict(items or [])
+        self._heap = [(first, mid) for mid, first in self._first.items()]
+        heapq.heapify(self._heap)
+        self.stream_time = 0
+
+    def __len__(self) -> int:
+        return len(self._first)
+
+    def add(self, message_id: str, first: int) -> None:
+        if self._first.get(message_id) != first:
+            self._first[message_id] = first
+            heapq.heappush(self._heap, (first, message_id))
+
+    def discard(self, message_id: str) -> None:
+        self._first.pop(message_id, None)
+
+    def advance(self, event_time: int, lifetime_s: int) -> list[str]:
+        """Move stream time forward; return the message ids whose lifetime ran out."""
+        self.stream_time = max(self.stream_time, event_time)
+        horizon = self.stream_time - lifetime_s * 1000
+        out = []
+        while self._heap and self._heap[0][0] <= horizon:
+            first, mid = heapq.heappop(self._heap)
+            if self._first.get(mid) == first:
+                del self._first[mid]
+                out.append(mid)
+        return out
+
+
+def expiry_hook(message: dict[str, Any]) -> dict[str, Any]:
+    return make_hook("undeliv", message["reply"], cause="lifetime")
