@@ -1,0 +1,1 @@
+"""Sinks: where classified replies, hooks and dead letters are stored for reports (ClickHouse)."""
