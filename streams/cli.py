@@ -1,0 +1,283 @@
+"""The ``bounceflow`` command."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .exceptions import BounceflowError, ConfigError
+from .settings import POLICIES, Settings, describe
+
+def _settings(ctx: click.Context, **overrides: Any) -> Settings:
+    return Settings.load(ctx.obj.get("config"), **overrides)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--config", type=click.Path(dir_okay=False), help="TOML settings file.")
+@click.version_option(package_name="bounceflow")
+@click.pass_context
+def cli(ctx: click.Context, config: str | None) -> None:
+    """bounceflow: classify SMTP replies from Kafka, keep per-recipient state, emit action hooks
+    and exact ClickHouse reports.
+
+    Start with `bounceflow demo`: it runs the whole pipeline on a local broker and embedded
+    ClickHouse and checks the reports against what it produced.
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["config"] = config
+
+
+@cli.command()
+@click.option("--port", type=click.IntRange(1, 65535), help="Loopback port (default: a free one).")
+def broker(port: int | None) -> None:
+    """Run the local Kafka-protocol broker (Tansu) in the foreground.
+
+    Prints its bootstrap address; stops on Ctrl-C or SIGTERM. Memory storage: topics are lost
+    when it stops."""
+    from .broker import LocalBroker
+
+    with LocalBroker(port=port) as b:
+        click.echo(b.bootstrap)
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        try:
+            assert b.process is not None
+            b.process.wait()
+        except KeyboardInterrupt:
+            pass
+
+
+_bootstrap_option = click.option(
+    "--bootstrap", help="Kafka bootstrap servers (BOUNCEFLOW_KAFKA_BOOTSTRAP)."
+)
+
+
+@cli.command()
+@_bootstrap_option
+@click.option("--clickhouse", help="ClickHouse DSN (BOUNCEFLOW_CLICKHOUSE_DSN).")
+@click.option("--partitions", type=click.IntRange(1), help="Topic partitions.")
+@click.option("--policy", type=click.Choice(POLICIES), help="Suppression policy.")
+@click.option("--rules", type=click.Path(exists=True, dir_okay=False), help="Your rules file.")
+@click.option("--log-level", type=click.Choice(["debug", "info", "warn", "error"]))
+@click.pass_context
+def worker(ctx: click.Context, bootstrap: str | None, clickhouse: str | None,
+           partitions: int | None, policy: str | None, rules: str | None,
+           log_level: str | None) -> None:
+    """Run a Faust worker: classify, track state, emit hooks, sink to ClickHouse.
+
+    Creates the topics if they do not exist. Stops cleanly on SIGTERM or Ctrl-C. Start more
+    workers with the same settings to share the partitions. Every setting can also be given as
+    an environment variable or in a TOML file (--config); `bounceflow settings` lists them."""
+    from .worker import run_worker
+
+    run_worker(_settings(ctx, kafka_bootstrap=bootstrap, clickhouse_dsn=clickhouse,
+                         partitions=partitions, policy=policy, rules_file=rules,
+                         log_level=log_level))
+
+
+@cli.command()
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@_bootstrap_option
+@click.option("--topic", help="Target topic (default: BOUNCEFLOW_TOPIC_REPLIES, smtp-replies).")
+@click.option("--quiet", is_flag=True, help="No progress output.")
+@click.pass_context
+def produce(ctx: click.Context, file: Any, bootstrap: str | None, topic: str | None,
+            quiet: bool) -> None:
+    """Send SmtpReply records from FILE (JSON Lines, `-` for stdin) to Kafka as Avro.
+
+    One JSON object per line with the fields of schemas/smtp_reply.avsc; event_time as epoch
+    milliseconds or RFC 3339. Bad lines are reported with their number and reason on stderr and
+    the good lines are still sent. Exit code 0: all sent; 1: some lines were bad or failed."""
+    from .produce import produce as run
+    from .topics import ensure_topics
+
+    settings = _settings(ctx, kafka_bootstrap=bootstrap, topic_replies=topic)
+    ensure_topics(settings)
+
+    def progress(n: int) -> None:
+        if not quiet:
+            click.echo(f"\rsent {n}", err=True, nl=False)
+
+    result = run(settings, file, on_progress=progress)
+    if not quiet:
+        click.echo("", err=True)
+    for number, reason in result.bad:
+        click.echo(f"line {number}: {reason}", err=True)
+    for failure in result.failed[:20]:
+        click.echo(f"delivery failed: {failure}", err=True)
+    click.echo(f"sent {result.sent - len(result.failed)} records to {settings.topic_replies}, "
+               f"{len(result.bad)} bad lines, {len(result.failed)} delivery failures", err=True)
+    if result.bad or result.failed:
+        sys.exit(1)
+
+
+def _date(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD or RFC 3339)") from None
+    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+
+
+@cli.command()
+@click.argument("kind", type=click.Choice(["bounces", "undeliveries", "summary"]))
+@click.option("--from", "start", help="Start of the period (inclusive), date or RFC 3339.")
+@click.option("--to", "end", help="End of the period (exclusive), date or RFC 3339.")
+@click.option("--account", type=int, help="Only this account.")
+@click.option("--campaign", type=int, help="Only this mailing (campaign).")
+@click.option("--group-by", type=click.Choice(["from_domain", "sending_ip"]),
+              default="from_domain", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "xlsx", "json"]),
+              default="table", show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False), help="Write to this file.")
+@click.option("--clickhouse", help="ClickHouse DSN (BOUNCEFLOW_CLICKHOUSE_DSN).")
+@click.pass_context
+def report(ctx: click.Context, kind: str, start: str | None, end: str | None,
+           account: int | None, campaign: int | None, group_by: str, fmt: str,
+           output: str | None, clickhouse: str | None) -> None:
+    """Print a report from ClickHouse: bounces (soft), undeliveries or summary.
+
+    With the embedded chDB, run it when no worker holds the same data directory."""
+    from sinks.clickhouse import connect
+    from sinks.export import render, write_xlsx
+    from sinks.reports import Filters, run_report
+
+    if fmt == "xlsx" and not output:
+        raise click.UsageError("--format xlsx needs --output FILE")
+    filters = Filters(start=_date(start), end=_date(end), account=account, campaign=campaign)
+    settings = _settings(ctx, clickhouse_dsn=clickhouse)
+    client, db = connect(settings.clickhouse_dsn)
+    result = run_report(client, db, kind, filters, group_by)
+    if fmt == "xlsx":
+        write_xlsx(result, Path(output))  # type: ignore[arg-type]
+        click.echo(f"wrote {len(result.rows)} rows to {output}", err=True)
+    elif output:
+        Path(output).write_text(render(result, fmt) + "\n", encoding="utf-8")
+        click.echo(f"wrote {len(result.rows)} rows to {output}", err=True)
+    else:
+        click.echo(render(result, fmt))
+
+
+@cli.command()
+@click.option("--policy", type=click.Choice(POLICIES), help="Suppression policy.")
+@click.option("--rules", type=click.Path(exists=True, dir_okay=False),
+              help="Your rules file, tried before the built-in rules.")
+@click.option("--explain", is_flag=True, help="Add `explain`: which rule decided and why.")
+@click.pass_context
+def classify(ctx: click.Context, policy: str | None, rules: str | None, explain: bool) -> None:
+    """Classify replies: JSON Lines on stdin, each with reply_code, enhanced_status, reply_text
+    and smtp_stage; each object is written back with kind, reason, suppress, retry_after and
+    bounce_text added. A bad line is reported on stderr and the exit code is 1."""
+    from .classify import Classifier
+
+    settings = _settings(ctx, policy=policy, rules_file=rules)
+    classifier = Classifier(settings.policy, settings.rules_file or None)
+    bad = 0
+    for number, line in enumerate(sys.stdin, 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+            if not isinstance(obj, dict) or not isinstance(obj.get("reply_text", ""), str):
+                raise ValueError("expected an object with a string reply_text")
+            code = obj.get("reply_code")
+            if code is not None and not isinstance(code, int):
+                raise ValueError(f"reply_code {code!r} is not an integer or null")
+            result = classifier.classify(code, obj.get("enhanced_status"),
+                                         obj.get("reply_text", ""), obj.get("smtp_stage"))
+        except ValueError as exc:
+            click.echo(f"line {number}: {exc}", err=True)
+            bad += 1
+            continue
+        out = {**obj, **result.as_dict()}
+        if not explain:
+            out.pop("rule")
+        else:
+            out["explain"] = classifier.explain(result)
+        click.echo(json.dumps(out, ensure_ascii=False))
+    if bad:
+        sys.exit(1)
+
+
+@cli.group()
+def rules() -> None:
+    """Rules files: check them."""
+
+
+@rules.command("validate")
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+def rules_validate(files: tuple[str, ...]) -> None:
+    """Check the built-in rules and FILES (your rules files) against the rules schema."""
+    from .classify import Classifier
+
+    Classifier()
+    for f in files:
+        Classifier(rules_file=f)
+    click.echo(f"ok: built-in rules{''.join(', ' + f for f in files)}")
+
+
+@cli.command()
+@click.option("--events", type=click.IntRange(1), default=20000, show_default=True,
+              help="How many replies to produce.")
+@click.option("--data-dir", type=click.Path(file_okay=False),
+              help="Where ClickHouse data and logs go (default: a new temporary directory).")
+@click.option("--partitions", type=click.IntRange(1), default=4, show_default=True)
+@click.option("--seed", type=int, default=7, show_default=True, help="Stream generator seed.")
+@click.option("--policy", type=click.Choice(POLICIES), default="altcraft", show_default=True)
+def demo(events: int, data_dir: str | None, partitions: int, seed: int, policy: str) -> None:
+    """Run the whole pipeline on the embedded default and check the reports.
+
+    Starts a local broker and a worker with embedded ClickHouse (chDB), produces a realistic
+    stream of SMTP replies, shows progress, prints the Bounces, Undeliveries and summary reports,
+    checks them against what it produced, and shuts everything down. Exit code 1 if the reports
+    differ from the stream."""
+    from .demo import run_demo
+
+    ok = run_demo(events=events, data_dir=data_dir, partitions=partitions, seed=seed,
+                  policy=policy)
+    if not ok:
+        sys.exit(1)
+
+
+@cli.command("settings")
+@click.pass_context
+def show_settings(ctx: click.Context) -> None:
+    """List every setting: environment variable, current value (secrets masked) and meaning."""
+    current = _settings(ctx).redacted()
+    for env, _default, doc in describe():
+        name = env[len("BOUNCEFLOW_"):].lower()
+        click.echo(f"{env}={current[name]!s}\n    {doc}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        cli.main(args=argv, prog_name="bounceflow", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("bounceflow: aborted", err=True)
+        sys.exit(130)
+    except click.UsageError as exc:
+        hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
+        click.echo(f"bounceflow: error: {exc.format_message()}{hint}", err=True)
+        sys.exit(2)
+    except click.ClickException as exc:
+        click.echo(f"bounceflow: error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    except ConfigError as exc:
+        click.echo(f"bounceflow: configuration error: {exc}", err=True)
+        sys.exit(2)
+    except BounceflowError as exc:
+        click.echo(f"bounceflow: {exc}", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

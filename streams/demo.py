@@ -1,0 +1,181 @@
+"""``bounceflow demo``: the whole pipeline on the embedded default, checked against its input."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .broker import LocalBroker
+from .classify import Classifier
+from .exceptions import BounceflowError
+from .produce import produce
+from .progress import committed
+from .reference import expected
+from .settings import Settings, env_var
+from .synth import generate
+from .topics import ensure_topics
+
+SHOW_ROWS = 12
+
+
+def worker_env(settings: Settings) -> dict[str, str]:
+    """The environment that gives a worker subprocess these settings."""
+    env = dict(os.environ)
+    for name, value in settings.__dict__.items():
+        env[env_var(name)] = str(value)
+    return env
+
+
+def start_worker(settings: Settings, log_path: Path) -> subprocess.Popen[bytes]:
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "streams.cli", "worker"], env=worker_env(settings),
+            stdout=log, stderr=subprocess.STDOUT,
+        )
+
+
+def stop_worker(process: subprocess.Popen[bytes], timeout: float = 60) -> int:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    return process.returncode
+
+
+def wait_processed(
+    settings: Settings, targets: dict[str, int], worker: subprocess.Popen[bytes],
+    timeout: float, label: str = "processed",
+) -> None:
+    """Wait until the worker group committed ``targets`` records per topic; show progress."""
+    deadline = time.monotonic() + timeout
+    total = sum(targets.values())
+    while True:
+        done = committed(settings, list(targets))
+        count = sum(min(done[t], n) for t, n in targets.items())
+        click.echo(f"\r{label} {count}/{total} records (replies and hooks)", err=True, nl=False)
+        if all(done[t] >= n for t, n in targets.items()):
+            click.echo("", err=True)
+            return
+        if worker.poll() is not None:
+            raise BounceflowError(f"the worker exited with {worker.returncode}")
+        if time.monotonic() > deadline:
+            raise BounceflowError(f"the worker did not process everything in {timeout:.0f}s")
+        time.sleep(1.0)
+
+
+def expected_hooks(summary: dict[str, int]) -> int:
+    # One hook per reply (deliv/sbounce/hbounce, or suppress), plus a status change per newly
+    # suppressed address and an undeliv per message given up.
+    return summary["replies"] + summary["hard_bounced_profiles"] + summary["undelivered"]
+
+
+def compare(actual: dict[str, Any], want: dict[str, Any]) -> list[str]:
+    """The differences between reports read from ClickHouse and the expected ones."""
+    diffs = []
+    for key in ("replies", "delivered", "soft_bounces", "hard_bounces", "undelivered",
+                "suppressed", "messages", "hard_bounced_profiles"):
+        if actual["summary"][key] != want["summary"][key]:
+            diffs.append(f"summary {key}: ClickHouse {actual['summary'][key]}, "
+                         f"stream {want['summary'][key]}")
+    for report in ("bounces", "undeliveries"):
+        got, exp = actual[report], want[report]["from_domain"]
+        if got != exp:
+            missing, extra = exp - got, got - exp
+            diffs.append(f"{report}: {sum(missing.values())} missing, {sum(extra.values())} "
+                         f"extra (e.g. {next(iter(missing or extra))})")
+    return diffs
+
+
+def read_reports(settings: Settings) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The reports as printed and as comparable values."""
+    from sinks.clickhouse import connect
+    from sinks.reports import Filters, run_report
+
+    client, db = connect(settings.clickhouse_dsn)
+    printed, values = {}, {}
+    for kind in ("bounces", "undeliveries", "summary"):
+        report = run_report(client, db, kind, Filters())
+        printed[kind] = report
+        if kind == "summary":
+            values[kind] = dict(zip(report.columns, report.rows[0]))
+        else:
+            values[kind] = Counter({tuple(r[:3]): r[3] for r in report.rows})
+    client.close()
+    return printed, values
+
+
+def run_demo(events: int, data_dir: str | None, partitions: int, seed: int,
+             policy: str) -> bool:
+    from sinks.export import render
+    from sinks.reports import Report
+
+    root = Path(data_dir or tempfile.mkdtemp(prefix="bounceflow-demo-")).resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    click.echo(f"data directory: {root}", err=True)
+    stream = list(generate(events, seed=seed))
+    with open(root / "events.jsonl", "w", encoding="utf-8") as f:
+        for e in stream:
+            f.write(json.dumps(e) + "\n")
+    with LocalBroker(log_file=root / "broker.log") as broker:
+        click.echo(f"local broker: {broker.bootstrap}", err=True)
+        settings = Settings.load(
+            env={}, kafka_bootstrap=broker.bootstrap, clickhouse_dsn=f"chdb://{root}/chdb",
+            data_dir=str(root), partitions=partitions, policy=policy, session_timeout_s=6.0,
+        )
+        ensure_topics(settings)
+        want = expected(stream, Classifier(policy), settings.max_attempts)
+        worker = start_worker(settings, root / "worker.log")
+        click.echo(f"worker started (log: {root / 'worker.log'})", err=True)
+        try:
+            started = time.monotonic()
+            with open(root / "events.jsonl", encoding="utf-8") as f:
+                result = produce(settings, f, on_progress=lambda n: click.echo(
+                    f"\rproduced {n}/{events} replies", err=True, nl=False))
+            click.echo("", err=True)
+            if result.bad or result.failed:
+                raise BounceflowError(f"could not produce the stream: {result.bad[:3]} "
+                                      f"{result.failed[:3]}")
+            targets = {settings.topic_classified: want["summary"]["replies"],
+                       settings.topic_hooks: expected_hooks(want["summary"])}
+            wait_processed(settings, targets, worker, timeout=max(180.0, events / 100))
+            elapsed = time.monotonic() - started
+            click.echo(f"{events} replies processed in {elapsed:.1f}s "
+                       f"({events / elapsed:.0f}/s, including the worker's start)", err=True)
+        finally:
+            code = stop_worker(worker)
+            click.echo(f"worker stopped (exit code {code})", err=True)
+    printed, actual = read_reports(settings)
+    for kind in ("bounces", "undeliveries"):
+        report = printed[kind]
+        shown = Report(report.title + " by sending domain", report.columns,
+                       report.rows[:SHOW_ROWS])
+        click.echo("\n" + render(shown, "table"))
+        if len(report.rows) > SHOW_ROWS:
+            click.echo(f"... {len(report.rows) - SHOW_ROWS} more rows: bounceflow report {kind} "
+                       f"--clickhouse chdb://{root}/chdb")
+    click.echo("\n" + render(printed["summary"], "table") + "\n")
+    diffs = compare(actual, want)
+    if diffs:
+        click.echo("CHECK FAILED: the reports differ from the produced stream:")
+        for d in diffs:
+            click.echo(f"  {d}")
+        return False
+    s = want["summary"]
+    click.echo(f"check: the reports equal the produced stream exactly ({s['replies']} replies, "
+               f"{s['messages']} messages, {s['undelivered']} undelivered, {s['suppressed']} "
+               f"sends to suppressed addresses).")
+    click.echo(f"Query it again: bounceflow report summary --clickhouse chdb://{root}/chdb")
+    return True

@@ -1,0 +1,107 @@
+"""``bounceflow produce``: JSON Lines of SmtpReply objects -> Avro -> Kafka, keyed by recipient.
+A bad line is reported with its number and why; the good lines are still sent."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import json
+
+from confluent_kafka import Producer
+from fastavro.validation import ValidationError, validate
+
+from .codec import schema
+from .kafka_config import confluent_config
+from .processing import SMTP_REPLY
+from .settings import Settings
+from .validation import problems
+
+
+@dataclass
+class ProduceResult:
+    sent: int = 0
+    bad: list[tuple[int, str]] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # delivery failures reported by Kafka
+
+
+def parse_line(line: str) -> dict[str, Any]:
+    """One JSON Lines record as an SmtpReply dict; raises ValueError saying why not."""
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not JSON: {exc}") from None
+    if not isinstance(obj, dict):
+        raise ValueError("not a JSON object")
+    t = obj.get("event_time")
+    if isinstance(t, str):
+        try:
+            obj["event_time"] = int(datetime.fromisoformat(t.replace("Z", "+00:00")).timestamp()
+                                    * 1000)
+        except ValueError:
+            raise ValueError(f"event_time {t!r} is not RFC 3339 or epoch milliseconds") from None
+    unknown = set(obj) - {f["name"] for f in schema("smtp_reply")["fields"]}
+    if unknown:
+        raise ValueError(f"unknown fields: {', '.join(sorted(unknown))}")
+    try:
+        validate(obj, schema("smtp_reply"), raise_errors=True)
+    except ValidationError as exc:
+        raise ValueError(f"does not match the SmtpReply schema: {_schema_errors(exc)}") from None
+    wrong = problems(obj)
+    if wrong:
+        raise ValueError("; ".join(wrong))
+    return obj
+
+
+def _schema_errors(exc: ValidationError) -> str:
+    # fastavro lists every union branch it tried; the field paths are what a user needs.
+    paths = sorted({str(e).split(" ")[0].strip('"') for e in exc.errors})
+    return "check the types of " + ", ".join(paths)
+
+
+def records(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any] | ValueError]]:
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            yield number, parse_line(line)
+        except ValueError as exc:
+            yield number, exc
+
+
+def produce(
+    settings: Settings,
+    lines: Iterable[str],
+    on_progress: Callable[[int], None] | None = None,
+) -> ProduceResult:
+    result = ProduceResult()
+    producer = Producer(confluent_config(
+        settings, **{"linger.ms": 20, "enable.idempotence": False, "acks": "all"}))
+
+    def delivered(err: Any, msg: Any) -> None:
+        if err is not None:
+            result.failed.append(f"{msg.topic()}: {err}")
+
+    for number, record in records(lines):
+        if isinstance(record, ValueError):
+            result.bad.append((number, str(record)))
+            continue
+        while True:
+            try:
+                producer.produce(
+                    settings.topic_replies, key=record["email"].strip().lower().encode(),
+                    value=SMTP_REPLY.encode(record), on_delivery=delivered,
+                )
+                break
+            except BufferError:
+                producer.poll(0.1)
+        result.sent += 1
+        if on_progress and result.sent % 1000 == 0:
+            on_progress(result.sent)
+        producer.poll(0)
+    producer.flush()
+    if on_progress:
+        on_progress(result.sent)
+    return result

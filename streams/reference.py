@@ -1,0 +1,62 @@
+"""What the reports must equal for a stream, computed the plain way: one pass over the events in
+the order they were produced, one dict per recipient. The demo and the tests compare ClickHouse
+with this. It is deliberately not the pipeline's code path (no Kafka, no tables, no tracking
+module), so that a bug there shows up as a difference here.
+
+Scope: streams whose event time spans less than the message lifetime (no lifetime expiry), as the
+demo's and the tests' streams do.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+from .classify import Classifier
+from .validation import problems
+
+GROUPS = ("from_domain", "sending_ip")
+
+
+def expected(
+    events: Iterable[dict[str, Any]], classifier: Classifier, max_attempts: int
+) -> dict[str, Any]:
+    suppressed: set[str] = set()
+    messages: set[str] = set()
+    undelivered: dict[str, dict[str, Any]] = {}
+    summary = Counter(replies=0, delivered=0, soft_bounces=0, hard_bounces=0, suppressed=0,
+                      hard_bounced_profiles=0, invalid=0)
+    bounces: dict[str, Counter] = {g: Counter() for g in GROUPS}
+    for e in events:
+        if problems(e):
+            summary["invalid"] += 1
+            continue
+        c = classifier.classify(e["reply_code"], e.get("enhanced_status"), e["reply_text"],
+                                e.get("smtp_stage"))
+        email = e["email"].strip().lower()
+        domain = email.rsplit("@", 1)[1]
+        summary["replies"] += 1
+        summary[{"delivered": "delivered", "soft": "soft_bounces", "hard": "hard_bounces"}[
+            c.kind]] += 1
+        messages.add(e["message_id"])
+        if c.kind == "soft":
+            for g in GROUPS:
+                bounces[g][(e[g], domain, c.bounce_text)] += 1
+        if email in suppressed:
+            summary["suppressed"] += 1
+            continue
+        if c.kind == "hard" and c.suppress:
+            suppressed.add(email)
+            summary["hard_bounced_profiles"] += 1
+        if c.kind == "soft" and (e.get("final") or e["attempt"] >= max_attempts):
+            undelivered.setdefault(e["message_id"], {**e, "domain": domain,
+                                                     "bounce_text": c.bounce_text})
+    undeliveries = {g: Counter((u[g], u["domain"], u["bounce_text"])
+                               for u in undelivered.values()) for g in GROUPS}
+    return {
+        "summary": {**summary, "messages": len(messages), "undelivered": len(undelivered),
+                    "suppressed_addresses": len(suppressed)},
+        "bounces": bounces,
+        "undeliveries": undeliveries,
+    }
