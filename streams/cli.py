@@ -14,6 +14,7 @@ import click
 from .exceptions import BounceflowError, ConfigError
 from .settings import POLICIES, Settings, describe
 
+
 def _settings(ctx: click.Context, **overrides: Any) -> Settings:
     return Settings.load(ctx.obj.get("config"), **overrides)
 

@@ -52,8 +52,8 @@ class Codec:
     """Encoder/decoder of one schema; holds the parsed schema so the hot path does no lookups."""
 
     def __init__(self, name: str) -> None:
-        self.name = name
         self._schema = schema(name)
+        self.name = self._schema["name"].rsplit(".", 1)[-1]
 
     def encode(self, record: dict[str, Any]) -> bytes:
         buf = io.BytesIO()

@@ -27,7 +27,9 @@ _MASKS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 )
 # Multi-line replies repeat the code on every line: "550-5.1.1 text\n550 5.1.1 more".
 _CONTINUATION = re.compile(
-    r"^\s*\d{3}[ -](?:[245]\.\d{1,3}\.\d{1,3}\s)?|\s\d{3}[ -][245]\.\d{1,3}\.\d{1,3}\s", re.MULTILINE
+    r"^\s*\d{3}[ -](?:[245]\.\d{1,3}\.\d{1,3}\s)?"  # at a line start: "550-5.1.1 "
+    r"|\s\d{3}[ -][245]\.\d{1,3}\.\d{1,3}\s",  # inline only before a status: keeps "for 120 s"
+    re.MULTILINE,
 )
 _SPACE = re.compile(r"\s+")
 _LEADING_CODE = re.compile(r"^\s*(\d{3})[ -]")

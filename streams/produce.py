@@ -3,12 +3,11 @@ A bad line is reported with its number and why; the good lines are still sent.""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-
-import json
 
 from confluent_kafka import Producer
 from fastavro.validation import ValidationError, validate

@@ -19,13 +19,6 @@ else:  # pragma: no cover
 from .exceptions import RulesError
 
 RULES_DIR = Path(__file__).resolve().parent / "rules"
-REASONS = frozenset(
-    "authfailure badreputation blocked contenterror delivered exceedlimit expired failedstarttls "
-    "filtered hasmoved hostunknown mailboxfull mailererror mesgtoobig networkerror norelaying "
-    "notaccept notcompliantrfc onhold policyviolation rejected requireptr securityerror "
-    "spamdetected speeding suppressed suspend syntaxerror systemerror systemfull toomanyconn "
-    "undefined userunknown vacation virusdetected feedback".split()
-)
 KINDS = ("delivered", "soft", "hard")
 STAGES = frozenset({"connect", "helo", "ehlo", "starttls", "mail", "rcpt", "data", "dot"})
 _RULE_KEYS = {"id", "reason", "source", "patterns", "codes", "stages", "kind"}
@@ -80,6 +73,11 @@ def _load_toml(path: Path, schema: str) -> dict[str, Any]:
     if data.get("schema") != schema:
         raise RulesError(f"{path}: expected schema = {schema!r}, found {data.get('schema')!r}")
     return data
+
+
+def load_reasons(path: Path = RULES_DIR / "reasons.toml") -> dict[str, str]:
+    """The reason vocabulary: reason -> what it means."""
+    return dict(_load_toml(path, "bounceflow.reasons/1")["reasons"])
 
 
 def load_text_rules(path: Path) -> list[TextRule]:
@@ -155,3 +153,6 @@ def load_retry_rules(path: Path = RULES_DIR / "retry.toml") -> RetryRules:
     except re.error as exc:
         raise RulesError(f"{path}: bad pattern: {exc}") from None
     return RetryRules(patterns=patterns, units=dict(data["units"]))
+
+
+REASONS = frozenset(load_reasons())

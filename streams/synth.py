@@ -7,9 +7,8 @@ from __future__ import annotations
 import random
 import sys
 from collections.abc import Iterator
-from typing import Any
-
 from pathlib import Path
+from typing import Any
 
 if sys.version_info >= (3, 11):
     import tomllib

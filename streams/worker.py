@@ -28,7 +28,9 @@ def run_worker(settings: Settings) -> None:
 
     if settings.web_port:
         @app.page("/health")
-        async def health_page(self: faust.web.View, request: faust.web.Request) -> faust.web.Response:
+        async def health_page(
+            self: faust.web.View, request: faust.web.Request
+        ) -> faust.web.Response:
             return self.json(health.as_dict())
 
     log.info("starting worker with settings %s", json.dumps(settings.redacted()))

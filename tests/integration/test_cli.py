@@ -1,0 +1,75 @@
+"""The CLI's errors are clear: one line, exit code 2 for bad arguments; produce reports bad
+lines by number and still sends the good ones."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import run_cli
+from tests.integration.test_hooks_and_dead_letters import consume_all
+from tests.unit.test_codec_and_validation import GOOD
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (["report", "nonsense"], {}, "'nonsense' is not one of"),
+        (["report", "bounces", "--from", "yesterday"], {}, "is not a date"),
+        (["report", "bounces", "--format", "xlsx"], {}, "needs --output"),
+        (["worker", "--partitions", "0"], {}, "0 is not in the range"),
+        (["settings"], {"partitions": "many"}, "partitions must be int"),
+        (["frobnicate"], {}, "No such command"),
+    ],
+)
+def test_bad_arguments_get_one_line_and_exit_2(settings_factory, args, env, message):
+    settings = settings_factory()
+    if env:
+        import subprocess
+        import sys
+
+        from streams.demo import worker_env
+
+        e = worker_env(settings)
+        e.update({f"BOUNCEFLOW_{k.upper()}": v for k, v in env.items()})
+        done = subprocess.run([sys.executable, "-m", "streams.cli", *args], env=e,
+                              capture_output=True, text=True)
+    else:
+        done = run_cli(settings, *args)
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.integration
+def test_produce_reports_bad_lines_and_sends_the_good(settings_factory):
+    settings = settings_factory()
+    lines = [
+        json.dumps(GOOD),
+        "{not json",
+        json.dumps({**GOOD, "event_id": "e2", "reply_code": 999}),
+        json.dumps({**GOOD, "event_id": "e3", "event_time": "2026-01-02T03:04:05Z"}),
+        json.dumps({**GOOD, "account_id": "x"}),
+    ]
+    done = run_cli(settings, "produce", "-", "--quiet", stdin="\n".join(lines) + "\n")
+    assert done.returncode == 1
+    assert "line 2: not JSON" in done.stderr
+    assert "line 3: reply_code 999 is outside 200-599" in done.stderr
+    assert "line 5: does not match the SmtpReply schema" in done.stderr
+    assert "sent 2 records" in done.stderr
+    assert len(consume_all(settings, settings.topic_replies, 2, timeout=30)) == 2
+
+
+def test_classify_command_explains(settings_factory):
+    settings = settings_factory()
+    line = json.dumps({"reply_code": 550, "enhanced_status": "5.1.1",
+                       "reply_text": "550 5.1.1 <a@b.com>: User unknown", "smtp_stage": "rcpt"})
+    done = run_cli(settings, "classify", "--explain", "--policy", "recipient",
+                   stdin=line + "\n[1]\n")
+    out = json.loads(done.stdout.splitlines()[0])
+    assert (out["kind"], out["reason"], out["suppress"]) == ("hard", "userunknown", True)
+    assert out["bounce_text"] == "550 5.1.1 <<EMAIL>>: User unknown"
+    assert "userunknown" in out["explain"]
+    assert done.returncode == 1 and "line 2:" in done.stderr

@@ -1,0 +1,67 @@
+"""The ClickHouse sink on chDB: retried batches and rewritten rows count once."""
+
+from __future__ import annotations
+
+import pytest
+
+from sinks.base import Batch
+from sinks.clickhouse import ClickHouseSink, connect, reply_row
+from sinks.reports import Filters, run_report
+from streams.classify import Classifier
+from streams.processing import SMTP_REPLY, classify_reply
+from tests.unit.test_codec_and_validation import GOOD
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def sink(tmp_path):
+    client, db = connect(f"chdb://{tmp_path}/chdb")
+    s = ClickHouseSink(client, db, "replies")
+    s.setup()
+    yield s
+    client.close()
+
+
+def rows(n, first=0):
+    out = []
+    for i in range(first, first + n):
+        r = classify_reply(SMTP_REPLY.encode({**GOOD, "event_id": f"e{i}"}), Classifier())
+        out.append(reply_row(r, 0, i))
+    return out
+
+
+def count(sink, final=True):
+    table = f"`{sink.database}`.replies" + (" FINAL" if final else "")
+    return sink.client.query(f"SELECT count() FROM {table}").result_rows[0][0]
+
+
+def test_a_retried_batch_is_written_once(sink):
+    batch = Batch("replies", 0)
+    for i, row in enumerate(rows(5)):
+        batch.add(row, i)
+    sink.write(batch)
+    sink.write(batch)  # the retry after a timeout that had in fact succeeded
+    assert count(sink, final=False) == 5
+
+
+def test_replayed_rows_in_other_batches_count_once(sink):
+    for offset, row in enumerate(rows(6)):
+        sink.add(row, "replies", 0, offset)
+    sink.flush()
+    # After a crash the same events come again, in batches with other boundaries.
+    for offset, row in enumerate(rows(4, first=2), start=2):
+        sink.add(row, "replies", 0, offset)
+    sink.flush()
+    assert count(sink) == 6
+    report = run_report(sink.client, sink.database, "summary", Filters())
+    assert dict(zip(report.columns, report.rows[0]))["replies"] == 6
+
+
+def test_two_genuinely_equal_inserts_are_not_mistaken_for_a_retry(sink):
+    a, b = Batch("replies", 0), Batch("replies", 1)
+    a.add(rows(1, first=1)[0], 0)
+    b.add(rows(1, first=2)[0], 0)
+    sink.write(a)
+    sink.write(b)
+    assert count(sink, final=False) == 2

@@ -1,0 +1,75 @@
+"""Schemas, the codec and SmtpReply checks: bad input is data, not an exception."""
+
+import json
+
+import avro.schema
+import pytest
+
+from streams.codec import SCHEMA_DIR, Codec, Invalid, confluent_frame
+from streams.produce import parse_line
+from streams.validation import problems
+
+GOOD = {
+    "event_id": "e1", "event_time": 1767225600000, "account_id": 1, "list_id": None,
+    "campaign_id": 3, "message_id": "m1", "profile_id": None, "email": "a@x.com",
+    "from_domain": "news.example", "sending_ip": "192.0.2.1", "mx_host": None, "attempt": 1,
+    "final": False, "smtp_stage": "rcpt", "reply_code": 550, "enhanced_status": "5.1.1",
+    "reply_text": "User unknown", "is_test": False,
+}
+
+
+@pytest.mark.parametrize("path", sorted(SCHEMA_DIR.glob("*.avsc")), ids=lambda p: p.name)
+def test_schemas_parse_with_the_avro_package(path):
+    parsed = avro.schema.parse(path.read_text())
+    assert parsed.namespace == "bounceflow"
+
+
+def test_smtp_reply_schema_has_the_contract_fields():
+    fields = {f["name"] for f in json.loads((SCHEMA_DIR / "smtp_reply.avsc").read_text())
+              ["fields"]}
+    assert fields == set(GOOD)
+
+
+def test_round_trip_plain_and_confluent_framed():
+    codec = Codec("smtp_reply")
+    body = codec.encode(GOOD)
+    assert codec.decode(body) == GOOD
+    assert codec.decode(confluent_frame(42, body)) == GOOD
+
+
+@pytest.mark.parametrize("data", [b"", None, b"\x02\xff\xff", b"garbage" * 3])
+def test_corrupt_bytes_are_invalid_not_exceptions(data):
+    assert isinstance(Codec("smtp_reply").decode(data), Invalid)
+
+
+def test_truncated_record_is_invalid():
+    body = Codec("smtp_reply").encode(GOOD)
+    assert isinstance(Codec("smtp_reply").decode(body[:-3]), Invalid)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"reply_code": 999}, "outside 200-599"),
+        ({"email": "nobody"}, "not an address"),
+        ({"enhanced_status": "5.1"}, "RFC 3463"),
+        ({"attempt": 0}, "below 1"),
+        ({"reply_text": "x" * 70000}, "longer than"),
+        ({"smtp_stage": "lunch"}, "smtp_stage"),
+        ({"event_id": ""}, "event_id"),
+    ],
+)
+def test_problems(change, message):
+    assert any(message in p for p in problems({**GOOD, **change}))
+    assert problems(GOOD) == []
+
+
+def test_parse_line_accepts_rfc3339_times_and_names_bad_fields():
+    assert parse_line(json.dumps({**GOOD, "event_time": "2026-01-01T00:00:00Z"}))[
+        "event_time"] == 1767225600000
+    with pytest.raises(ValueError, match="account_id"):
+        parse_line(json.dumps({**GOOD, "account_id": "one"}))
+    with pytest.raises(ValueError, match="unknown fields: colour"):
+        parse_line(json.dumps({**GOOD, "colour": "red"}))
+    with pytest.raises(ValueError, match="not JSON"):
+        parse_line("{nope")

@@ -1,0 +1,57 @@
+"""The rules files follow their schema, and a broken file is reported with file and rule."""
+
+import pytest
+
+from streams.exceptions import RulesError
+from streams.rules_loader import (
+    REASONS,
+    RULES_DIR,
+    load_policies,
+    load_retry_rules,
+    load_status_table,
+    load_text_rules,
+)
+
+
+def test_builtin_rules_load_and_use_the_vocabulary():
+    rules = load_text_rules(RULES_DIR / "patterns.toml")
+    assert len({r.id for r in rules}) == len(rules)
+    assert {r.reason for r in rules} <= REASONS
+    table = load_status_table()
+    assert set(table.enhanced.values()) <= REASONS
+    assert set(load_policies()) == {"altcraft", "recipient"}
+    assert load_retry_rules().units["minutes"] == 60
+
+
+def test_every_rfc3463_subject_has_a_default():
+    table = load_status_table()
+    for subject in range(8):
+        assert f"X.{subject}.0" in table.enhanced
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("[[rule]]\nid='a'\nreason='nonsense'\npatterns=['x']", "not in the vocabulary"),
+        ("[[rule]]\nid='a'\nreason='blocked'\npatterns=['(']", "bad pattern"),
+        ("[[rule]]\nid='a'\nreason='blocked'", "missing 'patterns'"),
+        ("[[rule]]\nid='a'\nreason='blocked'\npatterns=['x']\nstages=['lunch']",
+         "unknown stages"),
+        ("[[rule]]\nid='a'\nreason='blocked'\npatterns=['x']\ncodes=['6']", "reply-code"),
+        ("[[rule]]\nid='a'\nreason='blocked'\npatterns=['x']\ncolour='red'", "unknown keys"),
+    ],
+)
+def test_bad_user_rules_name_file_and_rule(tmp_path, body, message):
+    path = tmp_path / "bad.toml"
+    path.write_text('schema = "bounceflow.patterns/1"\n' + body)
+    with pytest.raises(RulesError, match=message) as info:
+        load_text_rules(path)
+    assert str(path) in str(info.value)
+    assert "rule a" in str(info.value)
+
+
+def test_wrong_schema_tag(tmp_path):
+    path = tmp_path / "old.toml"
+    path.write_text('schema = "something/9"\n')
+    with pytest.raises(RulesError, match="expected schema"):
+        load_text_rules(path)

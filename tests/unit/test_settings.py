@@ -1,0 +1,45 @@
+"""Settings: precedence, coercion, clear errors, secrets never shown."""
+
+import pytest
+
+from streams.exceptions import ConfigError
+from streams.settings import Settings, describe
+
+
+def test_precedence_flags_over_env_over_file(tmp_path):
+    f = tmp_path / "bf.toml"
+    f.write_text('partitions = 8\npolicy = "recipient"\nkafka_bootstrap = "file:9092"\n')
+    s = Settings.load(f, env={"BOUNCEFLOW_PARTITIONS": "6"}, kafka_bootstrap="flag:9092")
+    assert (s.partitions, s.policy, s.kafka_bootstrap) == (6, "recipient", "flag:9092")
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"BOUNCEFLOW_PARTITIONS": "many"}, "BOUNCEFLOW_PARTITIONS: partitions must be int"),
+        ({"BOUNCEFLOW_POLICY": "nuke"}, "policy must be one of"),
+        ({"BOUNCEFLOW_PARTITIONS": "0"}, "at least 1"),
+    ],
+)
+def test_bad_values_are_clear(env, message):
+    with pytest.raises(ConfigError, match=message):
+        Settings.load(env=env)
+
+
+def test_unknown_file_settings_are_rejected(tmp_path):
+    f = tmp_path / "bf.toml"
+    f.write_text("partitons = 3\n")
+    with pytest.raises(ConfigError, match="unknown settings partitons"):
+        Settings.load(f, env={})
+
+
+def test_secrets_are_redacted():
+    s = Settings.load(env={"BOUNCEFLOW_KAFKA_SASL_PASSWORD": "hunter2",
+                           "BOUNCEFLOW_CLICKHOUSE_DSN": "https://bob:s3cret@ch:8443/db"})
+    shown = str(s.redacted())
+    assert "hunter2" not in shown and "s3cret" not in shown
+    assert "https://bob:***@ch:8443/db" in shown
+
+
+def test_every_setting_is_documented():
+    assert all(doc for _, _, doc in describe())

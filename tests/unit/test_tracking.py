@@ -1,0 +1,119 @@
+"""The recipient state machine, transition by transition, replays included."""
+
+from streams.tracking import Limits, PendingIndex, decide, expiry_hook
+
+LIMITS = Limits(max_attempts=3, default_retry_s=600, message_lifetime_s=86400)
+
+
+def reply(event_id, kind, *, attempt=1, final=False, suppress=None, retry_after=None,
+          message_id="m1", t=1_000_000):
+    return {
+        "event_id": event_id, "event_time": t, "account_id": 1, "list_id": 5, "campaign_id": 7,
+        "message_id": message_id, "profile_id": "p1", "email": "a@x.com",
+        "recipient_domain": "x.com", "from_domain": "news.example", "sending_ip": "192.0.2.1",
+        "attempt": attempt, "final": final, "reply_code": {"delivered": 250, "soft": 450,
+                                                           "hard": 550}[kind],
+        "enhanced_status": None, "is_test": False, "kind": kind, "reason": "r",
+        "suppress": (kind == "hard") if suppress is None else suppress,
+        "retry_after": retry_after, "bounce_text": "t",
+    }
+
+
+def types(decision):
+    return [h["event_type"] for h in decision.hooks]
+
+
+def test_delivery_emits_deliv_and_settles_the_message():
+    d = decide(reply("e1", "delivered"), None, {"first": 1, "attempts": 1}, LIMITS, 0)
+    assert types(d) == ["deliv"]
+    assert d.forget_message
+    assert d.recipient["suppressed_by"] is None
+
+
+def test_hard_bounce_suppresses_and_changes_status():
+    d = decide(reply("e1", "hard"), None, None, LIMITS, 0)
+    assert types(d) == ["hbounce", "status"]
+    assert d.hooks[1]["event_data"]["status"] == "Hardbounced"
+    assert d.recipient["suppressed_by"] == "e1"
+
+
+def test_hard_bounce_without_suppression_keeps_the_address():
+    d = decide(reply("e1", "hard", suppress=False), None, None, LIMITS, 0)
+    assert types(d) == ["hbounce"]
+    assert d.recipient["suppressed_by"] is None
+
+
+def test_send_to_suppressed_address_is_a_suppress_event():
+    state = decide(reply("e1", "hard"), None, None, LIMITS, 0).recipient
+    d = decide(reply("e2", "delivered", message_id="m2"), state, None, LIMITS, 0)
+    assert types(d) == ["suppress"]
+    assert d.hooks[0]["event_data"]["cause"] == "e1"
+
+
+def test_soft_bounce_announces_the_retry_and_stays_pending():
+    d = decide(reply("e1", "soft", retry_after=120), None, None, LIMITS, 4)
+    assert types(d) == ["sbounce"]
+    data = d.hooks[0]["event_data"]
+    assert data["retry_after"] == 120
+    assert data["retry_at"] == "1970-01-01T00:18:40.000+00:00"
+    assert d.message == {"first": 1_000_000, "attempts": 1, "partition": 4,
+                         "reply": reply("e1", "soft", retry_after=120)}
+
+
+def test_soft_bounce_without_hint_uses_default_retry():
+    d = decide(reply("e1", "soft"), None, None, LIMITS, 0)
+    assert d.hooks[0]["event_data"]["retry_after"] == 600
+
+
+def test_final_soft_bounce_is_undelivered_once_per_message():
+    d = decide(reply("e1", "soft", final=True), None, {"first": 1, "attempts": 1}, LIMITS, 0)
+    assert types(d) == ["sbounce", "undeliv"]
+    assert d.hooks[1]["hook_id"] == "m1:undeliv"
+    assert d.hooks[1]["event_data"]["cause"] == "final"
+    assert d.forget_message
+
+
+def test_max_attempts_makes_undelivered():
+    d = decide(reply("e3", "soft", attempt=3), None, None, LIMITS, 0)
+    assert types(d) == ["sbounce", "undeliv"]
+    assert d.hooks[1]["event_data"]["cause"] == "max_attempts"
+
+
+def test_soft_streak_counts_and_resets():
+    s = decide(reply("e1", "soft"), None, None, LIMITS, 0).recipient
+    s = decide(reply("e2", "soft", attempt=2), s, None, LIMITS, 0).recipient
+    assert s["soft_streak"] == 2
+    s = decide(reply("e3", "delivered"), s, None, LIMITS, 0).recipient
+    assert s["soft_streak"] == 0
+
+
+def test_replay_re_emits_the_same_hooks_and_changes_nothing():
+    first = decide(reply("e1", "hard"), None, None, LIMITS, 0)
+    # The state was written (changelog) but the offset not committed: e1 comes again.
+    again = decide(reply("e1", "hard"), first.recipient, None, LIMITS, 0)
+    assert [h["hook_id"] for h in again.hooks] == [h["hook_id"] for h in first.hooks]
+    assert again.recipient is None
+
+
+def test_replay_of_a_suppress_event_stays_a_suppress_event():
+    s = decide(reply("e1", "hard"), None, None, LIMITS, 0).recipient
+    s2 = decide(reply("e2", "delivered", message_id="m2"), s, None, LIMITS, 0).recipient
+    again = decide(reply("e2", "delivered", message_id="m2"), s2, None, LIMITS, 0)
+    assert types(again) == ["suppress"]
+
+
+def test_pending_index_expires_by_stream_time():
+    index = PendingIndex([("m1", 0)])
+    index.add("m2", 50_000_000)
+    assert index.advance(86_399_999, 86400) == []
+    assert index.advance(86_400_000, 86400) == ["m1"]
+    index.discard("m2")
+    assert index.advance(10**12, 86400) == []
+    assert len(index) == 0
+
+
+def test_expiry_hook_is_the_same_undeliv_as_a_final_reply():
+    message = {"reply": reply("e1", "soft")}
+    hook = expiry_hook(message)
+    assert hook["hook_id"] == "m1:undeliv"
+    assert hook["event_data"]["cause"] == "lifetime"
