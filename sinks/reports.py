@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from streams.exceptions import BounceflowError
+
 GROUP_COLUMNS = ("from_domain", "sending_ip")
 
 
@@ -88,6 +90,10 @@ class Report:
 
 def run_report(client: Any, db: str, kind: str, filters: Filters,
                group_by: str = "from_domain") -> Report:
+    if not client.command(f"EXISTS TABLE `{db}`.hooks"):
+        raise BounceflowError(
+            f"no bounceflow tables in database {db}: has a worker written to this ClickHouse yet?"
+        )
     where, params = filters.where()
     if kind == "summary":
         values: dict[str, Any] = {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 
 import faust
 
@@ -19,6 +20,7 @@ HEALTH_LOG_INTERVAL_S = 10.0
 
 def run_worker(settings: Settings) -> None:
     ensure_topics(settings)
+    Path(settings.data_dir, "faust").mkdir(parents=True, exist_ok=True)
     app = build_app(settings)
     health = register(app, settings)
 

@@ -73,3 +73,10 @@ def test_classify_command_explains(settings_factory):
     assert out["bounce_text"] == "550 5.1.1 <<EMAIL>>: User unknown"
     assert "userunknown" in out["explain"]
     assert done.returncode == 1 and "line 2:" in done.stderr
+
+
+def test_report_before_any_worker_ran_says_so(settings_factory):
+    done = run_cli(settings_factory(), "report", "summary")
+    assert done.returncode == 1
+    assert done.stderr.strip() == ("bounceflow: no bounceflow tables in database bounceflow: "
+                                   "has a worker written to this ClickHouse yet?")
