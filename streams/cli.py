@@ -159,11 +159,14 @@ def report(ctx: click.Context, kind: str, start: str | None, end: str | None,
     if fmt == "xlsx":
         write_xlsx(result, Path(output))  # type: ignore[arg-type]
         click.echo(f"wrote {len(result.rows)} rows to {output}", err=True)
-    elif output:
-        Path(output).write_text(render(result, fmt) + "\n", encoding="utf-8")
+        return
+    # CSV rows already end in CRLF; one more newline would add an empty row.
+    text = render(result, fmt).rstrip("\r\n")
+    if output:
+        Path(output).write_text(text + "\n", encoding="utf-8")
         click.echo(f"wrote {len(result.rows)} rows to {output}", err=True)
     else:
-        click.echo(render(result, fmt))
+        click.echo(text)
 
 
 @cli.command()

@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from collections import Counter
 
+import openpyxl
 import pytest
 
 from streams.classify import Classifier
@@ -63,6 +66,21 @@ def test_report_filters_are_parameters(settings_factory, worker_factory, tmp_pat
     iso = datetime.fromtimestamp(cut / 1000, tz=timezone.utc).isoformat()
     early = [e for e in events if e["event_time"] < cut]
     assert report_json(settings, "summary", "--to", iso)["replies"] == len(early)
+    rows = report_json(settings, "bounces", "--group-by", "sending_ip")
+    csv_out = run_cli(settings, "report", "bounces", "--group-by", "sending_ip", "--format", "csv")
+    parsed = list(csv.reader(io.StringIO(csv_out.stdout)))
+    assert parsed[0] == ["sender", "recipient_domain", "bounce_text", "amount"]
+    assert [[r["sender"], r["recipient_domain"], r["bounce_text"], str(r["amount"])]
+            for r in rows] == parsed[1:]
+    xlsx = tmp_path / "undeliveries.xlsx"
+    done = run_cli(settings, "report", "undeliveries", "--format", "xlsx", "--output", str(xlsx))
+    assert done.returncode == 0, done.stderr
+    sheet = openpyxl.load_workbook(xlsx).active
+    want_rows = report_json(settings, "undeliveries")
+    assert sheet.max_row == len(want_rows) + 1
+    assert sum(row[3] for row in sheet.iter_rows(min_row=2, values_only=True)) == \
+        want_all["undelivered"]
+
     # A filter value is a parameter, never SQL: this is just an account that does not exist.
     done = run_cli(settings, "report", "summary", "--account", "1 OR 1=1")
     assert done.returncode == 2 and "is not a valid integer" in done.stderr
