@@ -7,7 +7,6 @@ import contextlib
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 from .exceptions import BrokerError
@@ -73,9 +72,3 @@ class LocalBroker:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-@contextlib.contextmanager
-def running_broker(log_file: Path | None = None) -> Iterator[LocalBroker]:
-    with LocalBroker(log_file=log_file) as broker:
-        yield broker

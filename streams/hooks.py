@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-HOOK_TYPES = ("deliv", "sbounce", "hbounce", "undeliv", "suppress", "status")
 HARDBOUNCED = "Hardbounced"
 
 

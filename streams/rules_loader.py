@@ -19,7 +19,6 @@ else:  # pragma: no cover
 from .exceptions import RulesError
 
 RULES_DIR = Path(__file__).resolve().parent / "rules"
-KINDS = ("delivered", "soft", "hard")
 STAGES = frozenset({"connect", "helo", "ehlo", "starttls", "mail", "rcpt", "data", "dot"})
 _RULE_KEYS = {"id", "reason", "source", "patterns", "codes", "stages", "kind"}
 _CODE_PREFIX = re.compile(r"^(none|[245]\d{0,2})$")

@@ -99,9 +99,6 @@ class Settings:
         return (self.topic_replies, self.topic_classified, self.topic_hooks,
                 self.topic_dead_letters)
 
-    def replace(self, **changes: Any) -> Settings:
-        return dataclasses.replace(self, **changes)
-
     def redacted(self) -> dict[str, Any]:
         """The settings as a dict that is safe to log: secrets and DSN passwords masked."""
         out = dataclasses.asdict(self)
