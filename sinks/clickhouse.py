@@ -101,7 +101,8 @@ class ClickHouseSink(BatchingSink):
         self._columns = columns(table)
 
     def setup(self) -> None:
-        create_tables(self.client, self.database)
+        for statement in statements(self.database, self.table):
+            self.client.command(statement)
 
     def write(self, batch: Batch) -> None:
         try:
@@ -118,8 +119,3 @@ class ClickHouseSink(BatchingSink):
                 f"{batch.topic}[{batch.partition}]@{batch.first_offset}-{batch.last_offset} "
                 f"failed: {exc}"
             ) from exc
-
-
-def create_tables(client: Any, database: str) -> None:
-    for statement in statements(database):
-        client.command(statement)

@@ -82,14 +82,13 @@ TABLES: dict[str, str] = {
 }
 
 
-def statements(database: str) -> list[str]:
-    out = [f"CREATE DATABASE IF NOT EXISTS `{database}`"]
-    for name, body in TABLES.items():
-        out.append(
-            f"CREATE TABLE IF NOT EXISTS `{database}`.`{name}` ({body}"
-            f"\n    SETTINGS non_replicated_deduplication_window = {DEDUP_WINDOW}"
-        )
-    return out
+def statements(database: str, table: str) -> list[str]:
+    """The DDL that creates one table (and its database) if it does not exist."""
+    return [
+        f"CREATE DATABASE IF NOT EXISTS `{database}`",
+        f"CREATE TABLE IF NOT EXISTS `{database}`.`{table}` ({TABLES[table]}"
+        f"\n    SETTINGS non_replicated_deduplication_window = {DEDUP_WINDOW}",
+    ]
 
 
 def columns(table: str) -> list[str]:

@@ -10,6 +10,7 @@ are on the broker before its offset is.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -132,20 +133,23 @@ def register(app: faust.App, settings: Settings) -> Health:
                 await emit(expiry_hook(state))
                 messages.pop(expired_id, None)
 
+    # One thread owns the ClickHouse client: chDB is one session per process, and the event loop
+    # must not block on inserts.
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clickhouse")
-    client_box: dict[str, Any] = {}
 
-    def sink_for(table: str) -> ClickHouseSink:
-        if "client" not in client_box:
-            client, database = connect(settings.clickhouse_dsn)
-            client_box["client"], client_box["database"] = client, database
-            ClickHouseSink(client, database, table).setup()
-        return ClickHouseSink(client_box["client"], client_box["database"], table)
+    @functools.cache
+    def clickhouse() -> tuple[Any, str]:
+        return connect(settings.clickhouse_dsn)
+
+    def open_sink(table: str) -> ClickHouseSink:
+        sink = ClickHouseSink(*clickhouse(), table)
+        sink.setup()
+        return sink
 
     def sink_agent(topic: faust.TopicT, table: str, codec: Any, to_row: Any) -> None:
         async def run(stream: faust.StreamT) -> None:
             loop = asyncio.get_running_loop()
-            sink = await loop.run_in_executor(executor, sink_for, table)
+            sink = await loop.run_in_executor(executor, open_sink, table)
             async for events in stream.take_events(
                 settings.sink_batch_size, within=settings.sink_batch_seconds
             ):

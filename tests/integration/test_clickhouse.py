@@ -6,6 +6,7 @@ import pytest
 
 from sinks.base import Batch
 from sinks.clickhouse import ClickHouseSink, connect, reply_row
+from sinks.ddl import TABLES
 from sinks.reports import Filters, run_report
 from streams.classify import Classifier
 from streams.processing import SMTP_REPLY, classify_reply
@@ -17,9 +18,9 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def sink(tmp_path):
     client, db = connect(f"chdb://{tmp_path}/chdb")
-    s = ClickHouseSink(client, db, "replies")
-    s.setup()
-    yield s
+    for table in TABLES:  # as a worker does at start: every sink sets up its table
+        ClickHouseSink(client, db, table).setup()
+    yield ClickHouseSink(client, db, "replies")
     client.close()
 
 
