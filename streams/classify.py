@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from .exceptions import ConfigError
 from .normalize import bounce_text
 from .rules_loader import (
     RULES_DIR,
@@ -50,8 +51,6 @@ class Classifier:
     def __init__(self, policy: str = "altcraft", rules_file: str | Path | None = None) -> None:
         policies = load_policies()
         if policy not in policies:
-            from .exceptions import ConfigError
-
             raise ConfigError(f"unknown policy {policy!r}: one of {', '.join(policies)}")
         self.policy: Policy = policies[policy]
         user = load_text_rules(Path(rules_file)) if rules_file else []

@@ -20,7 +20,7 @@ from .classify import Classifier
 from .exceptions import BounceflowError
 from .produce import produce
 from .progress import committed
-from .reference import expected
+from .reference import SUMMARY_KEYS, expected
 from .settings import Settings, env_var
 from .synth import generate
 from .topics import ensure_topics
@@ -85,8 +85,7 @@ def expected_hooks(summary: dict[str, int]) -> int:
 def compare(actual: dict[str, Any], want: dict[str, Any]) -> list[str]:
     """The differences between reports read from ClickHouse and the expected ones."""
     diffs = []
-    for key in ("replies", "delivered", "soft_bounces", "hard_bounces", "undelivered",
-                "suppressed", "messages", "hard_bounced_profiles"):
+    for key in SUMMARY_KEYS:
         if actual["summary"][key] != want["summary"][key]:
             diffs.append(f"summary {key}: ClickHouse {actual['summary'][key]}, "
                          f"stream {want['summary'][key]}")

@@ -12,7 +12,7 @@ import pytest
 
 from streams.classify import Classifier
 from streams.demo import expected_hooks
-from streams.reference import expected
+from streams.reference import SUMMARY_KEYS, expected
 from streams.synth import generate
 from tests.conftest import jsonl, report_json, run_cli
 
@@ -32,8 +32,7 @@ def test_produced_stream_reaches_the_reports_exactly(settings_factory, worker_fa
     assert worker.stop() == 0  # SIGTERM: a clean stop
 
     summary = report_json(settings, "summary")
-    for key in ("replies", "delivered", "soft_bounces", "hard_bounces", "undelivered",
-                "suppressed", "messages", "hard_bounced_profiles"):
+    for key in SUMMARY_KEYS:
         assert summary[key] == want["summary"][key], key
     assert summary["dead_letters"] == 0
     assert want["summary"]["suppressed"] > 0 and want["summary"]["undelivered"] > 0
