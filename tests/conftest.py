@@ -76,11 +76,12 @@ def worker_factory(tmp_path: Path):
 
 
 def run_cli(
-    settings: Settings, *args: str, stdin: str | None = None
+    settings: Settings, *args: str, stdin: str | None = None, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess:
+    """Run `bounceflow ARGS` with these settings in its environment (plus ``env``)."""
     return subprocess.run(
         [sys.executable, "-m", "streams.cli", *args], input=stdin, capture_output=True,
-        text=True, env=worker_env(settings), timeout=120,
+        text=True, env={**worker_env(settings), **(env or {})}, timeout=120,
     )
 
 

@@ -19,24 +19,12 @@ from tests.unit.test_codec_and_validation import GOOD
         (["report", "bounces", "--from", "yesterday"], {}, "is not a date"),
         (["report", "bounces", "--format", "xlsx"], {}, "needs --output"),
         (["worker", "--partitions", "0"], {}, "0 is not in the range"),
-        (["settings"], {"partitions": "many"}, "partitions must be int"),
+        (["settings"], {"BOUNCEFLOW_PARTITIONS": "many"}, "partitions must be int"),
         (["frobnicate"], {}, "No such command"),
     ],
 )
 def test_bad_arguments_get_one_line_and_exit_2(settings_factory, args, env, message):
-    settings = settings_factory()
-    if env:
-        import subprocess
-        import sys
-
-        from streams.demo import worker_env
-
-        e = worker_env(settings)
-        e.update({f"BOUNCEFLOW_{k.upper()}": v for k, v in env.items()})
-        done = subprocess.run([sys.executable, "-m", "streams.cli", *args], env=e,
-                              capture_output=True, text=True)
-    else:
-        done = run_cli(settings, *args)
+    done = run_cli(settings_factory(), *args, env=env)
     assert done.returncode == 2
     assert message in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
