@@ -2,8 +2,8 @@
 
 Decoding never raises on bad input: it returns the record or an ``Invalid`` that says why, so the
 agent can route the raw bytes to the dead-letter topic (bad input is data, not a crash).
-Producers may frame records the Confluent Schema Registry way (magic byte 0, 4-byte schema id);
-plain Avro is accepted too.
+Producers may frame records the Confluent Schema Registry way (magic byte 0, 4-byte schema id),
+under a schema id the codec was told is its schema; plain Avro is accepted too.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import struct
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -51,9 +52,10 @@ def _without_logical_types(node: Any) -> Any:
 class Codec:
     """Encoder/decoder of one schema; holds the parsed schema so the hot path does no lookups."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, schema_ids: Collection[int] = ()) -> None:
         self._schema = schema(name)
         self.name = self._schema["name"].rsplit(".", 1)[-1]
+        self.schema_ids = frozenset(schema_ids)
 
     def encode(self, record: dict[str, Any]) -> bytes:
         buf = io.BytesIO()
@@ -66,6 +68,12 @@ class Codec:
         body = data
         if data[0] == CONFLUENT_MAGIC and len(data) > 5:
             # A plain-Avro SmtpReply cannot start with 0: that would be an empty event_id.
+            (schema_id,) = struct.unpack(">I", data[1:5])
+            if schema_id not in self.schema_ids:
+                return Invalid(
+                    f"Confluent schema id {schema_id} is not a known {self.name} schema (known: "
+                    f"{sorted(self.schema_ids) or 'none'}; see BOUNCEFLOW_SCHEMA_IDS)"
+                )
             body = data[5:]
         buf = io.BytesIO(body)
         try:

@@ -26,7 +26,9 @@ def problems(reply: dict[str, Any]) -> list[str]:
         out.append(f"enhanced_status {status[:40]!r} is not RFC 3463 (class.subject.detail)")
     if reply.get("attempt", 0) < 1:
         out.append(f"attempt {reply.get('attempt')} is below 1")
-    if len(reply.get("reply_text") or "") > MAX_REPLY_TEXT:
+    if not (reply.get("reply_text") or "").strip():
+        out.append("reply_text is empty: even a failure with no SMTP reply says what happened")
+    elif len(reply["reply_text"]) > MAX_REPLY_TEXT:
         out.append(f"reply_text is longer than {MAX_REPLY_TEXT} characters")
     stage = reply.get("smtp_stage")
     if stage is not None and stage.lower() not in SMTP_STAGES:

@@ -31,10 +31,23 @@ def test_smtp_reply_schema_has_the_contract_fields():
 
 
 def test_round_trip_plain_and_confluent_framed():
-    codec = Codec("smtp_reply")
+    codec = Codec("smtp_reply", schema_ids=[42])
     body = codec.encode(GOOD)
     assert codec.decode(body) == GOOD
     assert codec.decode(confluent_frame(42, body)) == GOOD
+
+
+def test_unknown_confluent_schema_id_is_invalid():
+    body = Codec("smtp_reply").encode(GOOD)
+    got = Codec("smtp_reply", schema_ids=[42]).decode(confluent_frame(43, body))
+    assert isinstance(got, Invalid) and "schema id 43" in got.reason
+    assert isinstance(Codec("smtp_reply").decode(confluent_frame(42, body)), Invalid)
+
+
+def test_text_that_is_not_utf8_is_invalid():
+    body = Codec("smtp_reply").encode({**GOOD, "reply_text": "X" * 20})
+    got = Codec("smtp_reply").decode(body.replace(b"X" * 20, b"\xff\xfe" * 10))
+    assert isinstance(got, Invalid) and "UnicodeDecodeError" in got.reason
 
 
 @pytest.mark.parametrize("data", [b"", None, b"\x02\xff\xff", b"garbage" * 3])
@@ -54,7 +67,8 @@ def test_truncated_record_is_invalid():
         ({"email": "nobody"}, "not an address"),
         ({"enhanced_status": "5.1"}, "RFC 3463"),
         ({"attempt": 0}, "below 1"),
-        ({"reply_text": "x" * 70000}, "longer than"),
+        ({"reply_text": "x" * 1_000_000}, "longer than"),
+        ({"reply_text": " "}, "reply_text is empty"),
         ({"smtp_stage": "lunch"}, "smtp_stage"),
         ({"event_id": ""}, "event_id"),
     ],
