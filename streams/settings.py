@@ -22,6 +22,7 @@ else:  # pragma: no cover
 from .exceptions import ConfigError
 
 POLICIES = ("altcraft", "recipient")
+LOG_LEVELS = {"debug": 10, "info": 20, "warn": 30, "error": 40}
 
 
 def _setting(default: Any, doc: str) -> Any:
@@ -85,14 +86,41 @@ class Settings:
     kafka_sasl_password: str = _setting("", "SASL password; never logged.")
     kafka_ssl_cafile: str = _setting("", "CA bundle for SSL/SASL_SSL; empty uses the system's.")
 
+    max_message_bytes: int = _setting(
+        2 * 1024 * 1024,
+        "Largest record a worker reads or writes. A dead letter carries the raw input plus its "
+        "reason, so keep this above the input topic's max.message.bytes; the dead-letter topic "
+        "is created with it.",
+    )
+    schema_ids: str = _setting(
+        "",
+        "Confluent Schema Registry ids (comma-separated) under which producers registered the "
+        "SmtpReply schema. A framed record with another id goes to dead-letters: bounceflow "
+        "never guesses at a writer schema it does not know.",
+    )
+
     def __post_init__(self) -> None:
+        self.accepted_schema_ids()
         if self.policy not in POLICIES:
             raise ConfigError(
                 f"policy must be one of {', '.join(POLICIES)}, not {self.policy!r}"
             )
-        for name in ("partitions", "max_attempts", "sink_batch_size", "replication_factor"):
+        if self.log_level not in LOG_LEVELS:
+            raise ConfigError(
+                f"log_level must be one of {', '.join(LOG_LEVELS)}, not {self.log_level!r}"
+            )
+        for name in ("partitions", "max_attempts", "sink_batch_size", "replication_factor",
+                     "max_message_bytes"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, not {getattr(self, name)}")
+
+    def accepted_schema_ids(self) -> frozenset[int]:
+        try:
+            return frozenset(int(i) for i in self.schema_ids.replace(" ", "").split(",") if i)
+        except ValueError:
+            raise ConfigError(
+                f"schema_ids must be comma-separated integers, not {self.schema_ids!r}"
+            ) from None
 
     @property
     def topics(self) -> tuple[str, str, str, str]:
