@@ -46,6 +46,10 @@ class BatchingSink(ABC):
     def pending(self) -> int:
         return sum(len(b.rows) for b in self._batches.values())
 
+    def clear(self) -> None:
+        """Forget the pending rows (their events will be replayed by another worker)."""
+        self._batches.clear()
+
     def flush(self) -> int:
         """Write every batch; return the rows written. A failed write leaves its batch (and those
         after it) pending for the next flush."""

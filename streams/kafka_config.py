@@ -1,12 +1,11 @@
-"""Kafka client configuration from the settings, for confluent-kafka (CLI, admin) and for Faust
-(aiokafka). TLS and SASL are set here once for both."""
+"""Kafka client configuration from the settings (TLS and SASL set here once for every client), and
+the one way bounceflow produces a record."""
 
 from __future__ import annotations
 
-import ssl
 from typing import Any
 
-import faust
+from confluent_kafka import Producer
 
 from .settings import Settings
 
@@ -28,18 +27,14 @@ def confluent_config(settings: Settings, **extra: Any) -> dict[str, Any]:
     return conf
 
 
-def faust_credentials(settings: Settings) -> Any:
-    protocol = settings.kafka_security_protocol.upper()
-    if protocol == "PLAINTEXT":
-        return None
-    context = None
-    if protocol.endswith("SSL"):
-        context = ssl.create_default_context(cafile=settings.kafka_ssl_cafile or None)
-    if protocol.startswith("SASL"):
-        return faust.SASLCredentials(
-            username=settings.kafka_sasl_username,
-            password=settings.kafka_sasl_password,
-            mechanism=settings.kafka_sasl_mechanism or "PLAIN",
-            ssl_context=context,
-        )
-    return faust.SSLCredentials(context)
+
+def produce(producer: Producer, topic: str, key: bytes | None, value: bytes | None,
+            partition: int | None = None) -> None:
+    """Produce, waiting for room when the local queue is full (never drops)."""
+    kwargs: dict[str, Any] = {} if partition is None else {"partition": partition}
+    while True:
+        try:
+            producer.produce(topic, value=value, key=key, **kwargs)
+            return
+        except BufferError:
+            producer.poll(0.05)

@@ -24,9 +24,11 @@ class Source:
     offset: int
 
 
-def classify_reply(raw: bytes | None, classifier: Classifier) -> dict[str, Any] | Invalid:
+def classify_reply(
+    raw: bytes | None, classifier: Classifier, codec: Codec = SMTP_REPLY
+) -> dict[str, Any] | Invalid:
     """Decode, validate and classify one SmtpReply message."""
-    reply = SMTP_REPLY.decode(raw)
+    reply = codec.decode(raw)
     if isinstance(reply, Invalid):
         return reply
     wrong = problems(reply)

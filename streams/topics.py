@@ -9,9 +9,11 @@ import logging
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from .changelog import changelog_topic
 from .exceptions import BrokerError
 from .kafka_config import confluent_config
 from .settings import Settings
+from .state import TABLES
 
 log = logging.getLogger(__name__)
 
@@ -23,8 +25,13 @@ def ensure_topics(settings: Settings, timeout: float = 30.0) -> list[str]:
         existing = admin.list_topics(timeout=timeout).topics
     except KafkaException as exc:
         raise BrokerError(f"cannot reach Kafka at {settings.kafka_bootstrap}: {exc}") from None
-    wanted = [t for t in settings.topics if t not in existing]
-    for name in settings.topics:
+    # A dead letter is the raw input plus its reason: a little larger than the largest input.
+    config = {settings.topic_dead_letters: {"max.message.bytes": str(settings.max_message_bytes)}}
+    for table in TABLES:
+        config[changelog_topic(settings, table)] = {"cleanup.policy": "compact"}
+    names = [*settings.topics, *(changelog_topic(settings, t) for t in TABLES)]
+    wanted = [t for t in names if t not in existing]
+    for name in names:
         if name in existing and len(existing[name].partitions) != settings.partitions:
             raise BrokerError(
                 f"topic {name} has {len(existing[name].partitions)} partitions, the configured "
@@ -33,7 +40,8 @@ def ensure_topics(settings: Settings, timeout: float = 30.0) -> list[str]:
     if not wanted:
         return []
     futures = admin.create_topics(
-        [NewTopic(t, settings.partitions, settings.replication_factor) for t in wanted],
+        [NewTopic(t, settings.partitions, settings.replication_factor, config=config.get(t, {}))
+         for t in wanted],
         operation_timeout=timeout,
     )
     for name, future in futures.items():

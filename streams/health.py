@@ -1,0 +1,28 @@
+"""What a worker reports about itself, in its log and at ``/health``: counts of what happened,
+never guesses."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class Health:
+    replies: int = 0  # SmtpReply records read
+    classified: int = 0
+    tracked: int = 0
+    hooks: int = 0
+    dead_letters: int = 0
+    sink_rows: dict[str, int] = field(default_factory=dict)
+    sink_failures: int = 0
+    last_sink_error: str | None = None
+    commits: int = 0
+    commit_failures: int = 0
+    rebalances: int = 0
+    partitions: list[int] = field(default_factory=list)  # classified-replies partitions owned
+    restored_keys: int = 0
+    state_keys: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
