@@ -19,7 +19,7 @@ from .broker import LocalBroker
 from .classify import Classifier
 from .exceptions import BounceflowError
 from .produce import produce
-from .progress import committed
+from .progress import wait_drained
 from .reference import SUMMARY_KEYS, expected
 from .settings import Settings, env_var
 from .synth import generate
@@ -53,33 +53,6 @@ def stop_worker(process: subprocess.Popen[bytes], timeout: float = 60) -> int:
             process.kill()
             process.wait()
     return process.returncode
-
-
-def wait_processed(
-    settings: Settings, targets: dict[str, int], worker: subprocess.Popen[bytes],
-    timeout: float, label: str = "processed",
-) -> None:
-    """Wait until the worker group committed ``targets`` records per topic; show progress."""
-    deadline = time.monotonic() + timeout
-    total = sum(targets.values())
-    while True:
-        done = committed(settings, list(targets))
-        count = sum(min(done[t], n) for t, n in targets.items())
-        click.echo(f"\r{label} {count}/{total} records (replies and hooks)", err=True, nl=False)
-        if all(done[t] >= n for t, n in targets.items()):
-            click.echo("", err=True)
-            return
-        if worker.poll() is not None:
-            raise BounceflowError(f"the worker exited with {worker.returncode}")
-        if time.monotonic() > deadline:
-            raise BounceflowError(f"the worker did not process everything in {timeout:.0f}s")
-        time.sleep(1.0)
-
-
-def expected_hooks(summary: dict[str, int]) -> int:
-    # One hook per reply (deliv/sbounce/hbounce, or suppress), plus a status change per newly
-    # suppressed address and an undeliv per message given up.
-    return summary["replies"] + summary["hard_bounced_profiles"] + summary["undelivered"]
 
 
 def compare(actual: dict[str, Any], want: dict[str, Any]) -> list[str]:
@@ -147,9 +120,10 @@ def run_demo(events: int, data_dir: str | None, partitions: int, seed: int,
             if result.bad or result.failed:
                 raise BounceflowError(f"could not produce the stream: {result.bad[:3]} "
                                       f"{result.failed[:3]}")
-            targets = {settings.topic_classified: want["summary"]["replies"],
-                       settings.topic_hooks: expected_hooks(want["summary"])}
-            wait_processed(settings, targets, worker, timeout=max(180.0, events / 100))
+            wait_drained(settings, events, lambda: worker.poll() is None,
+                         timeout=max(180.0, events / 100), on_progress=lambda n: click.echo(
+                             f"\rprocessed {n}/{events} replies", err=True, nl=False))
+            click.echo("", err=True)
             elapsed = time.monotonic() - started
             click.echo(f"{events} replies processed in {elapsed:.1f}s "
                        f"({events / elapsed:.0f}/s, including the worker's start)", err=True)

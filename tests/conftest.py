@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from streams.broker import LocalBroker
-from streams.demo import start_worker, stop_worker, wait_processed, worker_env
+from streams.demo import start_worker, stop_worker, worker_env
+from streams.progress import wait_drained
 from streams.settings import Settings
 
 
@@ -50,9 +51,10 @@ class Worker:
         self.settings, self.log = settings, log
         self.process = start_worker(settings, log)
 
-    def wait(self, targets: dict[str, int], timeout: float = 120) -> None:
+    def wait(self, produced: int, timeout: float = 120) -> None:
+        """Until the group processed ``produced`` replies and everything they led to."""
         try:
-            wait_processed(self.settings, targets, self.process, timeout)
+            wait_drained(self.settings, produced, lambda: self.process.poll() is None, timeout)
         except Exception:
             print(self.log.read_text()[-5000:])
             raise
