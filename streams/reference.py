@@ -17,6 +17,7 @@ from .classify import Classifier
 from .validation import problems
 
 GROUPS = ("from_domain", "sending_ip")
+HOOK_TYPE = {"delivered": "deliv", "soft": "sbounce", "hard": "hbounce"}
 # The summary figures that `report summary` must equal.
 SUMMARY_KEYS = ("replies", "delivered", "soft_bounces", "hard_bounces", "undelivered",
                 "suppressed", "messages", "hard_bounced_profiles", "dead_letters")
@@ -27,6 +28,8 @@ def expected(
 ) -> dict[str, Any]:
     suppressed: set[str] = set()
     messages: set[str] = set()
+    pending: dict[str, int] = {}  # soft-bounced, not yet settled: message id -> attempts
+    hook_ids: set[str] = set()
     undelivered: dict[str, dict[str, Any]] = {}
     summary = Counter(replies=0, delivered=0, soft_bounces=0, hard_bounces=0, suppressed=0,
                       hard_bounced_profiles=0, dead_letters=0)
@@ -48,17 +51,29 @@ def expected(
                 bounces[g][(e[g], domain, c.bounce_text)] += 1
         if email in suppressed:
             summary["suppressed"] += 1
+            hook_ids.add(f"{e['event_id']}:suppress")
             continue
+        hook_ids.add(f"{e['event_id']}:{HOOK_TYPE[c.kind]}")
         if c.kind == "hard" and c.suppress:
             suppressed.add(email)
             summary["hard_bounced_profiles"] += 1
-        if c.kind == "soft" and (e.get("final") or e["attempt"] >= max_attempts):
+            hook_ids.add(f"{e['event_id']}:status")
+        if c.kind != "soft":
+            pending.pop(e["message_id"], None)
+        elif e.get("final") or e["attempt"] >= max_attempts:
+            pending.pop(e["message_id"], None)
+            hook_ids.add(f"{e['message_id']}:undeliv")
             undelivered.setdefault(e["message_id"], {**e, "domain": domain,
                                                      "bounce_text": c.bounce_text})
+        else:
+            pending[e["message_id"]] = max(e["attempt"], pending.get(e["message_id"], 0))
     undeliveries = {g: Counter((u[g], u["domain"], u["bounce_text"])
                                for u in undelivered.values()) for g in GROUPS}
     return {
         "summary": {**summary, "messages": len(messages), "undelivered": len(undelivered)},
         "bounces": bounces,
         "undeliveries": undeliveries,
+        "hook_ids": hook_ids,
+        "suppressed_addresses": suppressed,
+        "pending_attempts": pending,
     }

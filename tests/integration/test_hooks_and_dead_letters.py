@@ -4,8 +4,10 @@ its reason, raw bytes and source offset, and the worker keeps going."""
 from __future__ import annotations
 
 import base64
+import io
 import time
 
+import fastavro
 import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
@@ -37,6 +39,17 @@ WANT_HOOKS = {
     ("e3:sbounce", "sbounce"), ("e4:sbounce", "sbounce"), ("mb:undeliv", "undeliv"),
     ("e5:deliv", "deliv"),
 }
+
+def _without_fields() -> bytes:
+    """An SmtpReply written by a producer whose schema lacks most fields."""
+    schema = {"type": "record", "name": "SmtpReply",
+              "fields": [{"name": "event_id", "type": "string"}]}
+    buf = io.BytesIO()
+    fastavro.schemaless_writer(buf, fastavro.parse_schema(schema), {"event_id": "bad6"})
+    return buf.getvalue()
+
+
+MISSING_FIELDS = _without_fields()
 BAD = [
     (b"\x02\xff\xfe\x00", "not a valid SmtpReply"),  # corrupt Avro
     (SMTP_REPLY.encode(STREAM[0])[:-4], "not a valid SmtpReply"),  # truncated
@@ -46,6 +59,13 @@ BAD = [
                                   "source_offset": 0, "key": None, "value": None,
                                   "failed_at": 0}), "SmtpReply"),  # the wrong schema
     (b"", "empty message"),
+    (confluent_frame(99, SMTP_REPLY.encode(STREAM[0])), "schema id 99"),
+    (SMTP_REPLY.encode({**STREAM[0], "event_id": "bad3", "reply_text": "X" * 40}).replace(
+        b"X" * 40, b"\xc3\x28" * 20), "UnicodeDecodeError"),  # not UTF-8
+    (SMTP_REPLY.encode({**STREAM[0], "event_id": "bad4", "reply_text": "x" * 1_048_576}),
+     "longer than"),
+    (SMTP_REPLY.encode({**STREAM[0], "event_id": "bad5", "reply_text": ""}), "reply_text is empty"),
+    (MISSING_FIELDS, "not a valid SmtpReply"),
 ]
 
 
@@ -66,10 +86,10 @@ def consume_all(settings, topic, n, timeout=60):
 
 
 def test_hooks_and_dead_letters(settings_factory, worker_factory):
-    settings = settings_factory(partitions=1)
+    settings = settings_factory(partitions=1, schema_ids="7")
     ensure_topics(settings)
     worker = worker_factory(settings)
-    producer = Producer(confluent_config(settings))
+    producer = Producer(confluent_config(settings, **{"message.max.bytes": 2_000_000}))
     sent_bad = {}
     sequence = [("good", r) for r in STREAM[:2]] + [("bad", b) for b in BAD] + \
                [("good", r) for r in STREAM[2:]]
@@ -89,9 +109,7 @@ def test_hooks_and_dead_letters(settings_factory, worker_factory):
         if entry[0] == "bad":
             sent_bad[entry[1].offset()] = entry[2]
 
-    worker.wait({settings.topic_replies: len(sequence),
-                 settings.topic_hooks: len(WANT_HOOKS),
-                 settings.topic_dead_letters: len(BAD)})
+    worker.wait(len(sequence))
 
     hooks = [HOOK.decode(m.value()) for m in consume_all(settings, settings.topic_hooks,
                                                          len(WANT_HOOKS))]

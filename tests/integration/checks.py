@@ -1,0 +1,80 @@
+"""What "exact" means, checked against the real topics and chDB after a run: the reports equal
+the plain reference for the produced stream, every expected hook id was emitted (duplicates only
+as identical copies), and the Faust tables hold the right suppression list and attempt counts."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from typing import Any
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+
+from sinks.clickhouse import connect
+from streams.changelog import changelog_topic, fold
+from streams.kafka_config import confluent_config
+from streams.processing import HOOK
+from streams.reference import SUMMARY_KEYS
+from streams.settings import Settings
+from tests.conftest import report_json
+
+
+def read_topic(settings: Settings, topic: str, idle_s: float = 2.0) -> list[Any]:
+    """Every record of every partition of ``topic``, read until nothing arrives for ``idle_s``
+    (not up to the high watermark, which the local broker under-reports)."""
+    consumer = Consumer(confluent_config(settings, **{"group.id": "checks"}))
+    consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING)
+                     for p in range(settings.partitions)])
+    out = []
+    try:
+        while batch := consumer.consume(10000, timeout=idle_s):
+            out.extend(m for m in batch if not m.error())
+    finally:
+        consumer.close()
+    return out
+
+
+def table_state(settings: Settings, table: str) -> dict[str, Any]:
+    """A Faust table's final contents, rebuilt from its changelog topic."""
+    state: dict[str, Any] = {}
+    for msg in read_topic(settings, changelog_topic(settings, table)):
+        fold(state, msg.key(), msg.value())
+    return state
+
+
+def assert_exact(settings: Settings, want: dict[str, Any]) -> None:
+    summary = report_json(settings, "summary")
+    assert {k: summary[k] for k in SUMMARY_KEYS} == {k: want["summary"][k] for k in SUMMARY_KEYS}
+    for kind in ("bounces", "undeliveries"):
+        for group in ("from_domain", "sending_ip"):
+            rows = report_json(settings, kind, "--group-by", group)
+            got = Counter({(r["sender"], r["recipient_domain"], r["bounce_text"]): r["amount"]
+                           for r in rows})
+            assert got == want[kind][group], (kind, group)
+
+    copies: dict[str, set[str]] = {}
+    for msg in read_topic(settings, settings.topic_hooks):
+        hook = HOOK.decode(msg.value())
+        copies.setdefault(hook["hook_id"], set()).add(json.dumps(hook, sort_keys=True))
+    assert set(copies) == want["hook_ids"]
+    assert [h for h, versions in copies.items() if len(versions) > 1] == []
+    client, db = connect(settings.clickhouse_dsn)
+    try:
+        stored = client.query(f"SELECT hook_id FROM `{db}`.hooks FINAL").result_rows
+    finally:
+        client.close()
+    assert sorted(r[0] for r in stored) == sorted(want["hook_ids"])
+
+    recipients = table_state(settings, "recipients")
+    assert {k for k, v in recipients.items() if v["suppressed_by"]} == \
+        want["suppressed_addresses"]
+    pending = table_state(settings, "messages")
+    assert {k: v["attempts"] for k, v in pending.items()} == want["pending_attempts"]
+
+
+def wait_until(condition, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.2)
