@@ -57,33 +57,34 @@ def fold(table: dict[str, Any], key: bytes, value: bytes | None) -> None:
         table[json.loads(key)] = json.loads(value)
 
 
-def restore(settings: Settings, producer: Producer, partition: int) -> dict[str, dict[str, Any]]:
-    """Every table's contents for ``partition``, read from its changelog up to a new fence."""
-    topics = [changelog_topic(settings, t) for t in TABLES]
+def restore(
+    settings: Settings, producer: Producer, partitions: list[int]
+) -> dict[int, dict[str, dict[str, Any]]]:
+    """Every table's contents for each partition, read from the changelogs up to new fences."""
     fence = FENCE_PREFIX + uuid.uuid4().hex.encode()
+    topics = {changelog_topic(settings, t): t for t in TABLES}
+    waiting = {(topic, p) for topic in topics for p in partitions}
     consumer = Consumer(confluent_config(settings, **{
         "group.id": f"{settings.app_id}-restore", "enable.auto.commit": False}))
-    consumer.assign([TopicPartition(t, partition, OFFSET_BEGINNING) for t in topics])
-    for topic in topics:
-        produce(producer, topic, fence, None, partition)
+    consumer.assign([TopicPartition(t, p, OFFSET_BEGINNING) for t, p in waiting])
+    for topic, p in waiting:
+        produce(producer, topic, fence, None, p)
     producer.flush()
-    tables: dict[str, dict[str, Any]] = {t: {} for t in TABLES}
-    table_of = dict(zip(topics, TABLES))
-    waiting = set(topics)
+    out: dict[int, dict[str, dict[str, Any]]] = {p: {t: {} for t in TABLES} for p in partitions}
     deadline = time.monotonic() + RESTORE_TIMEOUT_S
     try:
         while waiting:
             if time.monotonic() > deadline:
-                raise BrokerError(f"restoring partition {partition}: no fence on "
-                                  f"{sorted(waiting)} after {RESTORE_TIMEOUT_S:.0f}s")
-            for msg in consumer.consume(10000, timeout=0.5):
+                raise BrokerError(f"restoring state: no fence on {sorted(waiting)} after "
+                                  f"{RESTORE_TIMEOUT_S:.0f}s")
+            for msg in consumer.consume(10000, timeout=0.05):
                 if msg.error():
-                    raise BrokerError(f"restoring partition {partition}: {msg.error()}")
+                    raise BrokerError(f"restoring state: {msg.error()}")
+                where = (msg.topic(), msg.partition())
                 if msg.key() == fence:
-                    waiting.discard(msg.topic())
-                elif msg.topic() in waiting:  # what follows our fence is not ours to read
-                    fold(tables[table_of[msg.topic()]], msg.key(), msg.value())
+                    waiting.discard(where)
+                elif where in waiting:  # what follows our fence is not ours to read
+                    fold(out[msg.partition()][topics[msg.topic()]], msg.key(), msg.value())
     finally:
         consumer.close()
-    return tables
-
+    return out

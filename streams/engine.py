@@ -65,8 +65,8 @@ class Engine:
         self.uncommitted: dict[tuple[str, int], int] = {}
         self.failed_deliveries: list[str] = []
         self.last_checkpoint = time.monotonic()
-        client, database = connect(settings.clickhouse_dsn)
-        self.sinks = {t: ClickHouseSink(client, database, t) for t in SINK_TABLES}
+        self.clickhouse, database = connect(settings.clickhouse_dsn)
+        self.sinks = {t: ClickHouseSink(self.clickhouse, database, t) for t in SINK_TABLES}
         for sink in self.sinks.values():
             sink.setup()
         self.producer = Producer(confluent_config(
@@ -112,6 +112,7 @@ class Engine:
             self.checkpoint()
         finally:
             self.consumer.close()  # leaves the group; on_revoke checkpoints again (a no-op)
+            self.clickhouse.close()  # chDB: lets the next process open the directory
 
     def _process(self, msg: Message) -> None:
         error = msg.error()
@@ -236,15 +237,15 @@ class Engine:
         owned = sorted(tp.partition for tp in partitions
                        if tp.topic == self.settings.topic_classified)
         self.states = {p: s for p, s in self.states.items() if p in owned}
-        for p in owned:
-            if p not in self.states:
-                started = time.monotonic()
-                tables = restore(self.settings, self.producer, p)
+        missing = [p for p in owned if p not in self.states]
+        if missing:
+            started = time.monotonic()
+            for p, tables in restore(self.settings, self.producer, missing).items():
                 self.states[p] = PartitionState(p, self.limits, tables)
-                keys = sum(len(t) for t in tables.values())
-                self.health.restored_keys += keys
-                log.info("restored partition %d: %d keys in %.1fs", p, keys,
-                         time.monotonic() - started)
+            keys = sum(len(t) for p in missing for t in self.states[p].tables.values())
+            self.health.restored_keys += keys
+            log.info("restored partitions %s: %d keys in %.1fs", missing, keys,
+                     time.monotonic() - started)
         self.health.partitions = owned
         log.info("assigned %s", ", ".join(f"{tp.topic}[{tp.partition}]" for tp in partitions))
 
