@@ -68,3 +68,18 @@ def test_report_before_any_worker_ran_says_so(settings_factory):
     assert done.returncode == 1
     assert done.stderr.strip() == ("bounceflow: no bounceflow tables in database bounceflow: "
                                    "has a worker written to this ClickHouse yet?")
+
+
+def test_secrets_never_reach_the_output(settings_factory):
+    """A worker that cannot reach its ClickHouse says so, without the passwords it was given."""
+    settings = settings_factory(
+        clickhouse_dsn="https://analyst:dsn-s3cret@127.0.0.1:1/bounceflow",
+        kafka_sasl_mechanism="PLAIN", kafka_sasl_username="svc",
+        kafka_sasl_password="kafka-s3cret",
+    )
+    done = run_cli(settings, "worker", env={"BOUNCEFLOW_LOG_LEVEL": "debug"})
+    assert done.returncode == 1
+    assert "cannot open ClickHouse at https://analyst:***@127.0.0.1:1" in done.stderr
+    output = done.stdout + done.stderr
+    assert "s3cret" not in output
+    assert "kafka_sasl_password" in output  # the settings were logged, masked
