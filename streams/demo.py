@@ -105,7 +105,7 @@ def run_demo(events: int, data_dir: str | None, partitions: int, seed: int,
         click.echo(f"local broker: {broker.bootstrap}", err=True)
         settings = Settings.load(
             env={}, kafka_bootstrap=broker.bootstrap, clickhouse_dsn=f"chdb://{root}/chdb",
-            data_dir=str(root), partitions=partitions, policy=policy, session_timeout_s=6.0,
+            partitions=partitions, policy=policy, session_timeout_s=6.0,
         )
         ensure_topics(settings)
         want = expected(stream, Classifier(policy), settings.max_attempts)

@@ -46,7 +46,9 @@ class Settings:
         "altcraft: every hard bounce suppresses. recipient: only failures caused by the "
         "address (unknown user or host, moved, not accepting mail) suppress.",
     )
-    app_id: str = _setting("bounceflow", "Faust app id: the consumer group and table prefix.")
+    app_id: str = _setting(
+        "bounceflow", "The consumer group, and the prefix of the changelog topics."
+    )
     topic_replies: str = _setting("smtp-replies", "Input topic of SmtpReply records.")
     topic_classified: str = _setting("classified-replies", "Classified replies, keyed by address.")
     topic_hooks: str = _setting("action-hooks", "ActionHook output topic.")
@@ -75,8 +77,7 @@ class Settings:
         "Kafka consumer session timeout. A new group's first join waits about half of it; "
         "shorter detects a dead worker sooner, too short evicts a busy one.",
     )
-    data_dir: str = _setting("./bounceflow-data", "Worker state directory (Faust tables).")
-    web_port: int = _setting(0, "Faust web server port for health output; 0 disables it.")
+    web_port: int = _setting(0, "Port of the worker's /health page (127.0.0.1); 0 disables it.")
     log_level: str = _setting("info", "Worker log level: debug, info, warn or error.")
     kafka_security_protocol: str = _setting(
         "PLAINTEXT", "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL."

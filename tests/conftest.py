@@ -35,7 +35,7 @@ def settings_factory(broker: LocalBroker, tmp_path: Path):
         tag = uuid.uuid4().hex[:8]
         values = dict(
             kafka_bootstrap=broker.bootstrap, clickhouse_dsn=f"chdb://{tmp_path}/chdb",
-            data_dir=str(tmp_path / "state"), partitions=2, app_id=f"bf-{tag}",
+            partitions=2, app_id=f"bf-{tag}",
             topic_replies=f"replies-{tag}", topic_classified=f"classified-{tag}",
             topic_hooks=f"hooks-{tag}", topic_dead_letters=f"dead-{tag}",
             session_timeout_s=6.0, sink_batch_seconds=0.5,
