@@ -91,6 +91,9 @@ class Engine:
             "heartbeat.interval.ms": max(500, int(settings.session_timeout_s * 200)),
             "max.poll.interval.ms": 600_000,
             "fetch.max.bytes": max(52_428_800, settings.max_message_bytes),
+            # A caught-up fetch returns when data arrives or after this: a hook's latency
+            # includes it twice (replies, then classified-replies).
+            "fetch.wait.max.ms": 20,
         }))
 
     # -- the loop -------------------------------------------------------------------------------
@@ -123,6 +126,8 @@ class Engine:
             return
         topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
         self.uncommitted[(topic, partition)] = offset + 1
+        if self.health.first_record_at is None:
+            self.health.first_record_at = time.time()
         if topic == self.settings.topic_replies:
             self._classify(msg)
         else:
@@ -194,6 +199,7 @@ class Engine:
             try:
                 self.consumer.commit(offsets=offsets, asynchronous=False)
                 self.health.commits += 1
+                self.health.last_commit_at = time.time()
             except Exception as exc:
                 # Lost the partitions (rebalance, eviction): the next owner replays from the
                 # last commit; the rebalance callbacks deal with the state.

@@ -23,6 +23,8 @@ class Health:
     partitions: list[int] = field(default_factory=list)  # classified-replies partitions owned
     restored_keys: int = 0
     state_keys: int = 0
+    first_record_at: float | None = None  # epoch seconds
+    last_commit_at: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

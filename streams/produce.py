@@ -14,6 +14,7 @@ from fastavro.validation import ValidationError, validate
 
 from .codec import schema
 from .kafka_config import confluent_config
+from .kafka_config import produce as send
 from .processing import SMTP_REPLY
 from .settings import Settings
 from .validation import problems
@@ -76,26 +77,21 @@ def produce(
     on_progress: Callable[[int], None] | None = None,
 ) -> ProduceResult:
     result = ProduceResult()
-    producer = Producer(confluent_config(
-        settings, **{"linger.ms": 20, "enable.idempotence": False, "acks": "all"}))
 
     def delivered(err: Any, msg: Any) -> None:
         if err is not None:
             result.failed.append(f"{msg.topic()}: {err}")
 
+    producer = Producer(confluent_config(settings, **{
+        "linger.ms": 20, "acks": "all", "on_delivery": delivered,
+        "delivery.report.only.error": True}))
+
     for number, record in records(lines):
         if isinstance(record, ValueError):
             result.bad.append((number, str(record)))
             continue
-        while True:
-            try:
-                producer.produce(
-                    settings.topic_replies, key=record["email"].strip().lower().encode(),
-                    value=SMTP_REPLY.encode(record), on_delivery=delivered,
-                )
-                break
-            except BufferError:
-                producer.poll(0.1)
+        send(producer, settings.topic_replies, record["email"].strip().lower().encode(),
+             SMTP_REPLY.encode(record))
         result.sent += 1
         if on_progress and result.sent % 1000 == 0:
             on_progress(result.sent)

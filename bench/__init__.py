@@ -1,0 +1,1 @@
+"""Benchmarks: ``python -m bench.pipeline`` (issue 5) and ``python -m bench.classifier``."""

@@ -1,0 +1,207 @@
+"""End-to-end benchmark of one worker on the local broker and chDB, against two baselines measured
+in the same run on the same topic: a raw aiokafka consumer and the naive Faust agent.
+
+    python -m bench.pipeline [--events 200000] [--recipients N] [--rate 5000]
+
+Phases: produce N replies (the synthetic realistic mix); read them with a raw aiokafka consumer;
+classify them with the naive Faust agent (``bench/naive_faust.py``); run ``bounceflow worker``
+until every reply is committed, which means it is classified, tracked, its hooks produced and its
+rows in ClickHouse; then, with the worker idle, produce at ``--rate`` replies/s for
+``--latency-seconds`` and time each reply to its first hook. Rates count from the first record
+each reader saw to the last, so group joins and process starts are not in them. Progress goes to
+stderr; the last line of stdout is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from confluent_kafka import OFFSET_END, Consumer, Producer, TopicPartition
+
+from streams.broker import LocalBroker, free_port
+from streams.demo import start_worker, stop_worker
+from streams.kafka_config import confluent_config, produce
+from streams.processing import HOOK, SMTP_REPLY
+from streams.progress import wait_drained
+from streams.settings import Settings
+from streams.synth import generate
+from streams.topics import ensure_topics
+
+
+def say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def produce_stream(settings: Settings, events: Any) -> int:
+    producer = Producer(confluent_config(settings, **{"linger.ms": 20}))
+    n = 0
+    for e in events:
+        produce(producer, settings.topic_replies, e["email"].encode(), SMTP_REPLY.encode(e))
+        n += 1
+        if n % 100_000 == 0:
+            producer.poll(0)
+            say(f"  produced {n}")
+    producer.flush()
+    return n
+
+
+def raw_consumer_rate(settings: Settings, n: int) -> float:
+    from aiokafka import AIOKafkaConsumer
+
+    async def read() -> float:
+        consumer = AIOKafkaConsumer(
+            settings.topic_replies, bootstrap_servers=settings.kafka_bootstrap,
+            group_id=f"raw-{os.getpid()}", auto_offset_reset="earliest",
+            enable_auto_commit=False, session_timeout_ms=6000, heartbeat_interval_ms=1000)
+        await consumer.start()
+        seen, first = 0, 0.0
+        try:
+            while seen < n:
+                batch = await consumer.getmany(timeout_ms=1000, max_records=10000)
+                for records in batch.values():
+                    if records and not seen:
+                        first = time.monotonic()
+                    seen += len(records)
+        finally:
+            await consumer.stop()
+        return n / (time.monotonic() - first)
+
+    return asyncio.run(read())
+
+
+def naive_faust_rate(settings: Settings, n: int, root: Path) -> float:
+    out = root / "naive_faust.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.naive_faust", settings.kafka_bootstrap,
+         settings.topic_replies, str(n), str(out)],
+        capture_output=True, text=True, timeout=3600,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    if not out.exists():
+        raise SystemExit(f"the naive Faust agent failed: {done.stderr[-2000:]}")
+    result = json.loads(out.read_text())
+    return result["events"] / result["seconds"]
+
+
+def health(port: int) -> dict[str, Any]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as r:
+        return json.loads(r.read())
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def hook_latencies(settings: Settings, rate: int, seconds: float, seed: int) -> list[float]:
+    """Produce ``rate`` replies/s for ``seconds``; return each reply's time to its first hook."""
+    events = list(generate(int(rate * seconds), seed=seed, recipients=max(100, rate * 2)))
+    consumer = Consumer(confluent_config(settings, **{"group.id": f"lat-{os.getpid()}",
+                                                      "fetch.wait.max.ms": 5}))
+    consumer.assign([TopicPartition(settings.topic_hooks, p, OFFSET_END)
+                     for p in range(settings.partitions)])
+    consumer.consume(1, timeout=2)  # the assignment takes effect before anything is sent
+    sent: dict[str, float] = {}
+    latencies: dict[str, float] = {}
+
+    def read() -> None:
+        deadline = time.monotonic() + seconds + 30
+        while len(latencies) < len(events) and time.monotonic() < deadline:
+            for msg in consumer.consume(1000, timeout=0.05):
+                if msg.error():
+                    continue
+                event_id = HOOK.decode(msg.value())["event_data"]["event_id"]
+                if event_id in sent and event_id not in latencies:
+                    latencies[event_id] = time.monotonic() - sent[event_id]
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    producer = Producer(confluent_config(settings, **{"linger.ms": 0}))
+    start = time.monotonic()
+    for i, e in enumerate(events):
+        delay = start + i / rate - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        sent[e["event_id"]] = time.monotonic()
+        produce(producer, settings.topic_replies, e["email"].encode(), SMTP_REPLY.encode(e))
+        producer.poll(0)
+    producer.flush()
+    reader.join()
+    consumer.close()
+    if len(latencies) < len(events):
+        say(f"  {len(events) - len(latencies)} replies had no hook within 30 s")
+    return sorted(latencies.values())
+
+
+def percentile(values: list[float], q: float) -> float:
+    return values[min(len(values) - 1, int(q * len(values)))] * 1000 if values else float("nan")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--recipients", type=int, help="distinct addresses (default events/10)")
+    parser.add_argument("--partitions", type=int, default=4)
+    parser.add_argument("--rate", type=int, default=5000, help="replies/s of the latency phase")
+    parser.add_argument("--latency-seconds", type=float, default=10.0)
+    parser.add_argument("--skip-baselines", action="store_true",
+                        help="only the pipeline (for memory runs at 1M)")
+    args = parser.parse_args(argv)
+    if args.events < 1 or args.rate < 1:
+        parser.error("--events and --rate must be at least 1")
+    root = Path(tempfile.mkdtemp(prefix="bounceflow-bench-"))
+    say(f"data directory: {root}")
+    out: dict[str, Any] = {"events": args.events}
+    with LocalBroker(log_file=root / "broker.log") as broker:
+        settings = Settings.load(
+            env={}, kafka_bootstrap=broker.bootstrap, clickhouse_dsn=f"chdb://{root}/chdb",
+            partitions=args.partitions, app_id="bench", session_timeout_s=6.0,
+            web_port=free_port(),
+        )
+        ensure_topics(settings)
+        say(f"producing {args.events} replies")
+        produce_stream(settings, generate(args.events, seed=1,
+                                          recipients=args.recipients or args.events // 10))
+        if not args.skip_baselines:
+            say("raw aiokafka consumer")
+            out["raw_consumer_events_per_s"] = round(raw_consumer_rate(settings, args.events))
+            say("naive Faust agent")
+            out["naive_faust_events_per_s"] = round(naive_faust_rate(settings, args.events, root))
+        say("bounceflow worker")
+        worker = start_worker(settings, root / "worker.log")
+        try:
+            wait_drained(settings, args.events, lambda: worker.poll() is None, timeout=7200,
+                         on_progress=lambda n: say(f"  {n} replies committed"))
+            h = health(settings.web_port)
+            out["pipeline_events_per_s"] = round(
+                args.events / (h["last_commit_at"] - h["first_record_at"]))
+            say(f"hook latency at {args.rate}/s for {args.latency_seconds:.0f}s")
+            latencies = hook_latencies(settings, args.rate, args.latency_seconds, seed=2)
+            out["hook_latency_p50_ms"] = round(percentile(latencies, 0.50), 1)
+            out["hook_latency_p99_ms"] = round(percentile(latencies, 0.99), 1)
+            out["peak_rss_mb"] = round(peak_rss_mb(worker.pid))
+        finally:
+            stop_worker(worker)
+    if "naive_faust_events_per_s" in out:
+        out["pipeline_vs_naive_faust"] = round(
+            out["pipeline_events_per_s"] / out["naive_faust_events_per_s"], 2)
+        out["pipeline_vs_raw_consumer"] = round(
+            out["pipeline_events_per_s"] / out["raw_consumer_events_per_s"], 3)
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
