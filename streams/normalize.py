@@ -9,20 +9,21 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-# Order matters: URLs contain hosts, addresses contain hosts, IP:port before IP.
-_MASKS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(pattern, re.IGNORECASE), mask)
-    for pattern, mask in (
-        (r"\b(?:https?|ftp)://[^\s<>\"')\]]+", "<URL>"),
-        (r"\b[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+\b", "<EMAIL>"),
-        (r"\[?\b(?:\d{1,3}\.){3}\d{1,3}\]?:\d{1,5}\b", "<IP4:PORT>"),
-        (r"\b(?:\d{1,3}\.){3}\d{1,3}\b", "<IP4>"),
-        (r"\[?\b(?:[0-9a-f]{1,4}:){2,7}[0-9a-f]{0,4}\b\]?(?::\d{1,5}\b)?", "<IP6>"),
-        (r"\bwww\.[\w-]+(?:\.[\w-]+)+\b", "<URL>"),
-        (r"\b(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:[a-z]{2,24})\b", "<HOST>"),
+# Order matters: URLs contain hosts, addresses contain hosts, IP:port before IP. Each mask has
+# a substring test that any text it can match passes: a regex scan is skipped when it fails.
+_MASKS: tuple[tuple[re.Pattern[str], str, re.Pattern[str]], ...] = tuple(
+    (re.compile(pattern, re.IGNORECASE), mask, re.compile(needs, re.IGNORECASE))
+    for pattern, mask, needs in (
+        (r"\b(?:https?|ftp)://[^\s<>\"')\]]+", "<URL>", "://"),
+        (r"\b[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+\b", "<EMAIL>", "@"),
+        (r"\[?\b(?:\d{1,3}\.){3}\d{1,3}\]?:\d{1,5}\b", "<IP4:PORT>", r"\d\.\d"),
+        (r"\b(?:\d{1,3}\.){3}\d{1,3}\b", "<IP4>", r"\d\.\d"),
+        (r"\[?\b(?:[0-9a-f]{1,4}:){2,7}[0-9a-f]{0,4}\b\]?(?::\d{1,5}\b)?", "<IP6>", ":.*:"),
+        (r"\bwww\.[\w-]+(?:\.[\w-]+)+\b", "<URL>", "www"),
+        (r"\b(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:[a-z]{2,24})\b", "<HOST>", r"\.[a-z]"),
         # queue ids, message ids, session tokens: long runs mixing letters and digits
-        (r"\b(?=[\w-]*\d)(?=[\w-]*[a-z])[\w-]{10,}\b", "<ID>"),
-        (r"\b\d{6,}\b", "<NUM>"),
+        (r"\b(?=[\w-]*\d)(?=[\w-]*[a-z])[\w-]{10,}\b", "<ID>", r"\d"),
+        (r"\b\d{6,}\b", "<NUM>", r"\d{6}"),
     )
 )
 # Multi-line replies repeat the code on every line: "550-5.1.1 text\n550 5.1.1 more".
@@ -49,7 +50,8 @@ def bounce_text(reply_code: int | None, reply_text: str) -> str:
     if status:
         text = text[status.end():]
     text = _CONTINUATION.sub(" ", text)
-    for pattern, mask in _MASKS:
-        text = pattern.sub(mask, text)
+    for pattern, mask, needs in _MASKS:
+        if needs.search(text):
+            text = pattern.sub(mask, text)
     text = _SPACE.sub(" ", text).strip()
     return f"{prefix} {text}".strip() if prefix else text

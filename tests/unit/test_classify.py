@@ -109,3 +109,10 @@ def test_user_rules_come_first(tmp_path, altcraft):
     assert "corp-vacation" in mine.explain(result)
     assert altcraft.classify(550, None, "User unknown (out of office)", "rcpt").reason == \
         "userunknown"
+
+
+def test_a_delivery_has_no_bounce_text_and_a_bounce_has_its_template():
+    c = Classifier()
+    assert c.classify(250, "2.0.0", "OK queued as 4Bx2Yk5z1Hz8", "dot").bounce_text == ""
+    assert c.classify(550, "5.1.1", "<bob@example.com>: User unknown", "rcpt").bounce_text == \
+        "550 <<EMAIL>>: User unknown"
