@@ -99,3 +99,14 @@ def jsonl(events: list[dict], path: Path) -> Path:
 
 
 os.environ.setdefault("PYTHONUNBUFFERED", "1")
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Print the corpus test's agreement per reason (tests/unit/test_corpus.py)."""
+    from tests.unit.test_corpus import CORPUS_REPORT
+
+    report = config.stash.get(CORPUS_REPORT, None)
+    if report:
+        terminalreporter.section("classification corpus: agreement per reason")
+        for line in report:
+            terminalreporter.write_line(line)

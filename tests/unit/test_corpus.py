@@ -1,0 +1,85 @@
+"""The labelled corpus (tests/corpus/replies.tsv: replies shaped like real traffic, each with its
+public source) classified under the recipient policy: agreement per reason, kind agreement and
+the suppress decisions' F1. The per-reason table is printed at the end of the test run."""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from streams.classify import Classifier
+from streams.rules_loader import REASONS
+from streams.validation import SMTP_STAGES
+
+CORPUS = Path(__file__).resolve().parent.parent / "corpus" / "replies.tsv"
+COLUMNS = ["code", "status", "stage", "kind", "reason", "source", "text"]
+RECIPIENT_CAUSED = {"userunknown", "hostunknown", "hasmoved", "notaccept"}
+STATUS = re.compile(r"[245]\.\d{1,3}\.\d{1,3}")
+NOT_FROM_REPLIES = {"suppressed", "feedback", "undefined"}  # set by us, by ARF, or a fallback
+
+
+def load() -> list[dict[str, str]]:
+    with CORPUS.open(encoding="utf-8", newline="") as f:
+        reader = csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
+        assert reader.fieldnames == COLUMNS
+        return list(reader)
+
+
+ROWS = load()
+
+
+def optional(value: str) -> str | None:
+    return None if value == "-" else value
+
+
+def test_every_row_follows_the_schema():
+    assert len(ROWS) >= 400
+    for n, row in enumerate(ROWS, start=2):
+        where = f"replies.tsv line {n}"
+        assert row["code"] == "-" or 200 <= int(row["code"]) <= 599, where
+        assert row["status"] == "-" or STATUS.fullmatch(row["status"]), where
+        assert row["stage"] == "-" or row["stage"] in SMTP_STAGES, where
+        assert row["kind"] in ("delivered", "soft", "hard"), where
+        assert row["reason"] in REASONS, where
+        assert row["source"] and row["text"].strip(), where
+    texts = [row["text"] for row in ROWS]
+    assert len(texts) == len(set(texts)), "a reply appears twice"
+    assert set(REASONS) - NOT_FROM_REPLIES <= {row["reason"] for row in ROWS}
+
+
+def test_agreement_with_the_labels(request):
+    classify = Classifier("recipient").classify
+    agree, total, misses = Counter(), Counter(), []
+    kinds = tp = fp = fn = 0
+    for row in ROWS:
+        code = optional(row["code"])
+        got = classify(int(code) if code else None, optional(row["status"]), row["text"],
+                       optional(row["stage"]))
+        total[row["reason"]] += 1
+        if got.reason == row["reason"]:
+            agree[row["reason"]] += 1
+        else:
+            misses.append(f"{row['reason']} -> {got.reason} ({got.rule}): {row['text'][:80]}")
+        kinds += got.kind == row["kind"]
+        want_suppress = row["kind"] == "hard" and row["reason"] in RECIPIENT_CAUSED
+        tp += got.suppress and want_suppress
+        fp += got.suppress and not want_suppress
+        fn += want_suppress and not got.suppress
+    overall = sum(agree.values()) / len(ROWS)
+    f1 = 2 * tp / (2 * tp + fp + fn)
+    report = [f"{r:16} {agree[r]:3}/{total[r]:<3} {agree[r] / total[r]:6.1%}"
+              for r in sorted(total)]
+    report.append(f"reasons {overall:.1%} of {len(ROWS)}, kinds {kinds / len(ROWS):.1%}, "
+                  f"suppress F1 {f1:.3f}")
+    request.config.stash[CORPUS_REPORT] = report
+    detail = "\n".join(report + misses)
+    assert overall >= 0.95, detail
+    assert kinds / len(ROWS) >= 0.98, detail
+    assert f1 >= 0.95, detail
+
+
+CORPUS_REPORT = pytest.StashKey[list]()
