@@ -60,7 +60,8 @@ class Engine:
         self.classifier = Classifier(settings.policy, settings.rules_file or None)
         self.reply_codec = Codec("smtp_reply", settings.accepted_schema_ids())
         self.limits = Limits(settings.max_attempts, settings.default_retry_s,
-                             settings.message_lifetime_s)
+                             settings.message_lifetime_s, settings.escalate_soft_bounces,
+                             int(settings.escalate_window_days * 86400))
         self.states: dict[int, PartitionState] = {}
         self.uncommitted: dict[tuple[str, int], int] = {}
         self.failed_deliveries: list[str] = []

@@ -4,7 +4,7 @@ with this. It is deliberately not the pipeline's code path (no Kafka, no tables,
 module), so that a bug there shows up as a difference here.
 
 Scope: streams whose event time spans less than the message lifetime (no lifetime expiry), as the
-demo's and the tests' streams do.
+demo's and the tests' streams do, with soft-bounce escalation off (its default).
 """
 
 from __future__ import annotations

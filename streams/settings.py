@@ -63,6 +63,14 @@ class Settings:
     default_retry_s: int = _setting(
         600, "Retry delay announced in sbounce hooks when the reply text names none."
     )
+    escalate_soft_bounces: int = _setting(
+        0,
+        "Suppress an address after this many soft bounces within escalate_window_days "
+        "(a status hook with cause soft_bounces); 0 turns escalation off.",
+    )
+    escalate_window_days: float = _setting(
+        7.0, "The window of escalate_soft_bounces, in days of event time."
+    )
     rules_file: str = _setting(
         "", "A rules file of your own, tried before the built-in rules (same TOML schema)."
     )

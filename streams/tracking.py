@@ -1,14 +1,15 @@
-"""Per-recipient and per-message state transitions: a pure state machine behind the track agent.
+"""Per-recipient and per-message state transitions: a pure state machine behind the track step.
 
-State lives in two Faust tables, both written only while processing an event of the partition the
-key belongs to (the stream is keyed by recipient address):
+State lives in two changelogged tables (``state.py``), both written only while processing an event
+of the partition the key belongs to (the stream is keyed by recipient address):
 
 - recipients[email] = {"suppressed_by": event_id | None, "soft_streak": int,
-                       "recent": [[event_id, suppressed_before], ...]}
+                       "soft_times": [ms, ...] (only with escalation on),
+                       "recent": [[event_id, suppressed_before(, escalated)], ...]}
 - messages[message_id] = {"first": ms, "attempts": int, "partition": int, "reply": {...}}
   (pending: soft-bounced, not yet delivered, hard-bounced or undelivered)
 
-Replays are recognised, not re-applied: after a crash Faust redelivers events whose table updates
+Replays are recognised, not re-applied: after a crash the worker re-reads events whose table updates
 may already be in the changelog. ``recent`` remembers each event's pre-state, so a replayed event
 re-emits exactly the hooks it emitted the first time (same ids) and changes nothing.
 """
@@ -29,6 +30,9 @@ class Limits:
     max_attempts: int
     default_retry_s: int
     message_lifetime_s: int
+    # Escalation: this many soft bounces of one address within the window suppress it (0: off).
+    escalate_soft_bounces: int = 0
+    escalate_window_s: int = 7 * 86400
 
 
 @dataclass
@@ -47,19 +51,40 @@ def decide(
     partition: int,
 ) -> Decision:
     recipient = recipient or {"suppressed_by": None, "soft_streak": 0, "recent": []}
-    replayed = next((before for eid, before in recipient["recent"] if eid == reply["event_id"]),
+    # A replayed event finds its own entry: [event_id, suppressed_before(, escalated)].
+    replayed = next((entry for entry in recipient["recent"] if entry[0] == reply["event_id"]),
                     None)
-    suppressed_before = (recipient["suppressed_by"] is not None) if replayed is None else replayed
+    if replayed is None:
+        suppressed_before = recipient["suppressed_by"] is not None
+        soft_times = _soft_times(recipient, reply, limits)
+        escalated = (not suppressed_before and limits.escalate_soft_bounces > 0
+                     and len(soft_times) >= limits.escalate_soft_bounces)
+    else:
+        suppressed_before, escalated = replayed[1], len(replayed) > 2 and replayed[2]
     out = Decision()
 
     if suppressed_before:
         out.hooks.append(make_hook("suppress", reply, cause=recipient["suppressed_by"]))
     else:
         _reply_hooks(reply, message, limits, partition, out)
+    if escalated:
+        out.hooks.append(make_hook("status", reply, status=HARDBOUNCED, cause="soft_bounces"))
 
     if replayed is None:
-        out.recipient = _next_recipient(recipient, reply, suppressed_before)
+        out.recipient = _next_recipient(recipient, reply, suppressed_before, escalated,
+                                        soft_times)
     return out
+
+
+def _soft_times(recipient: dict[str, Any], reply: dict[str, Any], limits: Limits) -> list[int]:
+    """Event times of the address's soft bounces inside the escalation window, this one too."""
+    if not limits.escalate_soft_bounces:
+        return []
+    horizon = reply["event_time"] - limits.escalate_window_s * 1000
+    times = [t for t in recipient.get("soft_times", []) if t > horizon]
+    if reply["kind"] == "soft":
+        times.append(reply["event_time"])
+    return times[-limits.escalate_soft_bounces:]
 
 
 def _reply_hooks(
@@ -99,15 +124,20 @@ def _reply_hooks(
 
 
 def _next_recipient(
-    recipient: dict[str, Any], reply: dict[str, Any], suppressed_before: bool
+    recipient: dict[str, Any], reply: dict[str, Any], suppressed_before: bool, escalated: bool,
+    soft_times: list[int],
 ) -> dict[str, Any]:
     kind = reply["kind"]
     suppressed_by = recipient["suppressed_by"]
-    if not suppressed_before and reply["suppress"]:
+    if not suppressed_before and (reply["suppress"] or escalated):
         suppressed_by = reply["event_id"]
     streak = recipient["soft_streak"] + 1 if kind == "soft" else 0
-    recent = [*recipient["recent"][-(RECENT - 1):], [reply["event_id"], suppressed_before]]
-    return {"suppressed_by": suppressed_by, "soft_streak": streak, "recent": recent}
+    entry = [reply["event_id"], suppressed_before, *([True] if escalated else [])]
+    state = {"suppressed_by": suppressed_by, "soft_streak": streak,
+             "recent": [*recipient["recent"][-(RECENT - 1):], entry]}
+    if soft_times:
+        state["soft_times"] = soft_times
+    return state
 
 
 class PendingIndex:

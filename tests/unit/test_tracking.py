@@ -117,3 +117,40 @@ def test_expiry_hook_is_the_same_undeliv_as_a_final_reply():
     hook = expiry_hook(message)
     assert hook["hook_id"] == "m1:undeliv"
     assert hook["event_data"]["cause"] == "lifetime"
+
+
+ESCALATING = Limits(max_attempts=9, default_retry_s=600, message_lifetime_s=86400,
+                    escalate_soft_bounces=3, escalate_window_s=86400)
+
+
+def soft_run(times, limits=ESCALATING):
+    state, decisions = None, []
+    for i, t in enumerate(times):
+        d = decide(reply(f"e{i}", "soft", message_id=f"m{i}", t=t), state, None, limits, 0)
+        decisions.append(d)
+        state = d.recipient or state
+    return state, decisions
+
+
+def test_escalation_suppresses_after_n_soft_bounces_in_the_window():
+    state, decisions = soft_run([0, 1000, 2000, 3000])
+    assert [types(d) for d in decisions] == [
+        ["sbounce"], ["sbounce"], ["sbounce", "status"], ["suppress"]]
+    assert decisions[2].hooks[1]["event_data"]["cause"] == "soft_bounces"
+    assert state["suppressed_by"] == "e2"
+
+
+def test_escalation_counts_only_inside_the_window_and_is_off_by_default():
+    day = 86_400_000
+    _, decisions = soft_run([0, day, 2 * day, 2 * day + 1])
+    assert all(types(d) == ["sbounce"] for d in decisions[:3])
+    assert types(decisions[3]) == ["sbounce"]  # only two inside the window so far
+    _, off = soft_run([0, 1, 2, 3, 4], limits=LIMITS)
+    assert all("status" not in types(d) for d in off)
+
+
+def test_replay_of_the_escalating_event_re_emits_its_status_hook():
+    state, decisions = soft_run([0, 1000, 2000])
+    again = decide(reply("e2", "soft", message_id="m2", t=2000), state, None, ESCALATING, 0)
+    assert types(again) == types(decisions[2]) == ["sbounce", "status"]
+    assert again.recipient is None
