@@ -30,6 +30,14 @@ def hook_id(event_type: str, reply: dict[str, Any]) -> str:
     return f"{reply['event_id']}:{event_type}"
 
 
+# Every reply field a hook is built from: what a pending message keeps of its last reply, so
+# that the lifetime expiry can build its undeliv hook (the reply text stays out of the state).
+HOOK_FIELDS = ("event_id", "event_time", "account_id", "profile_id", "list_id", "attempt",
+               "is_test", "message_id", "campaign_id", "email", "recipient_domain",
+               "from_domain", "sending_ip", "reply_code", "enhanced_status", "reason",
+               "bounce_text")
+
+
 def make_hook(event_type: str, reply: dict[str, Any], **data: Any) -> dict[str, Any]:
     bounce = event_type != "deliv"
     return {

@@ -5,8 +5,9 @@ of the partition the key belongs to (the stream is keyed by recipient address):
 
 - recipients[email] = {"suppressed_by": event_id | None, "soft_streak": int,
                        "soft_times": [ms, ...] (only with escalation on),
-                       "recent": [[event_id, suppressed_before(, escalated)], ...]}
-- messages[message_id] = {"first": ms, "attempts": int, "partition": int, "reply": {...}}
+                       "recent": ["<flag><event_id>", ...]}
+- messages[message_id] = {"first": ms, "attempts": int, "partition": int,
+                          "reply": {the HOOK_FIELDS of the last reply}}
   (pending: soft-bounced, not yet delivered, hard-bounced or undelivered)
 
 Replays are recognised, not re-applied: after a crash the worker re-reads events whose table updates
@@ -20,9 +21,13 @@ import heapq
 from dataclasses import dataclass, field
 from typing import Any
 
-from .hooks import HARDBOUNCED, make_hook, rfc3339
+from .hooks import HARDBOUNCED, HOOK_FIELDS, make_hook, rfc3339
 
 RECENT = 32
+# An entry of ``recent`` is one string, a flag and the event id (a list per entry would cost about
+# 120 bytes more per event held): flag -> (suppressed_before, escalated).
+RECENT_FLAGS = {"0": (False, False), "1": (True, False), "2": (False, True)}
+FLAG_OF = {v: k for k, v in RECENT_FLAGS.items()}
 
 
 @dataclass(frozen=True)
@@ -51,16 +56,16 @@ def decide(
     partition: int,
 ) -> Decision:
     recipient = recipient or {"suppressed_by": None, "soft_streak": 0, "recent": []}
-    # A replayed event finds its own entry: [event_id, suppressed_before(, escalated)].
-    replayed = next((entry for entry in recipient["recent"] if entry[0] == reply["event_id"]),
-                    None)
+    # A replayed event finds its own entry: a flag (see RECENT_FLAGS) then the event id.
+    event_id = reply["event_id"]
+    replayed = next((entry[0] for entry in recipient["recent"] if entry[1:] == event_id), None)
     if replayed is None:
         suppressed_before = recipient["suppressed_by"] is not None
         soft_times = _soft_times(recipient, reply, limits)
         escalated = (not suppressed_before and limits.escalate_soft_bounces > 0
                      and len(soft_times) >= limits.escalate_soft_bounces)
     else:
-        suppressed_before, escalated = replayed[1], len(replayed) > 2 and replayed[2]
+        suppressed_before, escalated = RECENT_FLAGS[replayed]
     out = Decision()
 
     if suppressed_before:
@@ -119,7 +124,7 @@ def _reply_hooks(
                 "first": message["first"] if message else reply["event_time"],
                 "attempts": max(reply["attempt"], message["attempts"] if message else 0),
                 "partition": partition,
-                "reply": reply,
+                "reply": {k: reply.get(k) for k in HOOK_FIELDS},
             }
 
 
@@ -132,7 +137,7 @@ def _next_recipient(
     if not suppressed_before and (reply["suppress"] or escalated):
         suppressed_by = reply["event_id"]
     streak = recipient["soft_streak"] + 1 if kind == "soft" else 0
-    entry = [reply["event_id"], suppressed_before, *([True] if escalated else [])]
+    entry = FLAG_OF[(suppressed_before, escalated)] + reply["event_id"]
     state = {"suppressed_by": suppressed_by, "soft_streak": streak,
              "recent": [*recipient["recent"][-(RECENT - 1):], entry]}
     if soft_times:
