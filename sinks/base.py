@@ -2,7 +2,7 @@
 
 Rows are added with their source topic, partition and offset; ``flush()`` hands each
 (topic, partition) batch to ``write()`` and clears it only once ``write()`` returned. ``write()``
-runs no retry loop of its own: it raises, and the runner (the sink agent) backs off and calls
+runs no retry loop of its own: it raises, and the runner (the engine) backs off and calls
 ``flush()`` again with the same batches, which keeps the batches and their dedup tokens the same.
 """
 

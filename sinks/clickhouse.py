@@ -1,12 +1,12 @@
 """ClickHouse sink: one insert per (topic, partition) batch, idempotent.
 
-What happens on a crash, at each step of the sink agent's loop (take batch -> write -> ack):
+What happens on a crash, at each step of the engine's checkpoint (rows -> insert -> commit):
 - before the insert: nothing was written; the offsets were not committed; the events are
   redelivered and written once.
 - during the insert: ClickHouse applies an insert of one block atomically, so it is either all in
   or not at all; the retry carries the same ``insert_deduplication_token`` and is a no-op if the
   first try landed.
-- after the insert, before Faust commits the offsets: the events are redelivered, possibly in
+- after the insert, before the worker commits the offsets: the events are redelivered, possibly in
   batches with other boundaries (other tokens). The rows are written again, and the tables'
   ReplacingMergeTree keys (event_id, hook_id, source offset) fold them into one: every report
   reads ``FINAL``. Exact, not approximate.

@@ -69,7 +69,7 @@ _bootstrap_option = click.option(
 def worker(ctx: click.Context, bootstrap: str | None, clickhouse: str | None,
            partitions: int | None, policy: str | None, rules: str | None,
            log_level: str | None) -> None:
-    """Run a Faust worker: classify, track state, emit hooks, sink to ClickHouse.
+    """Run a worker: classify, track state, emit hooks, write to ClickHouse.
 
     Creates the topics if they do not exist. Stops cleanly on SIGTERM or Ctrl-C. Start more
     workers with the same settings to share the partitions. Every setting can also be given as

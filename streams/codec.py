@@ -1,7 +1,7 @@
 """Avro encoding of every topic, with fastavro (about 10x the `avro` package, LOCAL-STACK.md).
 
 Decoding never raises on bad input: it returns the record or an ``Invalid`` that says why, so the
-agent can route the raw bytes to the dead-letter topic (bad input is data, not a crash).
+worker can route the raw bytes to the dead-letter topic (bad input is data, not a crash).
 Producers may frame records the Confluent Schema Registry way (magic byte 0, 4-byte schema id),
 under a schema id the codec was told is its schema; plain Avro is accepted too.
 """

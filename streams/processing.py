@@ -1,4 +1,4 @@
-"""The per-message steps of the agents, as plain functions of bytes in, records out: no Kafka,
+"""The per-message steps of the worker, as plain functions of bytes in, records out: no Kafka,
 no tables, so that they are tested without a broker."""
 
 from __future__ import annotations

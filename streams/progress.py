@@ -1,5 +1,5 @@
 """How far a worker group got, read from its committed offsets (an offset is committed only when
-every agent of the group acked the event, so this counts fully processed records).
+its checkpoint wrote everything the record led to, so this counts fully processed records).
 
 Where a topic ends is found by reading it, not from ListOffsets: the local broker reports the
 high watermark of a multi-record batch as its base offset + 1 (see LOCAL-STACK.md), so a count

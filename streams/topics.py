@@ -1,6 +1,6 @@
 """Creates every bounceflow topic explicitly with the configured partition count: a topic that a
-broker creates implicitly gets the broker's default count, and Faust then stops with
-PartitionsMismatch."""
+broker creates implicitly gets the broker's default count, and a partition would then hold
+other addresses than its changelog."""
 
 from __future__ import annotations
 
