@@ -57,8 +57,8 @@ def decide(
 ) -> Decision:
     recipient = recipient or {"suppressed_by": None, "soft_streak": 0, "recent": []}
     # A replayed event finds its own entry: a flag (see RECENT_FLAGS) then the event id.
-    event_id = reply["event_id"]
-    replayed = next((entry[0] for entry in recipient["recent"] if entry[1:] == event_id), None)
+    recent = recipient["recent"]
+    replayed = next((f for f in RECENT_FLAGS if f + reply["event_id"] in recent), None)
     if replayed is None:
         suppressed_before = recipient["suppressed_by"] is not None
         soft_times = _soft_times(recipient, reply, limits)

@@ -87,3 +87,16 @@ def test_parse_line_accepts_rfc3339_times_and_names_bad_fields():
         parse_line(json.dumps({**GOOD, "colour": "red"}))
     with pytest.raises(ValueError, match="not JSON"):
         parse_line("{nope")
+
+
+def test_a_classified_reply_decodes_to_exactly_what_was_encoded():
+    """The worker skips decoding the classified replies it produced itself; a replay decodes
+    them. Both must see the same record, or replayed hooks would differ."""
+    from streams.classify import Classifier
+    from streams.processing import CLASSIFIED, SMTP_REPLY, classify_reply
+    from streams.synth import generate
+
+    classifier = Classifier()
+    for event in generate(3000, seed=13):
+        reply = classify_reply(SMTP_REPLY.encode(event), classifier)
+        assert CLASSIFIED.decode(CLASSIFIED.encode(reply)) == reply
