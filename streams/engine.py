@@ -52,6 +52,7 @@ SINK_RETRY_MAX_S = 30.0
 CONSUME_BATCH = 5000
 CONSUME_WAIT_S = 0.05  # longest a batch waits to fill: bounds hook latency at low rates
 SINK_TABLES = ("replies", "hooks", "dead_letters")
+PRODUCED_KEPT = 20_000  # classified replies kept to skip their decoding (about 2 KB each)
 
 
 class Engine:
@@ -149,10 +150,12 @@ class Engine:
         value = CLASSIFIED.encode(result)
         produce(self.producer, self.settings.topic_classified, result["email"].encode(), value)
         self.produced[value] = result
+        if len(self.produced) > PRODUCED_KEPT:  # oldest first: consumed by now, or elsewhere
+            del self.produced[next(iter(self.produced))]
         self.health.classified += 1
 
     def _track(self, msg: Message) -> None:
-        # A record this worker produced since the last checkpoint is not decoded again: the
+        # A record this worker produced recently is not decoded again: the
         # decoded record equals the one encoded (tests/unit/test_codec_and_validation.py).
         reply = self.produced.pop(msg.value(), None) or CLASSIFIED.decode(msg.value())
         if isinstance(reply, Invalid):
@@ -214,7 +217,6 @@ class Engine:
             self.uncommitted.clear()
         self.health.state_keys = sum(len(s.recipients) + len(s.messages)
                                      for s in self.states.values())
-        self.produced.clear()  # what another worker will read, or was read already
         self.last_checkpoint = time.monotonic()
 
     def _pending_rows(self) -> int:
