@@ -43,3 +43,13 @@ def test_secrets_are_redacted():
 
 def test_every_setting_is_documented():
     assert all(doc for _, _, doc in describe())
+
+
+def test_the_readme_lists_every_setting_with_its_default():
+    from pathlib import Path
+
+    from streams.settings import describe
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    for variable, default, doc in describe():
+        assert f"| `{variable}` | `{default}` | {doc} |" in readme, variable
