@@ -62,7 +62,7 @@ class RetryRules:
     units: dict[str, int]
 
 
-def _load_toml(path: Path, schema: str) -> dict[str, Any]:
+def load_toml(path: Path, schema: str) -> dict[str, Any]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -76,11 +76,11 @@ def _load_toml(path: Path, schema: str) -> dict[str, Any]:
 
 def load_reasons(path: Path = RULES_DIR / "reasons.toml") -> dict[str, str]:
     """The reason vocabulary: reason -> what it means."""
-    return dict(_load_toml(path, "bounceflow.reasons/1")["reasons"])
+    return dict(load_toml(path, "bounceflow.reasons/1")["reasons"])
 
 
 def load_text_rules(path: Path) -> list[TextRule]:
-    data = _load_toml(path, "bounceflow.patterns/1")
+    data = load_toml(path, "bounceflow.patterns/1")
     rules, seen = [], set()
     for n, raw in enumerate(data.get("rule", []), 1):
         where = f"{path}: rule {raw.get('id', f'#{n}')!s}"
@@ -119,7 +119,7 @@ def load_text_rules(path: Path) -> list[TextRule]:
 
 
 def load_status_table(path: Path = RULES_DIR / "status_codes.toml") -> StatusTable:
-    data = _load_toml(path, "bounceflow.status_codes/1")
+    data = load_toml(path, "bounceflow.status_codes/1")
     for section in ("enhanced", "reply"):
         for key, reason in data.get(section, {}).items():
             if reason not in REASONS:
@@ -128,7 +128,7 @@ def load_status_table(path: Path = RULES_DIR / "status_codes.toml") -> StatusTab
 
 
 def load_policies(path: Path = RULES_DIR / "policies.toml") -> dict[str, Policy]:
-    data = _load_toml(path, "bounceflow.policies/1")
+    data = load_toml(path, "bounceflow.policies/1")
     out = {}
     for name, raw in data.items():
         if name == "schema":
@@ -146,7 +146,7 @@ def load_policies(path: Path = RULES_DIR / "policies.toml") -> dict[str, Policy]
 
 
 def load_retry_rules(path: Path = RULES_DIR / "retry.toml") -> RetryRules:
-    data = _load_toml(path, "bounceflow.retry/1")
+    data = load_toml(path, "bounceflow.retry/1")
     try:
         patterns = tuple(re.compile(p, re.IGNORECASE) for p in data["patterns"])
     except re.error as exc:
@@ -155,3 +155,14 @@ def load_retry_rules(path: Path = RULES_DIR / "retry.toml") -> RetryRules:
 
 
 REASONS = frozenset(load_reasons())
+
+
+def load_reason_group(name: str, path: Path = RULES_DIR / "reasons.toml") -> tuple[str, ...]:
+    """A named group of reasons from the vocabulary file, each checked against the vocabulary."""
+    group = load_toml(path, "bounceflow.reasons/1").get("groups", {}).get(name)
+    if group is None:
+        raise RulesError(f"{path}: no reason group {name!r}")
+    unknown = sorted(set(group) - REASONS)
+    if unknown:
+        raise RulesError(f"{path}: group {name}: unknown reasons {unknown}")
+    return tuple(group)
