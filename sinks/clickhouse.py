@@ -63,7 +63,8 @@ def _text(raw: bytes | None) -> str | None:
 def reply_row(r: dict[str, Any], partition: int, offset: int) -> list[Any]:
     return [
         r["event_id"], _ms_to_dt(r["event_time"]), r["account_id"], r["list_id"], r["campaign_id"],
-        r["message_id"], r["profile_id"], r["email"], r["recipient_domain"], r["from_domain"],
+        r["message_id"], r["profile_id"], r["email"], r["recipient_domain"], r["provider"],
+        r["from_domain"],
         r["sending_ip"], r["mx_host"], r["attempt"], r["final"], r["smtp_stage"],
         r["reply_code"], r["enhanced_status"], r["reply_text"], r["is_test"], r["kind"],
         r["reason"], r["suppress"], r["retry_after"], r["bounce_text"], r["rule"],

@@ -8,6 +8,8 @@ the delivery guarantee upstream. ``non_replicated_deduplication_window`` makes a
 
 from __future__ import annotations
 
+from streams.rules_loader import load_reason_group
+
 DEDUP_WINDOW = 10000
 
 TABLES: dict[str, str] = {
@@ -21,6 +23,7 @@ TABLES: dict[str, str] = {
         profile_id Nullable(String),
         email String,
         recipient_domain LowCardinality(String),
+        provider LowCardinality(String),
         from_domain LowCardinality(String),
         sending_ip LowCardinality(String),
         mx_host Nullable(String),
@@ -82,13 +85,44 @@ TABLES: dict[str, str] = {
 }
 
 
+# Columns added after a table was first released: (table, column, type, after). A table created
+# by an older version gains them at the next start, so inserts naming them do not fail.
+ADDED_COLUMNS = (("replies", "provider", "LowCardinality(String)", "recipient_domain"),)
+
+# Provider health, per sending IP, from domain and recipient provider, in tumbling windows of event
+# time: what a deliverability team watches ("slow down from this IP at Gmail"). Views over the
+# replies, so any period can be queried with SQL and the figures equal the reports.
+HEALTH_WINDOWS = {"provider_health_1m": "toStartOfMinute", "provider_health_1h": "toStartOfHour"}
+
+
 def statements(database: str, table: str) -> list[str]:
-    """The DDL that creates one table (and its database) if it does not exist."""
-    return [
+    """The DDL that creates one table (and its database and views) if it does not exist."""
+    out = [
         f"CREATE DATABASE IF NOT EXISTS `{database}`",
         f"CREATE TABLE IF NOT EXISTS `{database}`.`{table}` ({TABLES[table]}"
         f"\n    SETTINGS non_replicated_deduplication_window = {DEDUP_WINDOW}",
     ]
+    out += [f"ALTER TABLE `{database}`.`{table}` ADD COLUMN IF NOT EXISTS {column} {kind} "
+            f"AFTER {after}" for t, column, kind, after in ADDED_COLUMNS if t == table]
+    if table == "replies":
+        out += [_health_view(database, name, start) for name, start in HEALTH_WINDOWS.items()]
+    return out
+
+
+def _health_view(database: str, name: str, window_start: str) -> str:
+    pushback = ", ".join(f"'{r}'" for r in load_reason_group("sender_pushback"))
+    return f"""CREATE VIEW IF NOT EXISTS `{database}`.`{name}` AS
+    SELECT {window_start}(event_time) AS window_start, sending_ip, from_domain, provider,
+           count() AS replies,
+           countIf(kind = 'delivered') AS delivered,
+           countIf(kind = 'soft') AS soft_bounces,
+           countIf(kind = 'hard') AS hard_bounces,
+           countIf(kind = 'hard' AND reason IN ({pushback})) AS blocks,
+           countIf(kind = 'soft' AND reason IN ({pushback})) AS deferrals,
+           topKIf(1)(reason, kind != 'delivered')[1] AS top_reason,
+           topKIf(1)(bounce_text, kind != 'delivered')[1] AS top_bounce_text
+    FROM `{database}`.replies FINAL
+    GROUP BY window_start, sending_ip, from_domain, provider"""
 
 
 def columns(table: str) -> list[str]:

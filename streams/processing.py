@@ -9,6 +9,7 @@ from typing import Any
 
 from .classify import Classifier
 from .codec import Codec, Invalid
+from .providers import PROVIDERS
 from .validation import problems
 
 SMTP_REPLY = Codec("smtp_reply")
@@ -39,6 +40,7 @@ def classify_reply(
     )
     reply["email"] = reply["email"].strip().lower()
     reply["recipient_domain"] = reply["email"].rsplit("@", 1)[1]
+    reply["provider"] = PROVIDERS.of(reply["recipient_domain"])
     reply.update(c.as_dict())
     return reply
 

@@ -66,3 +66,18 @@ def test_two_genuinely_equal_inserts_are_not_mistaken_for_a_retry(sink):
     sink.write(a)
     sink.write(b)
     assert count(sink, final=False) == 2
+
+
+def test_a_replies_table_from_an_older_version_gains_the_new_columns(tmp_path):
+    client, db = connect(f"chdb://{tmp_path}/chdb")
+    old = TABLES["replies"].replace("        provider LowCardinality(String),\n", "")
+    client.command(f"CREATE DATABASE IF NOT EXISTS `{db}`")
+    client.command(f"CREATE TABLE `{db}`.replies ({old}")
+    sink = ClickHouseSink(client, db, "replies")
+    sink.setup()
+    for row in rows(3):
+        sink.add(row, "t", 0, 0)
+    sink.flush()
+    got = client.query(f"SELECT provider, count() FROM `{db}`.replies GROUP BY provider")
+    assert got.result_rows == [("other", 3)]
+    client.close()

@@ -10,8 +10,11 @@ from collections import Counter
 import openpyxl
 import pytest
 
+from sinks.clickhouse import connect
 from streams.classify import Classifier
+from streams.providers import PROVIDERS
 from streams.reference import SUMMARY_KEYS, expected
+from streams.rules_loader import load_reason_group
 from streams.synth import generate
 from tests.conftest import jsonl, report_json, run_cli
 
@@ -41,6 +44,31 @@ def test_produced_stream_reaches_the_reports_exactly(settings_factory, worker_fa
             got = Counter({(r["sender"], r["recipient_domain"], r["bounce_text"]): r["amount"]
                            for r in rows})
             assert got == want[kind][group], (kind, group)
+
+    # Provider health: the hourly view adds up to the same events, by IP and provider.
+    classifier, pushback = Classifier(settings.policy), load_reason_group("sender_pushback")
+    want_health = Counter()
+    for e in events:
+        c = classifier.classify(e["reply_code"], e["enhanced_status"], e["reply_text"],
+                                e["smtp_stage"])
+        pair = (e["sending_ip"], PROVIDERS.of(e["email"].rsplit("@", 1)[1].lower()))
+        want_health[(*pair, "replies")] += 1
+        want_health[(*pair, c.kind)] += 1
+        if c.kind != "delivered" and c.reason in pushback:
+            want_health[(*pair, "blocks" if c.kind == "hard" else "deferrals")] += 1
+    client, db = connect(settings.clickhouse_dsn)
+    rows = client.query(
+        f"SELECT sending_ip, provider, sum(replies), sum(delivered), sum(soft_bounces), "
+        f"sum(hard_bounces), sum(blocks), sum(deferrals) FROM `{db}`.provider_health_1h "
+        f"GROUP BY sending_ip, provider").result_rows
+    client.close()
+    got_health = Counter()
+    for ip, provider, *counts in rows:
+        for name, n in zip(("replies", "delivered", "soft", "hard", "blocks", "deferrals"), counts):
+            if n:
+                got_health[(ip, provider, name)] = n
+    assert got_health == want_health
+    assert {p for _, p, *_ in rows} >= {"google", "microsoft", "mailru", "other"}
 
 
 def test_report_filters_are_parameters(settings_factory, worker_factory, tmp_path):
