@@ -74,13 +74,15 @@ def reply_row(r: dict[str, Any], partition: int, offset: int) -> list[Any]:
 
 def hook_row(h: dict[str, Any], partition: int, offset: int) -> list[Any]:
     d = h["event_data"]
+    alert = d["alert"] or {}
     return [
         h["hook_id"], h["event_type"], datetime.fromisoformat(h["event_date"]), h["account_id"],
         h["profile_id"],
         h["list_id"], d["campaign_id"], h["sends_trying_num"], h["is_test"], d["event_id"],
         d["message_id"], d["email"], d["recipient_domain"], d["from_domain"], d["sending_ip"],
         d["reply_code"], d["enhanced_status"], d["reason"], d["bounce_text"], d["retry_after"],
-        d["status"], d["cause"], partition, offset,
+        d["status"], d["cause"], alert.get("provider", ""), alert.get("rate"), alert.get("volume"),
+        alert.get("action"), partition, offset,
     ]
 
 

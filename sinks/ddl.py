@@ -68,10 +68,20 @@ TABLES: dict[str, str] = {
         retry_after Nullable(UInt32),
         status LowCardinality(Nullable(String)),
         cause LowCardinality(Nullable(String)),
+        provider LowCardinality(String),
+        alert_rate Nullable(Float64),
+        alert_volume Nullable(UInt64),
+        alert_action LowCardinality(Nullable(String)),
         src_partition UInt32,
         src_offset UInt64
     ) ENGINE = ReplacingMergeTree
     ORDER BY (account_id, event_type, hook_id)""",
+    # The provider-health alert evaluator's progress: one row, the latest wins.
+    "alert_state": """
+        evaluated_upto Int64,
+        alerting Array(String)
+    ) ENGINE = ReplacingMergeTree(evaluated_upto)
+    ORDER BY tuple()""",
     "dead_letters": """
         source_topic LowCardinality(String),
         source_partition UInt32,
@@ -87,7 +97,13 @@ TABLES: dict[str, str] = {
 
 # Columns added after a table was first released: (table, column, type, after). A table created
 # by an older version gains them at the next start, so inserts naming them do not fail.
-ADDED_COLUMNS = (("replies", "provider", "LowCardinality(String)", "recipient_domain"),)
+ADDED_COLUMNS = (
+    ("replies", "provider", "LowCardinality(String)", "recipient_domain"),
+    ("hooks", "provider", "LowCardinality(String)", "cause"),
+    ("hooks", "alert_rate", "Nullable(Float64)", "provider"),
+    ("hooks", "alert_volume", "Nullable(UInt64)", "alert_rate"),
+    ("hooks", "alert_action", "LowCardinality(Nullable(String))", "alert_volume"),
+)
 
 # Provider health, per sending IP, from domain and recipient provider, in tumbling windows of event
 # time: what a deliverability team watches ("slow down from this IP at Gmail"). Views over the

@@ -65,5 +65,6 @@ def make_hook(event_type: str, reply: dict[str, Any], **data: Any) -> dict[str, 
             "retry_at": data.get("retry_at"),
             "status": data.get("status"),
             "cause": data.get("cause"),
+            "alert": None,
         },
     }
