@@ -13,6 +13,7 @@ class Health:
     classified: int = 0
     tracked: int = 0
     hooks: int = 0
+    alerts: int = 0  # alert and recovered hooks
     dead_letters: int = 0
     sink_rows: dict[str, int] = field(default_factory=dict)
     sink_failures: int = 0

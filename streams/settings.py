@@ -71,6 +71,28 @@ class Settings:
     escalate_window_days: float = _setting(
         7.0, "The window of escalate_soft_bounces, in days of event time."
     )
+    alert_check_s: float = _setting(
+        10.0,
+        "How often (wall time) the worker that owns partition 0 evaluates closed provider-health "
+        "windows for alert and recovered hooks; 0 turns alerts off.",
+    )
+    alert_window_minutes: int = _setting(
+        1, "The tumbling window alerts are decided on: 1 (minute) or 60 (hour)."
+    )
+    alert_raise_rate: float = _setting(
+        0.3, "A window whose (blocks + deferrals) / replies reaches this raises an alert."
+    )
+    alert_clear_rate: float = _setting(
+        0.1, "A window at or below this recovers the pair (hysteresis: between, nothing changes)."
+    )
+    alert_min_volume: int = _setting(
+        100, "Windows with fewer replies for a pair decide nothing for it."
+    )
+    alert_grace_s: float = _setting(
+        60.0,
+        "A window is evaluated once the latest event time is this far past its end: replies "
+        "later than that are counted in ClickHouse but not in the alert decision.",
+    )
     rules_file: str = _setting(
         "", "A rules file of your own, tried before the built-in rules (same TOML schema)."
     )
@@ -118,6 +140,12 @@ class Settings:
             raise ConfigError(
                 f"log_level must be one of {', '.join(LOG_LEVELS)}, not {self.log_level!r}"
             )
+        if self.alert_window_minutes not in (1, 60):
+            raise ConfigError(
+                f"alert_window_minutes must be 1 or 60, not {self.alert_window_minutes}"
+            )
+        if not 0 <= self.alert_clear_rate < self.alert_raise_rate <= 1:
+            raise ConfigError("alert rates need 0 <= alert_clear_rate < alert_raise_rate <= 1")
         for name in ("partitions", "max_attempts", "sink_batch_size", "replication_factor",
                      "max_message_bytes"):
             if getattr(self, name) < 1:

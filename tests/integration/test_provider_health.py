@@ -1,0 +1,98 @@
+"""Provider health: one IP's deferral rate at Gmail spikes and recovers. Exactly one alert and one
+recovered hook appear, for that pair only; a restarted worker does not raise them again; the
+hooks carry the window's figures, which equal the ClickHouse view's."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from sinks.clickhouse import connect
+from streams.processing import HOOK
+from tests.conftest import jsonl, run_cli
+from tests.integration.checks import read_topic
+from tests.unit.test_codec_and_validation import GOOD
+
+pytestmark = pytest.mark.integration
+
+START = 1_767_225_600_000  # 2026-01-01 00:00 UTC
+SPIKY = "203.0.113.9"
+DEFERRED = ("421-4.7.28 Gmail has detected an unusual rate of unsolicited mail originating from "
+            "your IP address. To protect our users from spam, mail sent from your IP address has "
+            "been temporarily rate limited.")
+
+
+def health_stream() -> list[dict]:
+    events = []
+
+    def add(minute: int, ip: str, domain: str, deferred: bool = False) -> None:
+        n = len(events)
+        events.append({
+            **GOOD, "event_id": f"h{n}", "message_id": f"m{n}", "email": f"u{n}@{domain}",
+            "event_time": START + minute * 60_000 + (n % 500) * 100, "sending_ip": ip,
+            "from_domain": "news.example", "reply_code": 421 if deferred else 250,
+            "enhanced_status": "4.7.28" if deferred else "2.0.0",
+            "reply_text": DEFERRED if deferred else "250 2.0.0 OK", "smtp_stage": "rcpt",
+        })
+
+    for minute in range(12):
+        for i in range(150):
+            add(minute, "198.51.100.1" if i % 2 else "198.51.100.2", "gmail.com")
+        for _ in range(60):
+            add(minute, "198.51.100.1", "outlook.com")
+        for i in range(50):  # minutes 3-5: 60% deferred at Gmail, from this IP only
+            add(minute, SPIKY, "gmail.com", deferred=3 <= minute <= 5 and i < 30)
+    add(13, "198.51.100.1", "gmail.com")  # moves event time on, so minute 11 closes
+    return events
+
+
+def alert_hooks(settings) -> list[dict]:
+    hooks = [HOOK.decode(m.value()) for m in read_topic(settings, settings.topic_hooks, 1.0)]
+    return [h for h in hooks if h["event_type"] in ("alert", "recovered")]
+
+
+def test_a_spike_and_its_recovery_give_one_alert_and_one_recovered(
+    settings_factory, worker_factory, tmp_path
+):
+    settings = settings_factory(alert_check_s=0.5, alert_grace_s=0, alert_min_volume=40)
+    events = health_stream()
+    done = run_cli(settings, "produce", str(jsonl(events, tmp_path / "e.jsonl")), "--quiet")
+    assert done.returncode == 0, done.stderr
+
+    worker = worker_factory(settings)
+    worker.wait(len(events))
+    deadline = time.monotonic() + 60
+    while [h["event_type"] for h in alert_hooks(settings)] != ["alert", "recovered"]:
+        assert time.monotonic() < deadline, alert_hooks(settings)
+        time.sleep(1)
+    time.sleep(2)  # more evaluations: nothing new may appear
+    assert worker.stop() == 0
+
+    second = worker_factory(settings)  # a restart reloads the evaluator's progress
+    second.wait(len(events))
+    time.sleep(3)
+    assert second.stop() == 0
+
+    hooks = alert_hooks(settings)
+    assert [(h["event_type"], h["event_data"]["alert"]["window_start"][11:16]) for h in hooks] == \
+        [("alert", "00:03"), ("recovered", "00:06")]
+    alert = hooks[0]["event_data"]["alert"]
+    assert (alert["pair_type"], alert["pair"], alert["provider"]) == ("sending_ip", SPIKY, "google")
+    assert (alert["volume"], alert["deferrals"], alert["rate"], alert["action"]) == \
+        (50, 30, 0.6, "reduce_rate")
+    assert hooks[0]["event_data"]["reason"] == "speeding"
+
+    client, db = connect(settings.clickhouse_dsn)
+    try:
+        view = client.query(
+            f"SELECT sum(replies), sum(deferrals) FROM `{db}`.provider_health_1m "
+            f"WHERE sending_ip = '{SPIKY}' AND provider = 'google' "
+            f"AND window_start = toDateTime('2026-01-01 00:03:00', 'UTC')").result_rows
+        stored = client.query(f"SELECT event_type, alert_rate FROM `{db}`.hooks FINAL "
+                              f"WHERE event_type IN ('alert', 'recovered') ORDER BY event_time"
+                              ).result_rows
+    finally:
+        client.close()
+    assert view == [(alert["volume"], alert["deferrals"])]
+    assert stored == [("alert", 0.6), ("recovered", 0.0)]
