@@ -55,3 +55,37 @@ def save_state(client: Any, database: str, upto: int,
     client.insert(f"`{database}`.alert_state",
                   [[upto, sorted(KEY_SEPARATOR.join(k) for k in alerting)]],
                   column_names=["evaluated_upto", "alerting"], settings={"async_insert": 0})
+
+
+def recent_windows(client: Any, database: str, minutes: int, filters: dict[str, str],
+                   last: int) -> list[dict[str, Any]]:
+    """The ``last`` windows (closed and current) of the view, newest first, for the pairs that
+    match ``filters`` (any of provider, sending_ip, from_domain), summed over what is not
+    filtered on."""
+    where = " AND ".join(f"{column} = {{{column}:String}}" for column in filters) or "1"
+    result = client.query(
+        f"SELECT window_start, sum(replies) AS replies, sum(delivered) AS delivered, "
+        f"sum(soft_bounces) AS soft_bounces, sum(hard_bounces) AS hard_bounces, "
+        f"sum(blocks) AS blocks, sum(deferrals) AS deferrals, "
+        f"argMax(top_reason, blocks + deferrals) AS top_reason "
+        f"FROM `{database}`.`{VIEWS[minutes]}` WHERE {where} "
+        f"GROUP BY window_start ORDER BY window_start DESC LIMIT {int(last)}",
+        parameters=filters,
+        # the sums are named after the view's columns that argMax weighs by
+        settings={"prefer_column_name_to_alias": 1},
+    )
+    return [dict(zip(result.column_names, row)) for row in result.result_rows]
+
+
+def suppression(client: Any, database: str, email: str) -> dict[str, Any]:
+    """Whether an address is suppressed, and by which event (from the committed hooks)."""
+    rows = client.query(
+        f"SELECT event_id, event_time, cause FROM `{database}`.hooks FINAL "
+        f"WHERE email = {{email:String}} AND event_type = 'status' ORDER BY event_time LIMIT 1",
+        parameters={"email": email.strip().lower()},
+    ).result_rows
+    if not rows:
+        return {"email": email, "suppressed": False}
+    event_id, at, cause = rows[0]
+    return {"email": email, "suppressed": True, "suppressed_by": event_id,
+            "since": at.isoformat(), "cause": cause or "hard_bounce"}

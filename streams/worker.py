@@ -4,6 +4,7 @@ exits 0). Logs its health every few seconds and serves it at /health when a web 
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import signal
@@ -11,6 +12,10 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from sinks import provider_health
+from sinks.clickhouse import connect
 
 from .engine import Engine
 from .health import Health
@@ -33,7 +38,7 @@ def run_worker(settings: Settings) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda signum, frame: stop.set())
     if settings.web_port:
-        _serve_health(settings.web_port, health)
+        _serve_health(settings, health)
     next_log = time.monotonic() + HEALTH_LOG_INTERVAL_S
 
     def tick() -> None:
@@ -46,14 +51,47 @@ def run_worker(settings: Settings) -> None:
     log.info("stopped cleanly; health %s", json.dumps(health.as_dict()))
 
 
-def _serve_health(port: int, health: Health) -> None:
+def _serve_health(settings: Settings, health: Health) -> None:
+    """/health (the counters), /windows (provider health, closed and current windows) and
+    /suppression (an address's status). The last two read ClickHouse, where every worker's
+    committed rows are, so any worker answers for any key."""
+    clickhouse = functools.cache(lambda: connect(settings.clickhouse_dsn))
+
+    def windows(query: dict[str, str]) -> Any:
+        minutes = int(query.get("minutes", "1"))
+        if minutes not in provider_health.VIEWS:
+            raise ValueError("minutes must be 1 or 60")
+        filters = {k: query[k] for k in ("provider", "sending_ip", "from_domain") if k in query}
+        rows = provider_health.recent_windows(*clickhouse(), minutes, filters,
+                                              int(query.get("last", "15")))
+        return [{**r, "window_start": r["window_start"].isoformat()} for r in rows]
+
+    def suppression(query: dict[str, str]) -> Any:
+        if "email" not in query:
+            raise ValueError("give ?email=address")
+        return provider_health.suppression(*clickhouse(), query["email"])
+
+    routes = {"/health": lambda query: health.as_dict(), "/windows": windows,
+              "/suppression": suppression}
+
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            if self.path.rstrip("/") != "/health":
-                self.send_error(404)
+            url = urlsplit(self.path)
+            route = routes.get(url.path.rstrip("/"))
+            if route is None:
+                self._send(404, {"error": f"no such page; try {', '.join(routes)}"})
                 return
-            body = json.dumps(health.as_dict()).encode()
-            self.send_response(200)
+            try:
+                self._send(200, route(dict(parse_qsl(url.query))))
+            except ValueError as exc:
+                self._send(400, {"error": str(exc)})
+            except Exception as exc:  # a page must not take the worker down
+                log.exception("%s failed", url.path)
+                self._send(500, {"error": f"{type(exc).__name__}: {exc}"})
+
+        def _send(self, status: int, payload: Any) -> None:
+            body = json.dumps(payload).encode()
+            self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
@@ -62,6 +100,7 @@ def _serve_health(port: int, health: Health) -> None:
         def log_message(self, format: str, *args: Any) -> None:
             pass  # one line per probe would drown the worker's own log
 
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True, name="health").start()
-    log.info("health at http://127.0.0.1:%d/health", port)
+    server = ThreadingHTTPServer(("127.0.0.1", settings.web_port), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True, name="web").start()
+    log.info("health at http://127.0.0.1:%d/health, also /windows and /suppression",
+             settings.web_port)

@@ -4,11 +4,15 @@ hooks carry the window's figures, which equal the ClickHouse view's."""
 
 from __future__ import annotations
 
+import json
 import time
+import urllib.error
+import urllib.request
 
 import pytest
 
 from sinks.clickhouse import connect
+from streams.broker import free_port
 from streams.processing import HOOK
 from tests.conftest import jsonl, run_cli
 from tests.integration.checks import read_topic
@@ -44,7 +48,20 @@ def health_stream() -> list[dict]:
         for i in range(50):  # minutes 3-5: 60% deferred at Gmail, from this IP only
             add(minute, SPIKY, "gmail.com", deferred=3 <= minute <= 5 and i < 30)
     add(13, "198.51.100.1", "gmail.com")  # moves event time on, so minute 11 closes
+    events.append({**events[-1], "event_id": "dead1", "message_id": "dead1",
+                   "email": "dead@gmail.com", "reply_code": 550, "enhanced_status": "5.1.1",
+                   "reply_text": "550 5.1.1 The email account that you tried to reach does "
+                                 "not exist."})
     return events
+
+
+def get(settings, path: str) -> tuple[int, object]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{settings.web_port}{path}",
+                                    timeout=10) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
 
 
 def alert_hooks(settings) -> list[dict]:
@@ -55,7 +72,8 @@ def alert_hooks(settings) -> list[dict]:
 def test_a_spike_and_its_recovery_give_one_alert_and_one_recovered(
     settings_factory, worker_factory, tmp_path
 ):
-    settings = settings_factory(alert_check_s=0.5, alert_grace_s=0, alert_min_volume=40)
+    settings = settings_factory(alert_check_s=0.5, alert_grace_s=0, alert_min_volume=40,
+                                web_port=free_port())
     events = health_stream()
     done = run_cli(settings, "produce", str(jsonl(events, tmp_path / "e.jsonl")), "--quiet")
     assert done.returncode == 0, done.stderr
@@ -67,6 +85,15 @@ def test_a_spike_and_its_recovery_give_one_alert_and_one_recovered(
         assert time.monotonic() < deadline, alert_hooks(settings)
         time.sleep(1)
     time.sleep(2)  # more evaluations: nothing new may appear
+
+    # The live pages, from the running worker.
+    status, windows = get(settings, f"/windows?provider=google&sending_ip={SPIKY}&last=20")
+    assert status == 200 and len(windows) == 12
+    spike = next(w for w in windows if w["window_start"].startswith("2026-01-01T00:03"))
+    assert (spike["replies"], spike["deferrals"], spike["top_reason"]) == (50, 30, "speeding")
+    assert get(settings, "/suppression?email=Dead@gmail.com")[1]["suppressed_by"] == "dead1"
+    assert get(settings, "/suppression?email=u1@gmail.com")[1]["suppressed"] is False
+    assert get(settings, "/windows?minutes=5")[0] == 400
     assert worker.stop() == 0
 
     second = worker_factory(settings)  # a restart reloads the evaluator's progress
