@@ -108,7 +108,8 @@ ADDED_COLUMNS = (
 # Provider health, per sending IP, from domain and recipient provider, in tumbling windows of event
 # time: what a deliverability team watches ("slow down from this IP at Gmail"). Views over the
 # replies, so any period can be queried with SQL and the figures equal the reports.
-HEALTH_WINDOWS = {"provider_health_1m": "toStartOfMinute", "provider_health_1h": "toStartOfHour"}
+HEALTH_WINDOWS = {1: ("provider_health_1m", "toStartOfMinute"),
+                  60: ("provider_health_1h", "toStartOfHour")}  # minutes -> (view, window start)
 
 
 def statements(database: str, table: str) -> list[str]:
@@ -121,14 +122,21 @@ def statements(database: str, table: str) -> list[str]:
     out += [f"ALTER TABLE `{database}`.`{table}` ADD COLUMN IF NOT EXISTS {column} {kind} "
             f"AFTER {after}" for t, column, kind, after in ADDED_COLUMNS if t == table]
     if table == "replies":
-        out += [_health_view(database, name, start) for name, start in HEALTH_WINDOWS.items()]
+        out += [_health_view(database, name, start) for name, start in HEALTH_WINDOWS.values()]
     return out
 
 
 def _health_view(database: str, name: str, window_start: str) -> str:
+    return f"CREATE VIEW IF NOT EXISTS `{database}`.`{name}` AS\n" + \
+        health_select(database, window_start)
+
+
+def health_select(database: str, window_start: str, where: str = "1") -> str:
+    """The provider-health aggregation over the replies whose rows match ``where``: the body of
+    the views, and what the alert evaluator runs with an event-time range (so that ClickHouse
+    reads only the partitions of that range)."""
     pushback = ", ".join(f"'{r}'" for r in load_reason_group("sender_pushback"))
-    return f"""CREATE VIEW IF NOT EXISTS `{database}`.`{name}` AS
-    SELECT {window_start}(event_time) AS window_start, sending_ip, from_domain, provider,
+    return f"""SELECT {window_start}(event_time) AS window_start, sending_ip, from_domain, provider,
            count() AS replies,
            countIf(kind = 'delivered') AS delivered,
            countIf(kind = 'soft') AS soft_bounces,
@@ -138,6 +146,7 @@ def _health_view(database: str, name: str, window_start: str) -> str:
            topKIf(1)(reason, kind != 'delivered')[1] AS top_reason,
            topKIf(1)(bounce_text, kind != 'delivered')[1] AS top_bounce_text
     FROM `{database}`.replies FINAL
+    WHERE {where}
     GROUP BY window_start, sending_ip, from_domain, provider"""
 
 

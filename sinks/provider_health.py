@@ -7,14 +7,19 @@ from typing import Any
 
 from streams.alerts import PAIR_TYPES, Window
 
-VIEWS = {1: "provider_health_1m", 60: "provider_health_1h"}
+from .ddl import HEALTH_WINDOWS, health_select
+
 KEY_SEPARATOR = "\x1f"  # joins (pair_type, pair, provider) in the saved alerting set
 
 
-def horizon_ms(client: Any, database: str) -> int | None:
-    """The latest event time written, in ms (None while the table is empty)."""
-    rows = client.query(f"SELECT toUnixTimestamp64Milli(max(event_time)), count() "
-                        f"FROM `{database}`.replies").result_rows
+def horizon_ms(client: Any, database: str, since_ms: int) -> int | None:
+    """The latest event time written at or after ``since_ms`` (None if none): the range keeps
+    ClickHouse to the newest partitions."""
+    rows = client.query(
+        f"SELECT toUnixTimestamp64Milli(max(event_time)), count() FROM `{database}`.replies "
+        f"WHERE event_time >= fromUnixTimestamp64Milli({{since:Int64}})",
+        parameters={"since": max(since_ms, 0)},
+    ).result_rows
     return rows[0][0] if rows and rows[0][1] else None
 
 
@@ -24,14 +29,20 @@ def closed_windows(client: Any, database: str, minutes: int, after_ms: int,
     seconds = minutes * 60
     out = []
     for pair_type in PAIR_TYPES:
+        # Whole windows after `after` that end by `until`, read by event-time range.
+        in_range = ("event_time >= fromUnixTimestamp64Milli({first:Int64}) "
+                    "AND event_time < fromUnixTimestamp64Milli({end:Int64})")
+        first = (after_ms // (seconds * 1000) + 1) * seconds * 1000 if after_ms >= 0 else 0
+        end = until_ms // (seconds * 1000) * seconds * 1000
+        if end <= first:
+            continue
         result = client.query(
             f"SELECT toUnixTimestamp(window_start) * 1000 AS start, {pair_type}, provider, "
             f"sum(replies), sum(blocks), sum(deferrals), "
             f"argMax(top_reason, blocks + deferrals), argMax(top_bounce_text, blocks + deferrals) "
-            f"FROM `{database}`.`{VIEWS[minutes]}` "
-            f"WHERE start > {{after:Int64}} AND start + {seconds * 1000} <= {{until:Int64}} "
+            f"FROM ({health_select(database, HEALTH_WINDOWS[minutes][1], in_range)}) "
             f"GROUP BY start, {pair_type}, provider ORDER BY start, {pair_type}, provider",
-            parameters={"after": after_ms, "until": until_ms},
+            parameters={"first": first, "end": end},
         )
         out += [Window(pair_type, pair, provider, start, seconds, volume, blocks, deferrals,
                        reason, text)
@@ -68,7 +79,7 @@ def recent_windows(client: Any, database: str, minutes: int, filters: dict[str, 
         f"sum(soft_bounces) AS soft_bounces, sum(hard_bounces) AS hard_bounces, "
         f"sum(blocks) AS blocks, sum(deferrals) AS deferrals, "
         f"argMax(top_reason, blocks + deferrals) AS top_reason "
-        f"FROM `{database}`.`{VIEWS[minutes]}` WHERE {where} "
+        f"FROM `{database}`.`{HEALTH_WINDOWS[minutes][0]}` WHERE {where} "
         f"GROUP BY window_start ORDER BY window_start DESC LIMIT {int(last)}",
         parameters=filters,
         # the sums are named after the view's columns that argMax weighs by

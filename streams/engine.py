@@ -242,10 +242,10 @@ class Engine:
         client, db = self.clickhouse, self.database
         if self.alert_state is None:
             self.alert_state = provider_health.load_state(client, db)
-        latest = provider_health.horizon_ms(client, db)
+        upto, alerting = self.alert_state
+        latest = provider_health.horizon_ms(client, db, upto)
         if latest is None:
             return
-        upto, alerting = self.alert_state
         until = latest - int(self.settings.alert_grace_s * 1000)
         windows = provider_health.closed_windows(
             client, db, self.settings.alert_window_minutes, upto, until)

@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from sinks import provider_health
 from sinks.clickhouse import connect
+from sinks.ddl import HEALTH_WINDOWS
 
 from .engine import Engine
 from .health import Health
@@ -59,7 +60,7 @@ def _serve_health(settings: Settings, health: Health) -> None:
 
     def windows(query: dict[str, str]) -> Any:
         minutes = int(query.get("minutes", "1"))
-        if minutes not in provider_health.VIEWS:
+        if minutes not in HEALTH_WINDOWS:
             raise ValueError("minutes must be 1 or 60")
         filters = {k: query[k] for k in ("provider", "sending_ip", "from_domain") if k in query}
         rows = provider_health.recent_windows(*clickhouse(), minutes, filters,
