@@ -26,7 +26,6 @@ restore the others from their changelogs (``changelog.py``); on a lost assignmen
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -34,11 +33,9 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
 
-from sinks import provider_health
 from sinks.clickhouse import ClickHouseSink, connect, dead_letter_row, hook_row, reply_row
-from sinks.ddl import statements
 
-from .alerts import AlertPolicy, transitions
+from .alerting import AlertEvaluator
 from .changelog import restore, write_changes
 from .classify import Classifier
 from .codec import Codec, Invalid
@@ -74,16 +71,9 @@ class Engine:
         self.failed_deliveries: list[str] = []
         self.last_checkpoint = time.monotonic()
         self.clickhouse, database = connect(settings.clickhouse_dsn)
-        self.database = database
         self.sinks = {t: ClickHouseSink(self.clickhouse, database, t) for t in SINK_TABLES}
         for sink in self.sinks.values():
             sink.setup()
-        for statement in statements(database, "alert_state"):
-            self.clickhouse.command(statement)
-        self.alert_policy = AlertPolicy(settings.alert_raise_rate, settings.alert_clear_rate,
-                                        settings.alert_min_volume)
-        self.alert_state: tuple[int, set[tuple[str, str, str]]] | None = None
-        self.next_alert_check = 0.0
         self.producer = Producer(confluent_config(
             settings,
             **{
@@ -98,6 +88,8 @@ class Engine:
                 "on_delivery": self._delivered,
             },
         ))
+        self.alerts = AlertEvaluator(settings, self.clickhouse, database, self.producer,
+                                     self.sinks["hooks"], health)
         self.consumer = Consumer(confluent_config(settings, **{
             "group.id": settings.app_id,
             "enable.auto.commit": False,
@@ -126,9 +118,8 @@ class Engine:
                 if self._pending_rows() >= s.sink_batch_size or \
                         time.monotonic() - self.last_checkpoint >= s.sink_batch_seconds:
                     self.checkpoint()
-                if s.alert_check_s and 0 in self.states and \
-                        time.monotonic() >= self.next_alert_check:
-                    self._evaluate_alerts()
+                if self.alerts.due(owner=0 in self.states):
+                    self.alerts.run(self.checkpoint)
                 on_tick()
             self.checkpoint()
         finally:
@@ -233,36 +224,6 @@ class Engine:
                                      for s in self.states.values())
         self.last_checkpoint = time.monotonic()
 
-    def _evaluate_alerts(self) -> None:
-        """Provider-health alerts, on the worker that owns partition 0 (one evaluator per app):
-        closed windows from ClickHouse -> ``alerts.transitions`` -> hooks, then the progress.
-        A crash before the progress is saved evaluates the same windows again: same hook ids."""
-        self.next_alert_check = time.monotonic() + self.settings.alert_check_s
-        self.checkpoint()  # every reply processed so far is in ClickHouse
-        client, db = self.clickhouse, self.database
-        if self.alert_state is None:
-            self.alert_state = provider_health.load_state(client, db)
-        upto, alerting = self.alert_state
-        latest = provider_health.horizon_ms(client, db, upto)
-        if latest is None:
-            return
-        until = latest - int(self.settings.alert_grace_s * 1000)
-        windows = provider_health.closed_windows(
-            client, db, self.settings.alert_window_minutes, upto, until)
-        if not windows:
-            return
-        for window, hook in transitions(windows, alerting, self.alert_policy):
-            produce(self.producer, self.settings.topic_hooks, hook["hook_id"].encode(),
-                    HOOK.encode(hook))
-            start = window.start_ms
-            self.sinks["hooks"].add(hook_row(hook, 0, start), "alerts", 0, start)
-            self.health.alerts += 1
-            log.warning("provider health %s: %s", hook["event_type"],
-                        json.dumps(hook["event_data"]["alert"]))
-        self.checkpoint()  # the hooks are on the broker and in ClickHouse
-        self.alert_state = (windows[-1].start_ms, alerting)
-        provider_health.save_state(client, db, *self.alert_state)
-
     def _pending_rows(self) -> int:
         return sum(sink.pending() for sink in self.sinks.values())
 
@@ -291,7 +252,7 @@ class Engine:
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self.health.rebalances += 1
         self.checkpoint()
-        self.alert_state = None  # whoever owns partition 0 next reloads it from ClickHouse
+        self.alerts.forget()
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         owned = sorted(tp.partition for tp in partitions

@@ -1,0 +1,76 @@
+"""The provider-health alert evaluator: I/O around the pure ``alerts.transitions``.
+
+It runs on the worker that owns partition 0 of classified-replies (one per app), every
+``alert_check_s``: checkpoint (every reply so far is in ClickHouse) -> closed windows from
+ClickHouse -> alert and recovered hooks to the hooks topic and table -> checkpoint -> save the
+progress (last window, pairs in alert) in ``alert_state``. A crash before the progress is saved
+evaluates the same windows again and emits the same hook ids.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from confluent_kafka import Producer
+
+from sinks import provider_health
+from sinks.clickhouse import ClickHouseSink, hook_row
+from sinks.ddl import statements
+
+from .alerts import AlertPolicy, transitions
+from .health import Health
+from .kafka_config import produce
+from .processing import HOOK
+from .settings import Settings
+
+log = logging.getLogger("bounceflow")
+
+
+class AlertEvaluator:
+    def __init__(self, settings: Settings, client: Any, database: str, producer: Producer,
+                 hooks: ClickHouseSink, health: Health) -> None:
+        self.settings, self.client, self.database = settings, client, database
+        self.producer, self.hooks, self.health = producer, hooks, health
+        self.policy = AlertPolicy(settings.alert_raise_rate, settings.alert_clear_rate,
+                                  settings.alert_min_volume)
+        self.state: tuple[int, set[tuple[str, str, str]]] | None = None
+        self.next_check = 0.0
+        for statement in statements(database, "alert_state"):
+            client.command(statement)
+
+    def due(self, owner: bool) -> bool:
+        return bool(self.settings.alert_check_s) and owner and time.monotonic() >= self.next_check
+
+    def forget(self) -> None:
+        """Partition 0 may move: whoever owns it next reloads the progress from ClickHouse."""
+        self.state = None
+
+    def run(self, checkpoint: Callable[[], None]) -> None:
+        self.next_check = time.monotonic() + self.settings.alert_check_s
+        checkpoint()
+        client, db = self.client, self.database
+        if self.state is None:
+            self.state = provider_health.load_state(client, db)
+        upto, alerting = self.state
+        latest = provider_health.horizon_ms(client, db, upto)
+        if latest is None:
+            return
+        until = latest - int(self.settings.alert_grace_s * 1000)
+        windows = provider_health.closed_windows(
+            client, db, self.settings.alert_window_minutes, upto, until)
+        if not windows:
+            return
+        for window, hook in transitions(windows, alerting, self.policy):
+            produce(self.producer, self.settings.topic_hooks, hook["hook_id"].encode(),
+                    HOOK.encode(hook))
+            self.hooks.add(hook_row(hook, 0, window.start_ms), "alerts", 0, window.start_ms)
+            self.health.alerts += 1
+            log.warning("provider health %s: %s", hook["event_type"],
+                        json.dumps(hook["event_data"]["alert"]))
+        checkpoint()  # the hooks are on the broker and in ClickHouse
+        self.state = (windows[-1].start_ms, alerting)
+        provider_health.save_state(client, db, *self.state)
