@@ -210,6 +210,60 @@ def classify(ctx: click.Context, policy: str | None, rules: str | None, explain:
         sys.exit(1)
 
 
+def _subscriptions(settings: Any) -> list[Any]:
+    from .subscriptions import load
+
+    if not settings.hooks_file:
+        raise click.UsageError("no hook subscriptions: give --hooks FILE or BOUNCEFLOW_HOOKS_FILE")
+    return load(settings.hooks_file)
+
+
+@cli.command()
+@click.option("--hooks", "hooks_file", type=click.Path(exists=True, dir_okay=False),
+              help="Hook subscriptions file (BOUNCEFLOW_HOOKS_FILE).")
+@_bootstrap_option
+@click.pass_context
+def deliver(ctx: click.Context, hooks_file: str | None, bootstrap: str | None) -> None:
+    """Deliver action hooks to the HTTP subscriptions of a hooks file.
+
+    Each subscription reads action-hooks with its own consumer group and posts JSON arrays
+    (signed with HMAC-SHA256 when it has a secret), retrying with back-off for its retry window;
+    what the window gives up on goes to dead-letters with the last response. Stops cleanly on
+    SIGTERM or Ctrl-C. The README's "Hook delivery" describes the file, payload and headers."""
+    from .http_delivery import run_delivery
+    from .topics import ensure_topics
+
+    settings = _settings(ctx, hooks_file=hooks_file, kafka_bootstrap=bootstrap)
+    subs = _subscriptions(settings)
+    ensure_topics(settings)
+    run_delivery(settings, subs)
+
+
+@cli.group()
+def hooks() -> None:
+    """Hook subscriptions: try them."""
+
+
+@hooks.command("test")
+@click.argument("name")
+@click.option("--hooks", "hooks_file", type=click.Path(exists=True, dir_okay=False),
+              help="Hook subscriptions file (BOUNCEFLOW_HOOKS_FILE).")
+@click.pass_context
+def hooks_test(ctx: click.Context, name: str, hooks_file: str | None) -> None:
+    """Send one test event to subscription NAME and show the answer (exit 1 unless it counts
+    as delivered)."""
+    from .delivery_policy import OK, outcome
+    from .http_delivery import send_test_event
+
+    subs = {s.name: s for s in _subscriptions(_settings(ctx, hooks_file=hooks_file))}
+    if name not in subs:
+        raise click.UsageError(f"no subscription {name!r}; there are: {', '.join(subs)}")
+    status, text = send_test_event(subs[name])
+    click.echo(f"{subs[name].url}: {status or 'no response'} {text[:500]}")
+    if outcome(status, text, subs[name].success_regex) != OK:
+        sys.exit(1)
+
+
 @cli.group()
 def rules() -> None:
     """Rules files: check them."""

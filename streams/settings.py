@@ -93,6 +93,9 @@ class Settings:
         "A window is evaluated once the latest event time is this far past its end: replies "
         "later than that are counted in ClickHouse but not in the alert decision.",
     )
+    hooks_file: str = _setting(
+        "", "A TOML file of hook subscriptions for `bounceflow deliver` (README: Hook delivery)."
+    )
     rules_file: str = _setting(
         "", "A rules file of your own, tried before the built-in rules (same TOML schema)."
     )

@@ -18,9 +18,10 @@ from sinks import provider_health
 from sinks.clickhouse import connect
 from sinks.ddl import HEALTH_WINDOWS
 
+from . import logs
 from .engine import Engine
 from .health import Health
-from .settings import LOG_LEVELS, Settings
+from .settings import Settings
 from .topics import ensure_topics
 
 log = logging.getLogger("bounceflow")
@@ -28,10 +29,7 @@ HEALTH_LOG_INTERVAL_S = 10.0
 
 
 def run_worker(settings: Settings) -> None:
-    logging.basicConfig(
-        level=LOG_LEVELS[settings.log_level],
-        format="[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s",
-    )
+    logs.configure(settings)
     log.info("starting worker with settings %s", json.dumps(settings.redacted()))
     ensure_topics(settings)
     health = Health()

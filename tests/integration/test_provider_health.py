@@ -65,7 +65,7 @@ def get(settings, path: str) -> tuple[int, object]:
 
 
 def alert_hooks(settings) -> list[dict]:
-    hooks = [HOOK.decode(m.value()) for m in read_topic(settings, settings.topic_hooks, 1.0)]
+    hooks = [HOOK.decode(m.value()) for m in read_topic(settings, settings.topic_hooks)]
     return [h for h in hooks if h["event_type"] in ("alert", "recovered")]
 
 
