@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import base64
 import io
-import time
 
 import fastavro
 import pytest
-from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
+from confluent_kafka import Producer
 
 from sinks.clickhouse import connect
 from streams.codec import Codec, confluent_frame
 from streams.kafka_config import confluent_config
 from streams.processing import DEAD_LETTER, HOOK, SMTP_REPLY
 from streams.topics import ensure_topics
+from tests.integration.checks import read_topic
 from tests.unit.test_codec_and_validation import GOOD
 
 pytestmark = pytest.mark.integration
@@ -69,22 +69,6 @@ BAD = [
 ]
 
 
-def consume_all(settings, topic, n, timeout=60):
-    """Read n records from every partition of topic, from the start, without joining a group."""
-    consumer = Consumer(confluent_config(settings, **{"group.id": "unused"}))
-    consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING)
-                     for p in range(settings.partitions)])
-    out, deadline = [], time.monotonic() + timeout
-    try:
-        while len(out) < n and time.monotonic() < deadline:
-            msg = consumer.poll(0.5)
-            if msg is not None and not msg.error():
-                out.append(msg)
-    finally:
-        consumer.close()
-    return out
-
-
 def test_hooks_and_dead_letters(settings_factory, worker_factory):
     settings = settings_factory(partitions=1, schema_ids="7")
     ensure_topics(settings)
@@ -111,8 +95,7 @@ def test_hooks_and_dead_letters(settings_factory, worker_factory):
 
     worker.wait(len(sequence))
 
-    hooks = [HOOK.decode(m.value()) for m in consume_all(settings, settings.topic_hooks,
-                                                         len(WANT_HOOKS))]
+    hooks = [HOOK.decode(m.value()) for m in read_topic(settings, settings.topic_hooks)]
     assert {(h["hook_id"], h["event_type"]) for h in hooks} == WANT_HOOKS
     by_id = {h["hook_id"]: h for h in hooks}
     assert by_id["e3:sbounce"]["event_data"]["retry_after"] == 120
@@ -121,8 +104,8 @@ def test_hooks_and_dead_letters(settings_factory, worker_factory):
     assert by_id["e1:hbounce"]["event_data"]["reason"] == "userunknown"
     assert by_id["e2:suppress"]["event_data"]["cause"] == "e1"
 
-    letters = [DEAD_LETTER.decode(m.value()) for m in consume_all(
-        settings, settings.topic_dead_letters, len(BAD))]
+    letters = [DEAD_LETTER.decode(m.value())
+               for m in read_topic(settings, settings.topic_dead_letters)]
     assert len(letters) == len(BAD)
     for dl in letters:
         raw, why = sent_bad[dl["source_offset"]]
