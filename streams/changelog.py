@@ -35,16 +35,13 @@ def changelog_topic(settings: Settings, table: str) -> str:
 def write_changes(
     producer: Producer, settings: Settings, partition: int,
     changes: dict[str, dict[str, Any]],
-) -> int:
-    """Produce the latest value of every changed key; return the records produced."""
-    n = 0
+) -> None:
+    """Produce the latest value of every changed key."""
     for table, values in changes.items():
         topic = changelog_topic(settings, table)
         for key, value in values.items():
             produce(producer, topic, json.dumps(key).encode(),
                     None if value is None else json.dumps(value).encode(), partition)
-            n += 1
-    return n
 
 
 def fold(table: dict[str, Any], key: bytes, value: bytes | None) -> None:
