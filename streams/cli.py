@@ -224,13 +224,15 @@ def _subscriptions(settings: Any) -> list[Any]:
 @_bootstrap_option
 @click.pass_context
 def deliver(ctx: click.Context, hooks_file: str | None, bootstrap: str | None) -> None:
-    """Deliver action hooks to the HTTP subscriptions of a hooks file.
+    """Deliver action hooks to the subscriptions of a hooks file: HTTP and RabbitMQ.
 
     Each subscription reads action-hooks with its own consumer group and posts JSON arrays
-    (signed with HMAC-SHA256 when it has a secret), retrying with back-off for its retry window;
-    what the window gives up on goes to dead-letters with the last response. Stops cleanly on
-    SIGTERM or Ctrl-C. The README's "Hook delivery" describes the file, payload and headers."""
-    from .http_delivery import run_delivery
+    (signed with HMAC-SHA256 when it has a secret) or publishes one message per hook to a
+    RabbitMQ queue or exchange, retrying with back-off for its retry window; what the window
+    gives up on goes to dead-letters with the last answer. Stops cleanly on SIGTERM or Ctrl-C.
+    A worker started with BOUNCEFLOW_HOOKS_FILE delivers too; run this instead to keep delivery
+    in its own process. The README's "Hook delivery" describes the file, payloads and headers."""
+    from .delivery import run_delivery
     from .topics import ensure_topics
 
     settings = _settings(ctx, hooks_file=hooks_file, kafka_bootstrap=bootstrap)
@@ -252,15 +254,15 @@ def hooks() -> None:
 def hooks_test(ctx: click.Context, name: str, hooks_file: str | None) -> None:
     """Send one test event to subscription NAME and show the answer (exit 1 unless it counts
     as delivered)."""
-    from .delivery_policy import OK, outcome
-    from .http_delivery import send_test_event
+    from .delivery import send_test_event
+    from .delivery_policy import OK
 
     subs = {s.name: s for s in _subscriptions(_settings(ctx, hooks_file=hooks_file))}
     if name not in subs:
         raise click.UsageError(f"no subscription {name!r}; there are: {', '.join(subs)}")
-    status, text = send_test_event(subs[name])
-    click.echo(f"{subs[name].url}: {status or 'no response'} {text[:500]}")
-    if outcome(status, text, subs[name].success_regex) != OK:
+    attempt = send_test_event(subs[name])
+    click.echo(f"{subs[name].target}: {attempt.answer[:500]}")
+    if attempt.result != OK:
         sys.exit(1)
 
 

@@ -10,12 +10,23 @@ import hashlib
 import hmac
 import random
 import re
+from dataclasses import dataclass
 
 OK, RETRY, GIVE_UP = "ok", "retry", "give_up"
 BASE_DELAY_S = 1.0
 MAX_DELAY_S = 600.0
 SIGNATURE_HEADER = "X-Bounceflow-Signature"
 TIMESTAMP_HEADER = "X-Bounceflow-Timestamp"
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One try at delivering a batch, whatever the target."""
+
+    result: str  # OK, RETRY or GIVE_UP
+    answer: str  # what the target said ("503 Service Unavailable", "no response: ...")
+    retry_after: float | None = None  # seconds the target asked us to wait
+    latency_ms: float | None = None
 
 
 def outcome(status: int | None, body: str, success_regex: str = "") -> str:

@@ -11,7 +11,13 @@
     auth = "bearer"                                   # none, bearer (token) or oauth2
     token = "..."                                     # oauth2: token_url, client_id, client_secret
 
-Pure: loading, checking and matching; delivery is in ``http_delivery.py``.
+    [[rabbitmq]]
+    name = "billing"
+    url = "amqp://user:password@rabbit.example:5672/"
+    queue = "bounces"            # one message per hook; or exchange = "hooks" (routing key
+                                 # "<list_id>.<event_type>"), exchange_type = "topic"
+
+Pure: loading, checking and matching; delivery is in ``delivery.py`` and its targets.
 """
 
 from __future__ import annotations
@@ -30,12 +36,14 @@ else:  # pragma: no cover
 from .exceptions import ConfigError
 
 AUTH = ("none", "bearer", "oauth2")
+EXCHANGE_TYPES = ("direct", "topic", "fanout", "headers")
 
 
-@dataclass(frozen=True)
-class HttpSubscription:
+@dataclass(frozen=True, kw_only=True)
+class Subscription:
+    """What every target has: a name, the hooks it wants, batching and the retry window."""
+
     name: str
-    url: str
     event_types: tuple[str, ...] = ()
     accounts: tuple[int, ...] = ()
     lists: tuple[int, ...] = ()
@@ -45,13 +53,6 @@ class HttpSubscription:
     batch_seconds: float = 1.0
     timeout_s: float = 10.0
     retry_window_s: float = 86400.0
-    success_regex: str = ""
-    secret: str = field(default="", repr=False)
-    auth: str = "none"
-    token: str = field(default="", repr=False)
-    token_url: str = ""
-    client_id: str = ""
-    client_secret: str = field(default="", repr=False)
 
     def matches(self, hook: dict[str, Any]) -> bool:
         data = hook["event_data"]
@@ -62,7 +63,46 @@ class HttpSubscription:
                 and (self.include_test or not hook["is_test"]))
 
 
-def load(path: str | Path) -> list[HttpSubscription]:
+@dataclass(frozen=True, kw_only=True)
+class HttpSubscription(Subscription):
+    url: str
+    success_regex: str = ""
+    secret: str = field(default="", repr=False)
+    auth: str = "none"
+    token: str = field(default="", repr=False)
+    token_url: str = ""
+    client_id: str = ""
+    client_secret: str = field(default="", repr=False)
+
+    @property
+    def target(self) -> str:
+        return self.url
+
+
+@dataclass(frozen=True, kw_only=True)
+class RabbitSubscription(Subscription):
+    url: str = field(repr=False)  # amqp://user:password@host:port/vhost: holds a password
+    queue: str = ""
+    exchange: str = ""
+    exchange_type: str = "topic"
+
+    @property
+    def target(self) -> str:
+        where = f"queue {self.queue}" if self.queue else f"exchange {self.exchange}"
+        return f"rabbitmq {where}"
+
+    def routing_key(self, hook: dict[str, Any]) -> str:
+        """The queue's name, or ``<list_id>.<event_type>`` for an exchange (the modelled
+        platform's key; ``0`` when the hook has no list)."""
+        if self.queue:
+            return self.queue
+        return f"{hook['list_id'] or 0}.{hook['event_type']}"
+
+
+KINDS: dict[str, type[Subscription]] = {"http": HttpSubscription, "rabbitmq": RabbitSubscription}
+
+
+def load(path: str | Path) -> list[Subscription]:
     path = Path(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -70,29 +110,49 @@ def load(path: str | Path) -> list[HttpSubscription]:
         raise ConfigError(f"hooks file {path} does not exist") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"hooks file {path}: {exc}") from None
-    unknown = set(data) - {"http"}
+    unknown = set(data) - set(KINDS)
     if unknown:
-        raise ConfigError(f"hooks file {path}: unknown sections {sorted(unknown)}")
-    known = {f.name for f in fields(HttpSubscription)}
-    out: list[HttpSubscription] = []
-    for n, raw in enumerate(data.get("http", []), start=1):
-        where = f"hooks file {path}, http subscription {raw.get('name', n)}"
-        if set(raw) - known:
-            raise ConfigError(f"{where}: unknown keys {sorted(set(raw) - known)}")
-        values = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
-        try:
-            sub = HttpSubscription(**values)
-        except TypeError as exc:
-            raise ConfigError(f"{where}: {exc}") from None
-        _check(sub, where)
-        out.append(sub)
+        raise ConfigError(f"hooks file {path}: unknown sections {sorted(unknown)}; "
+                          f"subscriptions are [[{']], [['.join(KINDS)}]]")
+    out: list[Subscription] = []
+    for kind, cls in KINDS.items():
+        known = {f.name for f in fields(cls)}
+        for n, raw in enumerate(data.get(kind, []), start=1):
+            where = f"hooks file {path}, {kind} subscription {raw.get('name', n)}"
+            if set(raw) - known:
+                raise ConfigError(f"{where}: unknown keys {sorted(set(raw) - known)}")
+            values = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
+            try:
+                sub = cls(**values)
+            except TypeError as exc:
+                raise ConfigError(f"{where}: {exc}") from None
+            _check(sub, where)
+            out.append(sub)
     names = [s.name for s in out]
     if len(names) != len(set(names)):
         raise ConfigError(f"hooks file {path}: subscription names must be unique")
     return out
 
 
-def _check(sub: HttpSubscription, where: str) -> None:
+def _check(sub: Subscription, where: str) -> None:
+    if sub.batch_size < 1 or sub.timeout_s <= 0 or sub.retry_window_s <= 0:
+        raise ConfigError(f"{where}: batch_size, timeout_s and retry_window_s must be positive")
+    if isinstance(sub, HttpSubscription):
+        _check_http(sub, where)
+    elif isinstance(sub, RabbitSubscription):
+        _check_rabbit(sub, where)
+
+
+def _check_rabbit(sub: RabbitSubscription, where: str) -> None:
+    if not re.match(r"^amqps?://", sub.url):
+        raise ConfigError(f"{where}: url must start with amqp:// or amqps://")
+    if bool(sub.queue) == bool(sub.exchange):
+        raise ConfigError(f"{where}: give a queue or an exchange, not both")
+    if sub.exchange_type not in EXCHANGE_TYPES:
+        raise ConfigError(f"{where}: exchange_type must be one of {', '.join(EXCHANGE_TYPES)}")
+
+
+def _check_http(sub: HttpSubscription, where: str) -> None:
     if not re.match(r"^https?://", sub.url):
         raise ConfigError(f"{where}: url must start with http:// or https://")
     if sub.auth not in AUTH:
@@ -101,8 +161,6 @@ def _check(sub: HttpSubscription, where: str) -> None:
         raise ConfigError(f"{where}: auth = bearer needs a token")
     if sub.auth == "oauth2" and not (sub.token_url and sub.client_id and sub.client_secret):
         raise ConfigError(f"{where}: auth = oauth2 needs token_url, client_id, client_secret")
-    if sub.batch_size < 1 or sub.timeout_s <= 0 or sub.retry_window_s <= 0:
-        raise ConfigError(f"{where}: batch_size, timeout_s and retry_window_s must be positive")
     if sub.success_regex:
         try:
             re.compile(sub.success_regex)
