@@ -3,7 +3,9 @@ never guesses."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 
@@ -26,6 +28,11 @@ class Health:
     state_keys: int = 0
     first_record_at: float | None = None  # epoch seconds
     last_commit_at: float | None = None
+    # per hook subscription (sent, failed, retrying, ...) when the worker delivers hooks
+    delivery: Callable[[], dict[str, Any]] | None = field(default=None, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = {f.name: copy.deepcopy(getattr(self, f.name)) for f in fields(self)
+               if f.name != "delivery"}
+        out["delivery"] = self.delivery() if self.delivery else {}
+        return out

@@ -94,7 +94,10 @@ class Settings:
         "later than that are counted in ClickHouse but not in the alert decision.",
     )
     hooks_file: str = _setting(
-        "", "A TOML file of hook subscriptions for `bounceflow deliver` (README: Hook delivery)."
+        "",
+        "A TOML file of hook subscriptions (HTTP, RabbitMQ): a worker given one delivers to "
+        "them and shows their figures in its health; `bounceflow deliver` does it in a process "
+        "of its own (README: Hook delivery).",
     )
     rules_file: str = _setting(
         "", "A rules file of your own, tried before the built-in rules (same TOML schema)."

@@ -18,7 +18,8 @@ from sinks import provider_health
 from sinks.clickhouse import connect
 from sinks.ddl import HEALTH_WINDOWS
 
-from . import logs
+from . import logs, subscriptions
+from .delivery import Delivery
 from .engine import Engine
 from .health import Health
 from .settings import Settings
@@ -36,6 +37,12 @@ def run_worker(settings: Settings) -> None:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda signum, frame: stop.set())
+    if settings.hooks_file:
+        # Deliverers are threads with consumer groups of their own: a slow target waits in
+        # its own thread and never holds up the engine's checkpoints.
+        delivery = Delivery(settings, subscriptions.load(settings.hooks_file), stop)
+        health.delivery = delivery.status
+        delivery.start()
     if settings.web_port:
         _serve_health(settings, health)
     next_log = time.monotonic() + HEALTH_LOG_INTERVAL_S
@@ -47,6 +54,8 @@ def run_worker(settings: Settings) -> None:
             next_log = time.monotonic() + HEALTH_LOG_INTERVAL_S
 
     Engine(settings, health).run(stop.is_set, tick)
+    if settings.hooks_file:
+        delivery.join()
     log.info("stopped cleanly; health %s", json.dumps(health.as_dict()))
 
 
