@@ -21,7 +21,7 @@ from confluent_kafka import Consumer, Message, Producer
 
 from . import logs
 from .codec import Invalid
-from .delivery_policy import GIVE_UP, OK, Attempt, next_delay
+from .delivery_policy import GIVE_UP, OK, RETRY, Attempt, next_delay
 from .kafka_config import confluent_config, produce
 from .processing import DEAD_LETTER, HOOK, Source, dead_letter
 from .settings import Settings
@@ -99,7 +99,11 @@ class Deliverer:
         started, tries = time.monotonic(), 0
         while True:
             tries += 1
-            attempt = self.target.send(hooks)
+            try:
+                attempt = self.target.send(hooks)
+            except Exception as exc:  # e.g. an OAuth2 token endpoint's odd answer: try again
+                log.exception("hooks to %s: the target failed", self.sub.name)
+                attempt = Attempt(RETRY, f"{type(exc).__name__}: {exc}")
             if attempt.result == OK:
                 self.health.sent += len(hooks)
                 self.health.retrying = False
