@@ -58,6 +58,10 @@ class Classifier:
         self.status: StatusTable = load_status_table()
         self._retry = load_retry_rules()
         self.classify = lru_cache(maxsize=100_000)(self._classify)
+        # The rules a (code, stage) pair can reach, in order: a few dozen codes and stages occur,
+        # and skipping the others saves a call per rule on every uncached reply.
+        self._candidates = lru_cache(maxsize=4096)(
+            lambda code, stage: tuple(r for r in self.rules if r.applies(code, stage)))
 
     def _classify(
         self,
@@ -85,8 +89,8 @@ class Classifier:
         code_kind = "hard" if code is not None and code >= 500 else "soft"
         code_key = str(code) if code is not None else "none"
         stage = stage.lower() if stage else None
-        for rule in self.rules:
-            if rule.applies(code_key, stage) and rule.regex.search(text):
+        for rule in self._candidates(code_key, stage):
+            if rule.regex.search(text):
                 return rule.kind or code_kind, rule.reason, rule.id
         if status:
             subject = status.split(".", 1)[1] if "." in status else ""
