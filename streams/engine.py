@@ -101,6 +101,9 @@ class Engine:
             # A caught-up fetch returns when data arrives or after this: a hook's latency
             # includes it twice (replies, then classified-replies).
             "fetch.wait.max.ms": 20,
+            # librdkafka prefetches up to 64 MB and 100,000 records per partition by default;
+            # a few batches ahead is enough, and a backlog then costs ~100 MB less RSS.
+            "queued.max.messages.kbytes": 16384, "queued.min.messages": 10000,
         }))
 
     # -- the loop -------------------------------------------------------------------------------
