@@ -1,9 +1,11 @@
 """A sink is a small base class with batching in one place (after quix-streams' BatchingSink).
 
-Rows are added with their source topic, partition and offset; ``flush()`` hands each
-(topic, partition) batch to ``write()`` and clears it only once ``write()`` returned. ``write()``
-runs no retry loop of its own: it raises, and the runner (the engine) backs off and calls
-``flush()`` again with the same batches, which keeps the batches and their dedup tokens the same.
+Rows are added with their source topic, partition and offset, in one batch per (topic,
+partition); ``flush()`` hands all of them to one ``write()`` (an insert has a fixed cost of
+10-20 ms on chDB, so one per table per checkpoint, not one per partition) and clears them only
+once ``write()`` returned. ``write()`` runs no retry loop of its own: it raises, and the runner
+(the engine) backs off and calls ``flush()`` again with the same batches, which keeps the
+batches and their dedup token the same.
 """
 
 from __future__ import annotations
@@ -29,8 +31,12 @@ class Batch:
 
     @property
     def token(self) -> str:
-        """The insert deduplication token: a retried batch is the same offset range."""
         return f"{self.topic}-{self.partition}-{self.first_offset}-{self.last_offset}"
+
+
+def token(batches: list[Batch]) -> str:
+    """The insert deduplication token: a retried write is the same offset ranges."""
+    return "|".join(b.token for b in batches)
 
 
 class BatchingSink(ABC):
@@ -51,20 +57,19 @@ class BatchingSink(ABC):
         self._batches.clear()
 
     def flush(self) -> int:
-        """Write every batch; return the rows written. A failed write leaves its batch (and those
-        after it) pending for the next flush."""
-        written = 0
-        for key in list(self._batches):
-            batch = self._batches[key]
-            self.write(batch)
-            written += len(batch.rows)
-            del self._batches[key]
-        return written
+        """Write every batch; return the rows written. A failed write leaves the batches pending
+        for the next flush."""
+        batches = list(self._batches.values())
+        if not batches:
+            return 0
+        self.write(batches)
+        self._batches.clear()
+        return sum(len(b.rows) for b in batches)
 
     @abstractmethod
     def setup(self) -> None:
         """Prepare the destination (create tables). Called once before the first write."""
 
     @abstractmethod
-    def write(self, batch: Batch) -> None:
-        """Write one batch atomically or raise."""
+    def write(self, batches: list[Batch]) -> None:
+        """Write the batches' rows atomically or raise."""

@@ -26,7 +26,7 @@ import clickhouse_connect
 from streams.exceptions import ConfigError, SinkError
 from streams.settings import redact_dsn
 
-from .base import Batch, BatchingSink
+from .base import Batch, BatchingSink, token
 from .ddl import columns, statements
 
 DEFAULT_DATABASE = "bounceflow"
@@ -107,18 +107,18 @@ class ClickHouseSink(BatchingSink):
         for statement in statements(self.database, self.table):
             self.client.command(statement)
 
-    def write(self, batch: Batch) -> None:
+    def write(self, batches: list[Batch]) -> None:
+        rows = [row for batch in batches for row in batch.rows]
         try:
             self.client.insert(
                 f"`{self.database}`.`{self.table}`",
-                batch.rows,
+                rows,
                 column_names=self._columns,
-                settings={"insert_deduplication_token": batch.token,
-                          "async_insert": 0},
+                settings={"insert_deduplication_token": token(batches), "async_insert": 0},
             )
         except Exception as exc:
+            sources = ", ".join(f"{b.topic}[{b.partition}]@{b.first_offset}-{b.last_offset}"
+                                for b in batches)
             raise SinkError(
-                f"insert of {len(batch.rows)} rows into {self.table} from "
-                f"{batch.topic}[{batch.partition}]@{batch.first_offset}-{batch.last_offset} "
-                f"failed: {exc}"
+                f"insert of {len(rows)} rows into {self.table} from {sources} failed: {exc}"
             ) from exc

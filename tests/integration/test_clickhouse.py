@@ -41,8 +41,8 @@ def test_a_retried_batch_is_written_once(sink):
     batch = Batch("replies", 0)
     for i, row in enumerate(rows(5)):
         batch.add(row, i)
-    sink.write(batch)
-    sink.write(batch)  # the retry after a timeout that had in fact succeeded
+    sink.write([batch])
+    sink.write([batch])  # the retry after a timeout that had in fact succeeded
     assert count(sink, final=False) == 5
 
 
@@ -63,8 +63,8 @@ def test_two_genuinely_equal_inserts_are_not_mistaken_for_a_retry(sink):
     a, b = Batch("replies", 0), Batch("replies", 1)
     a.add(rows(1, first=1)[0], 0)
     b.add(rows(1, first=2)[0], 0)
-    sink.write(a)
-    sink.write(b)
+    sink.write([a])
+    sink.write([b])
     assert count(sink, final=False) == 2
 
 
