@@ -44,7 +44,8 @@ def say(text: str) -> None:
 
 
 def produce_stream(settings: Settings, events: Any) -> int:
-    producer = Producer(confluent_config(settings, **{"linger.ms": 20}))
+    producer = Producer(confluent_config(settings, **{"linger.ms": 20,
+                                                      "partitioner": "murmur2_random"}))
     n = 0
     for e in events:
         produce(producer, settings.topic_replies, e["email"].encode(), SMTP_REPLY.encode(e))
@@ -131,7 +132,8 @@ def hook_latencies(settings: Settings, rate: int, seconds: float, seed: int) -> 
     reader.start()
     # librdkafka's default linger (5 ms), as an MTA's shipper would batch: one request per
     # record (linger 0) costs the local broker a core at 2,000/s and measures the broker.
-    producer = Producer(confluent_config(settings, **{"linger.ms": 5}))
+    producer = Producer(confluent_config(settings, **{"linger.ms": 5,
+                                                      "partitioner": "murmur2_random"}))
     start = time.monotonic()
     for i, e in enumerate(events):
         delay = start + i / rate - time.monotonic()

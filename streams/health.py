@@ -14,6 +14,9 @@ class Health:
     replies: int = 0  # SmtpReply records read
     classified: int = 0
     tracked: int = 0
+    # of which tracked without the round trip through classified-replies: replies keyed by the
+    # address with the Java client's partitioner (murmur2) land where their state is
+    tracked_at_once: int = 0
     hooks: int = 0
     alerts: int = 0  # alert and recovered hooks
     dead_letters: int = 0

@@ -29,9 +29,12 @@ def confluent_config(settings: Settings, **extra: Any) -> dict[str, Any]:
 
 
 def produce(producer: Producer, topic: str, key: bytes | None, value: bytes | None,
-            partition: int | None = None) -> None:
+            partition: int | None = None,
+            headers: list[tuple[str, bytes]] | None = None) -> None:
     """Produce, waiting for room when the local queue is full (never drops)."""
     kwargs: dict[str, Any] = {} if partition is None else {"partition": partition}
+    if headers:
+        kwargs["headers"] = headers
     while True:
         try:
             producer.produce(topic, value=value, key=key, **kwargs)

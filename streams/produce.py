@@ -84,7 +84,10 @@ def produce(
 
     producer = Producer(confluent_config(settings, **{
         "linger.ms": 20, "acks": "all", "on_delivery": delivered,
-        "delivery.report.only.error": True}))
+        "delivery.report.only.error": True,
+        # The Java client's partitioner: a worker then tracks each reply where it reads it,
+        # without a round trip through classified-replies (engine.py).
+        "partitioner": "murmur2_random"}))
 
     for number, record in records(lines):
         if isinstance(record, ValueError):

@@ -14,6 +14,8 @@ from sinks.clickhouse import connect
 from streams.classify import Classifier
 from streams.engine import Engine
 from streams.health import Health
+from streams.kafka_config import confluent_config
+from streams.processing import SMTP_REPLY
 from streams.progress import committed, wait_drained
 from streams.reference import expected
 from streams.synth import generate
@@ -50,6 +52,19 @@ def produce(settings, events, tmp_path, name):
     assert done.returncode == 0, done.stderr
 
 
+def produce_elsewhere(settings, events):
+    """Keyed by address but spread by librdkafka's own partitioner (CRC32), as a producer that
+    is not a Java client may do: most replies are not on their state's partition and take the
+    round trip through classified-replies."""
+    from confluent_kafka import Producer
+
+    producer = Producer(confluent_config(settings, partitioner="consistent_random"))
+    for e in events:
+        producer.produce(settings.topic_replies, SMTP_REPLY.encode(e),
+                         e["email"].strip().lower().encode())
+    producer.flush()
+
+
 def test_a_worker_joins_and_another_leaves_mid_stream(settings_factory, tmp_path):
     settings = settings_factory(partitions=4)
     ensure_topics(settings)
@@ -60,13 +75,16 @@ def test_a_worker_joins_and_another_leaves_mid_stream(settings_factory, tmp_path
     wait_until(lambda: first.health.tracked >= 1000)
     second = EngineThread(settings)  # joins: the partitions are shared out again
     wait_until(lambda: second.health.partitions and first.health.rebalances > 0)
-    produce(settings, thirds[1], tmp_path, "b.jsonl")
+    produce_elsewhere(settings, thirds[1])
     wait_until(lambda: second.health.tracked > 0)
     first.stop()  # leaves: the second takes every partition
     produce(settings, thirds[2], tmp_path, "c.jsonl")
     wait_drained(settings, len(events), lambda: second.thread.is_alive(), timeout=120)
     second.stop()
     assert second.health.restored_keys > 0  # it took over state the first had built
+    # Both ways of tracking were taken: at once, and through classified-replies.
+    at_once = first.health.tracked_at_once + second.health.tracked_at_once
+    assert 2000 < at_once < first.health.tracked + second.health.tracked
     assert_exact(settings, expected(events, Classifier(settings.policy), settings.max_attempts))
 
 
