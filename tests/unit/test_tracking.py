@@ -163,3 +163,17 @@ def test_a_pending_message_keeps_what_its_expiry_hook_needs_and_not_the_text():
     stored = decide(full, None, None, LIMITS, 0).message
     assert "reply_text" not in stored["reply"]
     assert expiry_hook(stored) == make_hook("undeliv", full, cause="lifetime")
+
+
+def test_hook_dates_are_rfc3339_with_milliseconds():
+    import random
+    from datetime import datetime, timezone
+
+    from streams.hooks import rfc3339
+
+    rng = random.Random(3)
+    for ms in [0, 999, 59_999, 60_000, 1_767_225_599_999,
+               *(rng.randrange(4_000_000_000_000) for _ in range(2000))]:
+        want = datetime.fromtimestamp(ms // 1000, tz=timezone.utc).replace(
+            microsecond=ms % 1000 * 1000).isoformat(timespec="milliseconds")
+        assert rfc3339(ms) == want
