@@ -10,7 +10,9 @@ import hashlib
 import hmac
 import random
 import re
+import time
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 
 OK, RETRY, GIVE_UP = "ok", "retry", "give_up"
 BASE_DELAY_S = 1.0
@@ -47,13 +49,20 @@ def next_delay(attempt: int, retry_after: float | None, rng: random.Random) -> f
     return rng.uniform(0, min(MAX_DELAY_S, BASE_DELAY_S * 2 ** (attempt - 1)))
 
 
-def parse_retry_after(value: str | None) -> float | None:
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header: delay-seconds or an HTTP date (RFC 9110);
+    None when absent or unreadable (our own back-off applies)."""
     if not value:
         return None
     try:
-        return float(value)
+        return max(float(value), 0.0)
     except ValueError:
-        return None  # an HTTP date: fall back to our own back-off
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(when.timestamp() - (time.time() if now is None else now), 0.0)
 
 
 def signature(secret: str, timestamp: int, body: bytes) -> str:

@@ -33,7 +33,11 @@ def test_backoff_grows_with_jitter_and_honours_retry_after():
     assert max(next_delay(30, None, rng) for _ in range(50)) <= MAX_DELAY_S
     assert next_delay(3, 7.0, rng) == 7.0
     assert parse_retry_after("12") == 12.0
-    assert parse_retry_after("Wed, 21 Oct 2026 07:28:00 GMT") is None
+    # An HTTP date counts from now; one in the past means at once; nonsense means our back-off.
+    date = "Wed, 21 Oct 2026 07:28:00 GMT"
+    assert parse_retry_after(date, now=1792567650.0) == 30.0
+    assert parse_retry_after(date, now=1792567700.0) == 0.0
+    assert parse_retry_after("soon") is None
 
 
 def test_signature_verifies_and_rejects_tampering_and_replays():
