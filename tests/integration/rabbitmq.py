@@ -26,10 +26,13 @@ def ensure_installed() -> None:
                            "apt-get install rabbitmq-server (as root)")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     install = ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "rabbitmq-server"]
-    if subprocess.run(install, env=env, capture_output=True).returncode != 0:
-        # a fresh machine may have no package lists yet
-        subprocess.run(["apt-get", "update", "-qq"], env=env, check=True, capture_output=True)
-        subprocess.run(install, env=env, check=True, capture_output=True)
+    if subprocess.run(install, env=env, capture_output=True).returncode == 0:
+        return
+    # a fresh machine may have no package lists yet
+    for command in (["apt-get", "update", "-qq"], install):
+        done = subprocess.run(command, env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(command)} failed: {done.stderr[-1500:]}")
 
 
 class RabbitServer:
