@@ -25,7 +25,7 @@ from .delivery_policy import GIVE_UP, OK, RETRY, Attempt, next_delay
 from .kafka_config import confluent_config, produce
 from .processing import DEAD_LETTER, HOOK, Source, dead_letter
 from .settings import Settings
-from .subscriptions import HttpSubscription, Subscription
+from .subscriptions import HttpSubscription, RabbitSubscription, Subscription
 
 log = logging.getLogger("bounceflow")
 HEALTH_LOG_INTERVAL_S = 10.0
@@ -43,9 +43,11 @@ def target_for(sub: Subscription) -> Target:
         from .http_target import HttpTarget
 
         return HttpTarget(sub)
-    from .rabbitmq_target import RabbitTarget  # aio-pika is imported only when used
+    if isinstance(sub, RabbitSubscription):
+        from .rabbitmq_target import RabbitTarget  # aio-pika is imported only when used
 
-    return RabbitTarget(sub)  # type: ignore[arg-type]
+        return RabbitTarget(sub)
+    raise TypeError(f"no delivery target for {type(sub).__name__}")
 
 
 @dataclass
