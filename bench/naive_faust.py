@@ -23,6 +23,7 @@ app = faust.App(
     consumer_auto_offset_reset="earliest", broker_session_timeout=6.0,
     broker_heartbeat_interval=1.0, broker_rebalance_timeout=5.0,
     topic_allow_declare=False, autodiscover=False,
+    datadir=os.path.join(os.path.dirname(os.path.abspath(out)), "naive-faust-data"),  # not cwd
 )
 topic = app.topic(topic_name)
 classifier = Classifier()
