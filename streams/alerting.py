@@ -28,6 +28,11 @@ from .processing import HOOK
 from .settings import Settings
 
 log = logging.getLogger("bounceflow")
+# The evaluator reads no window older than this before the newest reply (no saved progress: a new
+# app, or one pointed at a table with history; or progress older than that after a long stop):
+# alerts on older windows come too late to act on, and reading all history at once can take
+# gigabytes.
+FIRST_LOOKBACK_MS = 86_400_000
 
 
 class AlertEvaluator:
@@ -59,6 +64,7 @@ class AlertEvaluator:
         latest = provider_health.horizon_ms(client, db, upto)
         if latest is None:
             return
+        upto = max(upto, latest - FIRST_LOOKBACK_MS)
         until = latest - int(self.settings.alert_grace_s * 1000)
         windows = provider_health.closed_windows(
             client, db, self.settings.alert_window_minutes, upto, until)

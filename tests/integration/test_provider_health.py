@@ -4,6 +4,7 @@ hooks carry the window's figures, which equal the ClickHouse view's."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 import urllib.error
@@ -55,6 +56,17 @@ def health_stream() -> list[dict]:
     return events
 
 
+def old_spike() -> list[dict]:
+    """Two days before the stream: a spike the evaluator must not alert on when it first starts
+    on a table that already holds it (it looks back a day from the newest reply)."""
+    return [{**GOOD, "event_id": f"old{n}", "message_id": f"old{n}", "email": f"o{n}@gmail.com",
+             "event_time": START - 2 * 86_400_000 + n * 100, "sending_ip": "192.0.2.77",
+             "from_domain": "old.example", "reply_code": 421 if n < 30 else 250,
+             "enhanced_status": "4.7.28" if n < 30 else "2.0.0",
+             "reply_text": DEFERRED if n < 30 else "250 2.0.0 OK", "smtp_stage": "rcpt"}
+            for n in range(50)]
+
+
 def get(settings, path: str) -> tuple[int, object]:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{settings.web_port}{path}",
@@ -74,9 +86,18 @@ def test_a_spike_and_its_recovery_give_one_alert_and_one_recovered(
 ):
     settings = settings_factory(alert_check_s=0.5, alert_grace_s=0, alert_min_volume=40,
                                 web_port=free_port())
+    # History already in ClickHouse before alerts are first evaluated (alert_check_s 0: none).
+    old = old_spike()
+    done = run_cli(settings, "produce", str(jsonl(old, tmp_path / "old.jsonl")), "--quiet")
+    assert done.returncode == 0, done.stderr
+    quiet = worker_factory(dataclasses.replace(settings, alert_check_s=0))
+    quiet.wait(len(old))
+    assert quiet.stop() == 0
+
     events = health_stream()
     done = run_cli(settings, "produce", str(jsonl(events, tmp_path / "e.jsonl")), "--quiet")
     assert done.returncode == 0, done.stderr
+    events += old
 
     worker = worker_factory(settings)
     worker.wait(len(events))
