@@ -12,7 +12,7 @@ import pytest
 
 from sinks.clickhouse import connect
 from streams.classify import Classifier
-from streams.engine import Engine
+from streams.engine import TRACKED_HEADER, Engine
 from streams.health import Health
 from streams.kafka_config import confluent_config
 from streams.processing import SMTP_REPLY
@@ -21,7 +21,7 @@ from streams.reference import expected
 from streams.synth import generate
 from streams.topics import ensure_topics
 from tests.conftest import jsonl, run_cli
-from tests.integration.checks import assert_exact, wait_until
+from tests.integration.checks import assert_exact, read_topic, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -88,6 +88,9 @@ def test_a_worker_joins_and_another_leaves_mid_stream(settings_factory, tmp_path
     # Both ways of tracking were taken: at once, and through classified-replies.
     at_once = first.health.tracked_at_once + second.health.tracked_at_once
     assert 4000 <= at_once < first.health.tracked + second.health.tracked
+    marked = [m for m in read_topic(settings, settings.topic_classified)
+              if TRACKED_HEADER in (m.headers() or ())]
+    assert len(marked) >= 4000  # the broker keeps the header that spares the second tracking
     assert_exact(settings, expected(events, Classifier(settings.policy), settings.max_attempts))
 
 
