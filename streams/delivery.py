@@ -22,13 +22,13 @@ from confluent_kafka import Consumer, Message, Producer
 from . import logs
 from .codec import Invalid
 from .delivery_policy import GIVE_UP, OK, RETRY, Attempt, next_delay
+from .health import HEALTH_LOG_INTERVAL_S
 from .kafka_config import confluent_config, produce
 from .processing import DEAD_LETTER, HOOK, Source, dead_letter
 from .settings import Settings
 from .subscriptions import HttpSubscription, RabbitSubscription, Subscription
 
 log = logging.getLogger("bounceflow")
-HEALTH_LOG_INTERVAL_S = 10.0
 MAX_POLL_INTERVAL_MS = 86_400_000  # librdkafka's maximum: a batch may be retried for a day
 
 

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+HEALTH_LOG_INTERVAL_S = 10.0  # how often a worker or `bounceflow deliver` logs its figures
+
 
 @dataclass
 class Health:

@@ -17,7 +17,6 @@ import time
 from typing import Any
 
 import aio_pika
-from aiormq.abc import ConfirmationFrameType
 from pamqp.commands import Basic
 
 from .delivery_policy import OK, RETRY, Attempt
@@ -54,7 +53,7 @@ class RabbitTarget:
         # are awaited together rather than one round trip per message.
         for result in await asyncio.gather(*publishes):
             if not isinstance(result, Basic.Ack):
-                raise RuntimeError(f"the broker did not confirm a message: {_frame(result)}")
+                raise RuntimeError(f"the broker did not confirm a message: {result!r}")
 
     async def _exchange(self) -> aio_pika.abc.AbstractExchange:
         if self.exchange is None:
@@ -79,6 +78,3 @@ class RabbitTarget:
         self.close_connection()
         self.loop.close()
 
-
-def _frame(result: ConfirmationFrameType | None) -> str:
-    return type(result).__name__ if result is not None else "no confirmation"

@@ -21,12 +21,11 @@ from sinks.ddl import HEALTH_WINDOWS
 from . import logs, subscriptions
 from .delivery import Delivery
 from .engine import Engine
-from .health import Health
+from .health import HEALTH_LOG_INTERVAL_S, Health
 from .settings import Settings
 from .topics import ensure_topics
 
 log = logging.getLogger("bounceflow")
-HEALTH_LOG_INTERVAL_S = 10.0
 
 
 def run_worker(settings: Settings) -> None:
@@ -37,10 +36,11 @@ def run_worker(settings: Settings) -> None:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda signum, frame: stop.set())
-    if settings.hooks_file:
-        # Deliverers are threads with consumer groups of their own: a slow target waits in
-        # its own thread and never holds up the engine's checkpoints.
-        delivery = Delivery(settings, subscriptions.load(settings.hooks_file), stop)
+    # Deliverers are threads with consumer groups of their own: a slow target waits in its own
+    # thread and never holds up the engine's checkpoints.
+    delivery = (Delivery(settings, subscriptions.load(settings.hooks_file), stop)
+                if settings.hooks_file else None)
+    if delivery:
         health.delivery = delivery.status
         delivery.start()
     if settings.web_port:
@@ -54,7 +54,7 @@ def run_worker(settings: Settings) -> None:
             next_log = time.monotonic() + HEALTH_LOG_INTERVAL_S
 
     Engine(settings, health).run(stop.is_set, tick)
-    if settings.hooks_file:
+    if delivery:
         delivery.join()
     log.info("stopped cleanly; health %s", json.dumps(health.as_dict()))
 
