@@ -5,6 +5,7 @@ exits 0). Logs its health every few seconds and serves it at /health when a web 
 from __future__ import annotations
 
 import functools
+import gc
 import json
 import logging
 import signal
@@ -27,9 +28,17 @@ from .topics import ensure_topics
 
 log = logging.getLogger("bounceflow")
 
+# The loop allocates and frees a few containers per reply and holds a large, long-lived state:
+# at Python's default thresholds (700, 10, 10) the collector ran about 3,500 times per 200k
+# replies and its passes over the state took 15-20% of the worker's time. Nothing on the hot
+# path makes reference cycles (garbage is freed by reference counts), so collecting rarely
+# keeps no more memory.
+GC_THRESHOLDS = (50_000, 20, 20)
+
 
 def run_worker(settings: Settings) -> None:
     logs.configure(settings)
+    gc.set_threshold(*GC_THRESHOLDS)
     log.info("starting worker with settings %s", json.dumps(settings.redacted()))
     ensure_topics(settings)
     health = Health()
