@@ -5,7 +5,7 @@ of the partition the key belongs to (the stream is keyed by recipient address):
 
 - recipients[email] = {"suppressed_by": event_id | None, "soft_streak": int,
                        "soft_times": [ms, ...] (only with escalation on),
-                       "recent": ["<flag><event_id>", ...]}
+                       "recent": "<flag><digest of event_id>..." (recent.py)}
 - messages[message_id] = {"first": ms, "attempts": int, "partition": int,
                           "reply": {the HOOK_FIELDS of the last reply}}
   (pending: soft-bounced, not yet delivered, hard-bounced or undelivered)
@@ -21,11 +21,10 @@ import heapq
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import recent
 from .hooks import HARDBOUNCED, HOOK_FIELDS, make_hook, rfc3339
 
-RECENT = 32
-# An entry of ``recent`` is one string, a flag and the event id (a list per entry would cost about
-# 120 bytes more per event held): flag -> (suppressed_before, escalated).
+# The flag of an entry of ``recent``: flag -> (suppressed_before, escalated).
 RECENT_FLAGS = {"0": (False, False), "1": (True, False), "2": (False, True)}
 FLAG_OF = {v: k for k, v in RECENT_FLAGS.items()}
 
@@ -55,10 +54,10 @@ def decide(
     limits: Limits,
     partition: int,
 ) -> Decision:
-    recipient = recipient or {"suppressed_by": None, "soft_streak": 0, "recent": []}
-    # A replayed event finds its own entry: a flag (see RECENT_FLAGS) then the event id.
-    recent = recipient["recent"]
-    replayed = next((f for f in RECENT_FLAGS if f + reply["event_id"] in recent), None)
+    recipient = recipient or {"suppressed_by": None, "soft_streak": 0, "recent": ""}
+    # A replayed event finds its own entry, whose flag (see RECENT_FLAGS) is its pre-state.
+    event_digest = recent.digest(reply["event_id"])
+    replayed = recent.flag_of(recent.parse(recipient["recent"]), event_digest)
     if replayed is None:
         suppressed_before = recipient["suppressed_by"] is not None
         soft_times = _soft_times(recipient, reply, limits)
@@ -77,7 +76,7 @@ def decide(
 
     if replayed is None:
         out.recipient = _next_recipient(recipient, reply, suppressed_before, escalated,
-                                        soft_times)
+                                        soft_times, event_digest)
     return out
 
 
@@ -130,16 +129,16 @@ def _reply_hooks(
 
 def _next_recipient(
     recipient: dict[str, Any], reply: dict[str, Any], suppressed_before: bool, escalated: bool,
-    soft_times: list[int],
+    soft_times: list[int], event_digest: str,
 ) -> dict[str, Any]:
     kind = reply["kind"]
     suppressed_by = recipient["suppressed_by"]
     if not suppressed_before and (reply["suppress"] or escalated):
         suppressed_by = reply["event_id"]
     streak = recipient["soft_streak"] + 1 if kind == "soft" else 0
-    entry = FLAG_OF[(suppressed_before, escalated)] + reply["event_id"]
+    flag = FLAG_OF[(suppressed_before, escalated)]
     state = {"suppressed_by": suppressed_by, "soft_streak": streak,
-             "recent": [*recipient["recent"][-(RECENT - 1):], entry]}
+             "recent": recent.append(recent.parse(recipient["recent"]), flag, event_digest)}
     if soft_times:
         state["soft_times"] = soft_times
     return state

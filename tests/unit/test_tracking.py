@@ -1,5 +1,6 @@
 """The recipient state machine, transition by transition, replays included."""
 
+from streams import recent
 from streams.hooks import make_hook
 from streams.tracking import Limits, PendingIndex, decide, expiry_hook
 
@@ -177,3 +178,30 @@ def test_hook_dates_are_rfc3339_with_milliseconds():
         want = datetime.fromtimestamp(ms // 1000, tz=timezone.utc).replace(
             microsecond=ms % 1000 * 1000).isoformat(timespec="milliseconds")
         assert rfc3339(ms) == want
+
+
+def test_only_the_32_latest_events_are_recognised_as_replays():
+    state = None
+    for i in range(40):
+        state = decide(reply(f"e{i}", "delivered"), state, None, LIMITS, 0).recipient
+    assert decide(reply("e39", "delivered"), state, None, LIMITS, 0).recipient is None
+    assert decide(reply("e8", "delivered"), state, None, LIMITS, 0).recipient is None
+    assert decide(reply("e7", "delivered"), state, None, LIMITS, 0).recipient is not None
+    assert len(state["recent"]) == 32 * recent.WIDTH
+
+
+def test_a_digest_matched_across_two_entries_is_not_a_replay():
+    # Entries "0" + "AAAAAAAAAAA" and "1" + "BBBBBBBBBBB": a search for the digest made of the
+    # tail of one and the head of the next finds it at an offset that is no entry's.
+    log = "0" + "A" * 11 + "1" + "B" * 11
+    assert recent.flag_of(log, "A" * 10 + "1") is None
+    assert recent.flag_of(log, "B" * 11) == "1"
+    assert recent.flag_of(log, "A" * 11) == "0"
+
+
+def test_recipient_state_from_an_old_changelog_keeps_recognising_replays():
+    old = {"suppressed_by": "e1", "soft_streak": 0, "recent": ["0e1", "1e2"]}
+    d = decide(reply("e2", "delivered"), old, None, LIMITS, 0)
+    assert types(d) == ["suppress"] and d.recipient is None
+    d = decide(reply("e3", "delivered"), old, None, LIMITS, 0)
+    assert d.recipient["recent"] == recent.parse(["0e1", "1e2"]) + "1" + recent.digest("e3")
