@@ -1,0 +1,123 @@
+"""Avro binary encoding compiled from a schema: one generated Python function per record type.
+
+Why not fastavro's writer: it walks the schema for every field of every record (and tries each
+branch of a union in turn), which made encoding a third of the worker's time. The compiled
+function is a flat join of the fields' bytes: an ActionHook takes 3.7 µs instead of 10.6 µs and
+a ClassifiedReply 4 µs instead of 9.6 µs, byte for byte the same (tests/unit/test_avro_writer.py
+checks it against fastavro on generated records of every schema). fastavro stays the decoder.
+
+It covers what bounceflow's schemas use: records, the primitive types, enums and unions of null
+with one other type. ``compile_writer`` raises ``Unsupported`` for anything else, and the codec
+then keeps fastavro's writer.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from typing import Any
+
+SMALL = 1024  # non-negative integers below this are encoded from a table
+
+
+class Unsupported(Exception):
+    """The schema uses a type the compiler does not cover."""
+
+
+def _varint(n: int) -> bytes:
+    n = (n << 1) ^ (n >> 63)  # zigzag: small negative numbers stay short
+    out = bytearray()
+    while n & ~0x7F:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+_INTS = tuple(_varint(i) for i in range(SMALL))
+
+
+def _string(value: str) -> bytes:
+    data = value.encode()
+    n = len(data)
+    return (_INTS[n] if n < SMALL else _varint(n)) + data
+
+
+def _bytes(value: bytes) -> bytes:
+    n = len(value)
+    return (_INTS[n] if n < SMALL else _varint(n)) + value
+
+
+class _Compiler:
+    def __init__(self) -> None:
+        self.env: dict[str, Any] = {
+            "_INTS": _INTS, "_varint": _varint, "_string": _string, "_bytes": _bytes,
+            "_double": struct.Struct("<d").pack, "_float": struct.Struct("<f").pack,
+            "_TRUE": b"\x01", "_FALSE": b"\x00",
+        }
+        self.functions: list[str] = []
+        self.temps = 0
+
+    def temp(self) -> str:
+        self.temps += 1
+        return f"t{self.temps}"
+
+    def constant(self, value: Any) -> str:
+        name = f"c{len(self.env)}"
+        self.env[name] = value
+        return name
+
+    def record(self, schema: dict[str, Any]) -> str:
+        """Define the function that encodes one record of ``schema``; return its name."""
+        name = f"w{len(self.functions)}"
+        self.functions.append("")  # reserve the slot: nested records get the next ones
+        parts = []
+        for field in schema["fields"]:
+            key = repr(field["name"])
+            value = (f"r.get({key}, {self.constant(field['default'])})" if "default" in field
+                     else f"r[{key}]")
+            parts.append(self.value(field["type"], value))
+        body = ", ".join(parts) + ("," if len(parts) == 1 else "")
+        self.functions[int(name[1:])] = (
+            f"def {name}(r):\n    return b''.join(({body}))\n")
+        return name
+
+    def value(self, schema: Any, x: str) -> str:
+        """An expression of the bytes of ``x`` (an expression evaluated once) as ``schema``."""
+        if isinstance(schema, list):
+            return self.union(schema, x)
+        kind = schema["type"] if isinstance(schema, dict) else schema
+        if kind in ("int", "long"):
+            t = self.temp()
+            return f"(_INTS[{t}] if 0 <= ({t} := {x}) < {SMALL} else _varint({t}))"
+        simple = {"string": "_string({})", "bytes": "_bytes({})", "double": "_double({})",
+                  "float": "_float({})", "boolean": "(_TRUE if {} else _FALSE)", "null": "b''"}
+        if kind in simple:
+            return simple[kind].format(x)
+        if kind == "enum":
+            codes = {symbol: _varint(i) for i, symbol in enumerate(schema["symbols"])}
+            return f"{self.constant(codes)}[{x}]"
+        if kind == "record":
+            return f"{self.record(schema)}({x})"
+        raise Unsupported(f"Avro type {kind!r}")
+
+    def union(self, branches: list[Any], x: str) -> str:
+        if len(branches) != 2 or "null" not in branches:
+            raise Unsupported(f"union {branches!r}: only null and one other type")
+        null_at = branches.index("null")
+        other = branches[1 - null_at]
+        t = self.temp()
+        null_code, other_code = _varint(null_at), _varint(1 - null_at)
+        return (f"({null_code!r} if ({t} := {x}) is None "
+                f"else {other_code!r} + {self.value(other, t)})")
+
+
+def compile_writer(schema: dict[str, Any]) -> Callable[[dict[str, Any]], bytes]:
+    """The encoder of records of ``schema`` (a record schema as JSON, logical types removed)."""
+    if not isinstance(schema, dict) or schema.get("type") != "record":
+        raise Unsupported("the top-level schema must be a record")
+    compiler = _Compiler()
+    top = compiler.record(schema)
+    exec("\n".join(compiler.functions), compiler.env)  # the source is built above, from the schema
+    writer: Callable[[dict[str, Any]], bytes] = compiler.env[top]
+    return writer
