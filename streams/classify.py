@@ -20,6 +20,7 @@ from pathlib import Path
 
 from .exceptions import ConfigError
 from .normalize import bounce_text
+from .prefilter import Prefilter
 from .rules_loader import (
     RULES_DIR,
     Policy,
@@ -58,10 +59,14 @@ class Classifier:
         self.status: StatusTable = load_status_table()
         self._retry = load_retry_rules()
         self.classify = lru_cache(maxsize=100_000)(self._classify)
-        # The rules a (code, stage) pair can reach, in order: a few dozen codes and stages occur,
-        # and skipping the others saves a call per rule on every uncached reply.
-        self._candidates = lru_cache(maxsize=4096)(
-            lambda code, stage: tuple(r for r in self.rules if r.applies(code, stage)))
+        self._prefilter = Prefilter([r.regex.pattern for r in self.rules])
+        self._candidates = lru_cache(maxsize=4096)(self._rules_for)
+
+    def _rules_for(self, code: str, stage: str | None) -> tuple[tuple[int, ...], frozenset[int]]:
+        """The indexes of the rules a (code, stage) pair can reach, in order and as a set: a few
+        dozen codes and stages occur, and skipping the others saves a search per rule."""
+        order = tuple(i for i, r in enumerate(self.rules) if r.applies(code, stage))
+        return order, frozenset(order)
 
     def _classify(
         self,
@@ -89,7 +94,10 @@ class Classifier:
         code_kind = "hard" if code is not None and code >= 500 else "soft"
         code_key = str(code) if code is not None else "none"
         stage = stage.lower() if stage else None
-        for rule in self._candidates(code_key, stage):
+        order, reachable = self._candidates(code_key, stage)
+        possible = self._prefilter.possible(text)
+        for i in order if possible is None else sorted(possible & reachable):
+            rule = self.rules[i]
             if rule.regex.search(text):
                 return rule.kind or code_kind, rule.reason, rule.id
         if status:

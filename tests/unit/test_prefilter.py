@@ -1,0 +1,95 @@
+"""The Hyperscan prefilter of the text rules may name a rule that does not match, never miss one
+that does: checked against Python's ``re`` on the corpus, the synthetic mix and generated texts,
+rule by rule; and the classifier decides alike with it and without it."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from streams import prefilter
+from streams.classify import Classifier
+from streams.prefilter import Prefilter, Untranslatable, pcre
+from streams.synth import generate
+from tests.unit.test_corpus import load
+
+CLASSIFIER = Classifier("recipient")
+RULES = CLASSIFIER.rules
+FILTER = Prefilter([r.regex.pattern for r in RULES])
+TEXTS = [row["text"] for row in load()] + [e["reply_text"] for e in generate(3000, seed=7)]
+
+
+def matching(text: str) -> set[int]:
+    return {i for i, rule in enumerate(RULES) if rule.regex.search(text)}
+
+
+def test_hyperscan_is_installed_and_takes_the_built_in_rules() -> None:
+    db, always = prefilter._database(tuple(r.regex.pattern for r in RULES))
+    assert db is not None, "hyperscan is a dependency on this platform"
+    assert len(always) < len(RULES) / 10, f"rules tried always: {sorted(always)}"
+
+
+def test_no_rule_that_matches_a_known_text_is_missed() -> None:
+    scanned = 0
+    for text in TEXTS:
+        possible = FILTER.possible(text)
+        if possible is not None:
+            scanned += 1
+            assert matching(text) <= possible, text
+    assert scanned > len(TEXTS) * 0.9
+
+
+# Text made of pieces of the rules' own wording, so that rules match often.
+WORDS = sorted({w for r in RULES for w in re.findall(r"[a-z]{3,}", r.regex.pattern.lower())})
+pieces = st.sampled_from(WORDS) | st.text(alphabet=st.characters(min_codepoint=9,
+                                                                 max_codepoint=126), max_size=8)
+separators = st.sampled_from([" ", " ", "  ", "\t", "\n", "\r\n", "-", ".", ""])
+texts = st.lists(st.tuples(pieces, separators), max_size=12).map(
+    lambda parts: "".join(piece + sep for piece, sep in parts))
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(texts | st.text(max_size=60))
+def test_no_rule_that_matches_a_generated_text_is_missed(text: str) -> None:
+    possible = FILTER.possible(text)
+    if possible is not None:
+        assert matching(text) <= possible
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from([None, 421, 450, 451, 452, 550, 552, 554]),
+       st.sampled_from([None, "rcpt", "data", "connect"]), texts)
+def test_the_classifier_decides_as_if_it_tried_every_rule(code, stage, text) -> None:
+    key = str(code) if code is not None else "none"
+    expected = next((r.id for r in RULES if r.applies(key, stage) and r.regex.search(text)),
+                    None)
+    rule = CLASSIFIER._decide(code, None, text, stage)[2]
+    assert rule == expected or (expected is None and rule not in {r.id for r in RULES})
+
+
+@pytest.mark.parametrize(("pattern", "text"), [
+    (r"ab{,3}c", "ac"),  # PCRE would read "{,3}" as text
+    (r"[\w.]+@", "a.b@"),
+    (r"over\s+quota$", "over\t quota\n"),
+    (r"(?<!no )unknown", "user unknown"),
+    (r"\bfull\b", "mailbox full."),
+])
+def test_python_spellings_are_translated_not_copied(pattern: str, text: str) -> None:
+    assert re.search(pattern, text, re.IGNORECASE)
+    assert 0 in Prefilter([pattern]).possible(text)
+
+
+@pytest.mark.parametrize("pattern", [r"(a)\1", r"(?-i:x)", "\u212a"])
+def test_patterns_outside_the_translation_are_always_tried(pattern: str) -> None:
+    with pytest.raises(Untranslatable):
+        pcre(pattern)
+    assert Prefilter([pattern, "nomatch"]).possible("anything") == {0}
+
+
+def test_text_the_engines_may_read_differently_is_not_scanned() -> None:
+    assert FILTER.possible("user unknown") is not None
+    assert FILTER.possible("user\x1cunknown") is None  # \s in Python, not in PCRE
+    assert FILTER.possible("mailbox \u212aull") is None  # K folds to k in Python
