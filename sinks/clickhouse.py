@@ -17,7 +17,7 @@ What happens on a crash, at each step of the engine's checkpoint (rows -> insert
 from __future__ import annotations
 
 import base64
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,7 +27,8 @@ from streams.exceptions import ConfigError, SinkError
 from streams.settings import redact_dsn
 
 from .base import Batch, BatchingSink, token
-from .ddl import columns, statements
+from .ddl import column_types, columns, statements
+from .rowbinary import row_encoder
 
 DEFAULT_DATABASE = "bounceflow"
 
@@ -50,8 +51,8 @@ def connect(dsn: str) -> tuple[Any, str]:
     )
 
 
-def _ms_to_dt(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MILLISECOND = timedelta(milliseconds=1)
 
 
 def _text(raw: bytes | None) -> str | None:
@@ -62,7 +63,7 @@ def _text(raw: bytes | None) -> str | None:
 
 def reply_row(r: dict[str, Any], partition: int, offset: int) -> list[Any]:
     return [
-        r["event_id"], _ms_to_dt(r["event_time"]), r["account_id"], r["list_id"], r["campaign_id"],
+        r["event_id"], r["event_time"], r["account_id"], r["list_id"], r["campaign_id"],
         r["message_id"], r["profile_id"], r["email"], r["recipient_domain"], r["provider"],
         r["from_domain"],
         r["sending_ip"], r["mx_host"], r["attempt"], r["final"], r["smtp_stage"],
@@ -76,7 +77,8 @@ def hook_row(h: dict[str, Any], partition: int, offset: int) -> list[Any]:
     d = h["event_data"]
     alert = d["alert"] or {}
     return [
-        h["hook_id"], h["event_type"], datetime.fromisoformat(h["event_date"]), h["account_id"],
+        h["hook_id"], h["event_type"],
+        (datetime.fromisoformat(h["event_date"]) - _EPOCH) // _MILLISECOND, h["account_id"],
         h["profile_id"],
         h["list_id"], d["campaign_id"], h["sends_trying_num"], h["is_test"], d["event_id"],
         d["message_id"], d["email"], d["recipient_domain"], d["from_domain"], d["sending_ip"],
@@ -89,12 +91,14 @@ def hook_row(h: dict[str, Any], partition: int, offset: int) -> list[Any]:
 def dead_letter_row(dl: dict[str, Any], partition: int, offset: int) -> list[Any]:
     return [
         dl["source_topic"], dl["source_partition"], dl["source_offset"], dl["reason"],
-        _text(dl["key"]), _text(dl["value"]), _ms_to_dt(dl["failed_at"]),
+        _text(dl["key"]), _text(dl["value"]), dl["failed_at"],
     ]
 
 
 class ClickHouseSink(BatchingSink):
-    """Writes the rows of one source topic into one table."""
+    """Writes the rows of one source topic into one table. A row is a list of the table's
+    values in column order (times as epoch milliseconds), kept encoded as RowBinary until the
+    insert (``rowbinary.py``: faster, and a third of the memory of the list)."""
 
     def __init__(self, client: Any, database: str, table: str) -> None:
         super().__init__()
@@ -102,18 +106,22 @@ class ClickHouseSink(BatchingSink):
         self.database = database
         self.table = table
         self._columns = columns(table)
+        self.encode = row_encoder(column_types(table))
+
+    def add(self, row: Any, topic: str, partition: int, offset: int) -> None:
+        super().add(self.encode(row), topic, partition, offset)
 
     def setup(self) -> None:
         for statement in statements(self.database, self.table):
             self.client.command(statement)
 
     def write(self, batches: list[Batch]) -> None:
+        """Insert the batches' rows, each encoded by ``encode``."""
         rows = [row for batch in batches for row in batch.rows]
         try:
-            self.client.insert(
-                f"`{self.database}`.`{self.table}`",
-                rows,
-                column_names=self._columns,
+            self.client.raw_insert(
+                f"`{self.database}`.`{self.table}`", self._columns,
+                insert_block=b"".join(rows), fmt="RowBinary",
                 settings={"insert_deduplication_token": token(batches), "async_insert": 0},
             )
         except Exception as exc:

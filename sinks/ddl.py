@@ -160,6 +160,15 @@ def _most_common_bounce(column: str) -> str:
     return f"if(empty({values}), '', {values}[indexOf({totals}, arrayMax({totals}))])"
 
 
-def columns(table: str) -> list[str]:
+def _column_lines(table: str) -> list[list[str]]:
     body = TABLES[table].split(") ENGINE")[0]
-    return [line.split()[0] for line in body.strip().splitlines() if line.strip()]
+    return [line.strip().rstrip(",").split(None, 1) for line in body.strip().splitlines()
+            if line.strip()]
+
+
+def columns(table: str) -> list[str]:
+    return [name for name, _type in _column_lines(table)]
+
+
+def column_types(table: str) -> list[str]:
+    return [column_type for _name, column_type in _column_lines(table)]

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import pytest
 
 from sinks.base import Batch
-from sinks.clickhouse import ClickHouseSink, connect, reply_row
+from sinks.clickhouse import ClickHouseSink, connect, dead_letter_row, hook_row, reply_row
 from sinks.ddl import TABLES
 from sinks.reports import Filters, run_report
+from streams import alerts
 from streams.classify import Classifier
-from streams.processing import SMTP_REPLY, classify_reply
+from streams.processing import SMTP_REPLY, Source, classify_reply, dead_letter
+from streams.state import PartitionState
+from streams.tracking import Limits
 from tests.unit.test_codec_and_validation import GOOD
 
 pytestmark = pytest.mark.integration
@@ -40,7 +45,7 @@ def count(sink, final=True):
 def test_a_retried_batch_is_written_once(sink):
     batch = Batch("replies", 0)
     for i, row in enumerate(rows(5)):
-        batch.add(row, i)
+        batch.add(sink.encode(row), i)
     sink.write([batch])
     sink.write([batch])  # the retry after a timeout that had in fact succeeded
     assert count(sink, final=False) == 5
@@ -61,8 +66,8 @@ def test_replayed_rows_in_other_batches_count_once(sink):
 
 def test_two_genuinely_equal_inserts_are_not_mistaken_for_a_retry(sink):
     a, b = Batch("replies", 0), Batch("replies", 1)
-    a.add(rows(1, first=1)[0], 0)
-    b.add(rows(1, first=2)[0], 0)
+    a.add(sink.encode(rows(1, first=1)[0]), 0)
+    b.add(sink.encode(rows(1, first=2)[0]), 0)
     sink.write([a])
     sink.write([b])
     assert count(sink, final=False) == 2
@@ -81,3 +86,38 @@ def test_a_replies_table_from_an_older_version_gains_the_new_columns(tmp_path):
     got = client.query(f"SELECT provider, count() FROM `{db}`.replies GROUP BY provider")
     assert got.result_rows == [("other", 3)]
     client.close()
+
+
+def test_rows_read_back_as_they_were_written(sink):
+    """Every column type of the three sink tables, null and not, through RowBinary."""
+    reply = classify_reply(SMTP_REPLY.encode({**GOOD, "event_time": 1_767_225_600_123}),
+                           Classifier())
+    state = PartitionState(0, Limits(3, 600, 86400))
+    hooks = [*state.apply(reply), alert_hook()]
+    letter = dead_letter("bad", Source("smtp-replies", 2, 7), None, b"\xff\x00")
+    written = {"replies": [reply_row(reply, 1, 2)],
+               "hooks": [hook_row(h, 1, 2) for h in hooks],
+               "dead_letters": [dead_letter_row({**letter, "failed_at": 1_767_225_600_999}, 2, 7)]}
+    client = sink.client
+    for table, table_rows in written.items():
+        table_sink = ClickHouseSink(client, sink.database, table)
+        for offset, row in enumerate(table_rows):
+            table_sink.add(row, "t", 0, offset)
+        table_sink.flush()
+        order = {"replies": "event_id", "hooks": "hook_id", "dead_letters": "source_offset"}
+        got = client.query(f"SELECT * FROM `{sink.database}`.{table} ORDER BY {order[table]}")
+        want = sorted(([_as_read(v) for v in row] for row in table_rows),
+                      key=lambda r: r[got.column_names.index(order[table])])
+        assert [list(r) for r in got.result_rows] == want, table
+
+
+def _as_read(value):
+    # Times are written as epoch milliseconds and read as datetimes.
+    if isinstance(value, int) and not isinstance(value, bool) and value > 1_700_000_000_000:
+        return datetime.fromtimestamp(value / 1000, tz=timezone.utc).replace(tzinfo=None)
+    return value
+
+
+def alert_hook():
+    return alerts.alert_hook("alert", alerts.Window(
+        "sending_ip", "192.0.2.1", "gmail", 1_767_225_600_000, 60, 120, 3, 4, "blocked", "t"))
