@@ -52,6 +52,12 @@ class BatchingSink(ABC):
     def pending(self) -> int:
         return sum(len(b.rows) for b in self._batches.values())
 
+    def take(self) -> list[Batch]:
+        """The pending batches, handed over to be written elsewhere (the engine's writer)."""
+        batches = list(self._batches.values())
+        self._batches.clear()
+        return batches
+
     def clear(self) -> None:
         """Forget the pending rows (their events will be replayed by another worker)."""
         self._batches.clear()

@@ -9,11 +9,14 @@ changelogged tables, at-least-once with idempotent effects — and owns the loop
 
 Checkpoint, in this order (nothing is committed that is not durable everywhere):
   1. produce the changelog records of every table key changed since the last checkpoint;
-  2. write the buffered ClickHouse rows (retried with back-off until they land: the stream
-     waits, it neither drops nor double counts);
-  3. flush the producer (classified replies, hooks, dead letters, changelogs) and check that
+  2. flush the producer (classified replies, hooks, dead letters, changelogs) and check that
      every record was delivered;
+  3. write the buffered ClickHouse rows (retried with back-off until they land: the stream
+     waits, it neither drops nor double counts);
   4. commit the consumed offsets.
+Step 3 runs in a writer thread while the loop goes on with the next records (chDB releases the
+GIL while it inserts, so the insert takes the second core); step 4 follows when it is done. One
+write is in flight at a time: the next checkpoint waits for it, which bounds the buffered rows.
 A crash before 4 replays from the last commit: classified replies and hooks are produced again
 with the same ids, the tracking state recognises replayed events (``tracking.py``), ClickHouse
 folds repeated rows (``sinks/clickhouse.py``). Hooks are produced as soon as they are decided;
@@ -37,10 +40,12 @@ import functools
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
 
+from sinks.base import Batch
 from sinks.clickhouse import ClickHouseSink, connect, dead_letter_row, hook_row, reply_row
 
 from .alerting import AlertEvaluator
@@ -84,9 +89,16 @@ class Engine:
         self.home = functools.lru_cache(maxsize=65536)(
             lambda email: partition_of(email, settings.partitions))
         self.clickhouse, database = connect(settings.clickhouse_dsn)
-        self.sinks = {t: ClickHouseSink(self.clickhouse, database, t) for t in SINK_TABLES}
+        # The writer thread's own client: a client serves one thread at a time.
+        self.sink_client, _ = connect(settings.clickhouse_dsn)
+        self.sinks = {t: ClickHouseSink(self.sink_client, database, t) for t in SINK_TABLES}
         for sink in self.sinks.values():
             sink.setup()
+        # Keys set here: the writer thread updates the counts while /health reads them.
+        health.sink_rows = {t: health.sink_rows.get(t, 0) for t in SINK_TABLES}
+        self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clickhouse-writer")
+        # The write in flight and the offsets to commit once it is done.
+        self.in_flight: tuple[Future[None], dict[tuple[str, int], int]] | None = None
         self.producer = Producer(confluent_config(
             settings,
             **{
@@ -139,15 +151,19 @@ class Engine:
                 for msg in self.consumer.consume(CONSUME_BATCH, timeout=CONSUME_WAIT_S):
                     self._process(msg)
                 self.producer.poll(0)
+                if self.in_flight is not None and self.in_flight[0].done():
+                    self._finish_checkpoint()
                 if self._pending_rows() >= s.sink_batch_size or \
                         time.monotonic() - self.last_checkpoint >= s.sink_batch_seconds:
-                    self.checkpoint()
+                    self._start_checkpoint()
                 if self.alerts.due(owner=0 in self.states):
                     self.alerts.run(self.checkpoint)
                 on_tick()
             self.checkpoint()
         finally:
             self.consumer.close()  # leaves the group; on_revoke checkpoints again (a no-op)
+            self.writer.shutdown(wait=True)
+            self.sink_client.close()
             self.clickhouse.close()  # chDB: lets the next process open the directory
 
     def _process(self, msg: Message) -> None:
@@ -236,10 +252,15 @@ class Engine:
     # -- checkpoint -----------------------------------------------------------------------------
 
     def checkpoint(self) -> None:
-        """Steps 1-4 of the module docstring."""
+        """Steps 1-4 of the module docstring, all done when it returns."""
+        self._start_checkpoint()
+        self._finish_checkpoint()
+
+    def _start_checkpoint(self) -> None:
+        """Steps 1-2, and step 3 handed to the writer thread."""
+        self._finish_checkpoint()
         for partition, state in self.states.items():
             write_changes(self.producer, self.settings, partition, state.take_changes())
-        self._flush_sinks()
         remaining = self.producer.flush(60)
         if remaining or self.failed_deliveries:
             raise BrokerError(
@@ -247,40 +268,53 @@ class Engine:
                 f"(first: {self.failed_deliveries[:1]}); nothing was committed, a restart "
                 "replays from the last commit"
             )
-        if self.uncommitted:
-            offsets = [TopicPartition(t, p, o) for (t, p), o in self.uncommitted.items()]
-            try:
-                self.consumer.commit(offsets=offsets, asynchronous=False)
-                self.health.commits += 1
-                self.health.last_commit_at = time.time()
-            except Exception as exc:
-                # Lost the partitions (rebalance, eviction): the next owner replays from the
-                # last commit; the rebalance callbacks deal with the state.
-                self.health.commit_failures += 1
-                log.warning("commit failed, the next owner replays these offsets: %s", exc)
-            self.uncommitted.clear()
+        rows = {table: sink.take() for table, sink in self.sinks.items()}
+        offsets, self.uncommitted = self.uncommitted, {}
+        self.in_flight = (self.writer.submit(self._write_rows, rows), offsets)
         self.health.state_keys = sum(len(s.recipients) + len(s.messages)
                                      for s in self.states.values())
         self.last_checkpoint = time.monotonic()
 
+    def _finish_checkpoint(self) -> None:
+        """Wait for the write in flight, then step 4."""
+        if self.in_flight is None:
+            return
+        written, offsets = self.in_flight
+        self.in_flight = None
+        written.result()
+        if not offsets:
+            return
+        try:
+            self.consumer.commit(offsets=[TopicPartition(t, p, o) for (t, p), o in offsets.items()],
+                                 asynchronous=False)
+            self.health.commits += 1
+            self.health.last_commit_at = time.time()
+        except Exception as exc:
+            # Lost the partitions (rebalance, eviction): the next owner replays from the last
+            # commit; the rebalance callbacks deal with the state.
+            self.health.commit_failures += 1
+            log.warning("commit failed, the next owner replays these offsets: %s", exc)
+
     def _pending_rows(self) -> int:
         return sum(sink.pending() for sink in self.sinks.values())
 
-    def _flush_sinks(self) -> None:
+    def _write_rows(self, rows: dict[str, list[Batch]]) -> None:
+        """Step 3, in the writer thread: every table's rows, retried until they land."""
         delay = 0.5
-        for table, sink in self.sinks.items():
+        for table, batches in rows.items():
+            if not batches:
+                continue
             while True:
                 try:
-                    written = sink.flush()
+                    self.sinks[table].write(batches)
+                    break
                 except Exception as exc:
                     self.health.sink_failures += 1
                     self.health.last_sink_error = str(exc)
                     log.error("ClickHouse write failed, retrying in %.1fs: %s", delay, exc)
                     time.sleep(delay)
                     delay = min(delay * 2, SINK_RETRY_MAX_S)
-                    continue
-                self.health.sink_rows[table] = self.health.sink_rows.get(table, 0) + written
-                break
+            self.health.sink_rows[table] += sum(len(b.rows) for b in batches)
 
     def _delivered(self, err: KafkaError | None, msg: Message) -> None:
         if err is not None:
@@ -313,6 +347,7 @@ class Engine:
         log.warning("partitions lost (session timed out): dropping their state and buffers")
         self.states.clear()
         self.uncommitted.clear()
+        self.in_flight = None  # its rows may land (duplicates fold); its offsets are not ours
         for sink in self.sinks.values():
             sink.clear()
 
