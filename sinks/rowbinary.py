@@ -14,30 +14,14 @@ import struct
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from streams.varint import LengthPrefixed, uleb128
+
 Encoder = Callable[[Any], bytes]
-SMALL = 1024  # lengths below this are encoded from a table
+ROWBINARY = LengthPrefixed(uleb128)
 
 
 class Unsupported(Exception):
     """A column type this encoder does not write."""
-
-
-def _uleb128(n: int) -> bytes:
-    out = bytearray()
-    while n > 0x7F:
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
-
-
-_LENGTHS = tuple(_uleb128(i) for i in range(SMALL))
-
-
-def _string(value: str) -> bytes:
-    data = value.encode()
-    n = len(data)
-    return (_LENGTHS[n] if n < SMALL else _uleb128(n)) + data
 
 
 def _boolean(value: bool) -> bytes:
@@ -58,7 +42,7 @@ def _nullable(inner: Encoder) -> Encoder:
 
 def _array(inner: Encoder) -> Encoder:
     def encode(values: Sequence[Any]) -> bytes:
-        return _uleb128(len(values)) + b"".join([inner(v) for v in values])
+        return uleb128(len(values)) + b"".join([inner(v) for v in values])
     return encode
 
 
@@ -69,7 +53,7 @@ def encoder(column_type: str) -> Encoder:
         kind, inner = wrapped.group(1), encoder(wrapped.group(2))
         return {"Nullable": _nullable, "Array": _array}.get(kind, lambda e: e)(inner)
     if column_type == "String":
-        return _string
+        return ROWBINARY.string
     if column_type == "Bool":
         return _boolean
     if column_type in _FIXED:

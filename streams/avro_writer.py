@@ -17,41 +17,19 @@ import struct
 from collections.abc import Callable
 from typing import Any
 
-SMALL = 1024  # non-negative integers below this are encoded from a table
+from .varint import SMALL, LengthPrefixed, zigzag
+
+AVRO = LengthPrefixed(zigzag)
 
 
 class Unsupported(Exception):
     """The schema uses a type the compiler does not cover."""
 
 
-def _varint(n: int) -> bytes:
-    n = (n << 1) ^ (n >> 63)  # zigzag: small negative numbers stay short
-    out = bytearray()
-    while n & ~0x7F:
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
-
-
-_INTS = tuple(_varint(i) for i in range(SMALL))
-
-
-def _string(value: str) -> bytes:
-    data = value.encode()
-    n = len(data)
-    return (_INTS[n] if n < SMALL else _varint(n)) + data
-
-
-def _bytes(value: bytes) -> bytes:
-    n = len(value)
-    return (_INTS[n] if n < SMALL else _varint(n)) + value
-
-
 class _Compiler:
     def __init__(self) -> None:
         self.env: dict[str, Any] = {
-            "_INTS": _INTS, "_varint": _varint, "_string": _string, "_bytes": _bytes,
+            "_INTS": AVRO.small, "_varint": zigzag, "_string": AVRO.string, "_bytes": AVRO.bytes,
             "_double": struct.Struct("<d").pack, "_float": struct.Struct("<f").pack,
             "_TRUE": b"\x01", "_FALSE": b"\x00",
         }
@@ -95,7 +73,7 @@ class _Compiler:
         if kind in simple:
             return simple[kind].format(x)
         if kind == "enum":
-            codes = {symbol: _varint(i) for i, symbol in enumerate(schema["symbols"])}
+            codes = {symbol: zigzag(i) for i, symbol in enumerate(schema["symbols"])}
             return f"{self.constant(codes)}[{x}]"
         if kind == "record":
             return f"{self.record(schema)}({x})"
@@ -107,7 +85,7 @@ class _Compiler:
         null_at = branches.index("null")
         other = branches[1 - null_at]
         t = self.temp()
-        null_code, other_code = _varint(null_at), _varint(1 - null_at)
+        null_code, other_code = zigzag(null_at), zigzag(1 - null_at)
         return (f"({null_code!r} if ({t} := {x}) is None "
                 f"else {other_code!r} + {self.value(other, t)})")
 

@@ -11,8 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from streams.avro_writer import SMALL, Unsupported, compile_writer
+from streams.avro_writer import Unsupported, compile_writer
 from streams.codec import SCHEMA_DIR, schema, schema_json
+from streams.varint import SMALL
 
 SCHEMAS = sorted(p.stem for p in SCHEMA_DIR.glob("*.avsc"))
 LONGS = (st.integers(-2**63, 2**63 - 1) | st.integers(-2, SMALL + 2)
