@@ -56,8 +56,9 @@ def decide(
 ) -> Decision:
     recipient = recipient or {"suppressed_by": None, "soft_streak": 0, "recent": ""}
     # A replayed event finds its own entry, whose flag (see RECENT_FLAGS) is its pre-state.
+    history = recent.parse(recipient["recent"])
     event_digest = recent.digest(reply["event_id"])
-    replayed = recent.flag_of(recent.parse(recipient["recent"]), event_digest)
+    replayed = recent.flag_of(history, event_digest)
     if replayed is None:
         suppressed_before = recipient["suppressed_by"] is not None
         soft_times = _soft_times(recipient, reply, limits)
@@ -76,7 +77,7 @@ def decide(
 
     if replayed is None:
         out.recipient = _next_recipient(recipient, reply, suppressed_before, escalated,
-                                        soft_times, event_digest)
+                                        soft_times, history, event_digest)
     return out
 
 
@@ -129,7 +130,7 @@ def _reply_hooks(
 
 def _next_recipient(
     recipient: dict[str, Any], reply: dict[str, Any], suppressed_before: bool, escalated: bool,
-    soft_times: list[int], event_digest: str,
+    soft_times: list[int], history: str, event_digest: str,
 ) -> dict[str, Any]:
     kind = reply["kind"]
     suppressed_by = recipient["suppressed_by"]
@@ -138,7 +139,7 @@ def _next_recipient(
     streak = recipient["soft_streak"] + 1 if kind == "soft" else 0
     flag = FLAG_OF[(suppressed_before, escalated)]
     state = {"suppressed_by": suppressed_by, "soft_streak": streak,
-             "recent": recent.append(recent.parse(recipient["recent"]), flag, event_digest)}
+             "recent": recent.append(history, flag, event_digest)}
     if soft_times:
         state["soft_times"] = soft_times
     return state
