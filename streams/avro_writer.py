@@ -7,8 +7,8 @@ a ClassifiedReply 4 µs instead of 9.6 µs, byte for byte the same (tests/unit/t
 checks it against fastavro on generated records of every schema). fastavro stays the decoder.
 
 It covers what bounceflow's schemas use: records, the primitive types, enums and unions of null
-with one other type. ``compile_writer`` raises ``Unsupported`` for anything else, and the codec
-then keeps fastavro's writer.
+with one other type. ``compile_writer`` raises ``Unsupported`` for anything else: a schema that
+needs more fails the codec's construction and tests/unit/test_avro_writer.py, not a record.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from typing import Any
 
 import fastavro
 
-from .avro_writer import Unsupported, compile_writer
+from .avro_writer import compile_writer
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 CONFLUENT_MAGIC = 0
@@ -63,15 +63,7 @@ class Codec:
         self._schema = schema(name)
         self.name = self._schema["name"].rsplit(".", 1)[-1]
         self.schema_ids = frozenset(schema_ids)
-        try:
-            self.encode = compile_writer(schema_json(name))
-        except Unsupported:
-            self.encode = self._fastavro_encode
-
-    def _fastavro_encode(self, record: dict[str, Any]) -> bytes:
-        buf = io.BytesIO()
-        fastavro.schemaless_writer(buf, self._schema, record)
-        return buf.getvalue()
+        self.encode = compile_writer(schema_json(name))
 
     def decode(self, data: bytes | None) -> dict[str, Any] | Invalid:
         if not data:
