@@ -55,9 +55,8 @@ class _Compiler:
             value = (f"r.get({key}, {self.constant(field['default'])})" if "default" in field
                      else f"r[{key}]")
             parts.append(self.value(field["type"], value))
-        body = ", ".join(parts) + ("," if len(parts) == 1 else "")
         self.functions[int(name[1:])] = (
-            f"def {name}(r):\n    return b''.join(({body}))\n")
+            f"def {name}(r):\n    return b''.join(({', '.join(parts)},))\n")
         return name
 
     def value(self, schema: Any, x: str) -> str:
