@@ -58,7 +58,9 @@ class Classifier:
         self.rules: tuple[TextRule, ...] = (*user, *load_text_rules(RULES_DIR / "patterns.toml"))
         self.status: StatusTable = load_status_table()
         self._retry = load_retry_rules()
-        self.classify = lru_cache(maxsize=100_000)(self._classify)
+        # Small on purpose: on the synthetic mix (684k distinct replies in 1M) 8,192 entries hit
+        # 29% and 100,000 hit 31%, for ~50 MB more.
+        self.classify = lru_cache(maxsize=8192)(self._classify)
         self._prefilter = Prefilter([r.regex.pattern for r in self.rules])
         self._candidates = lru_cache(maxsize=4096)(self._rules_for)
 

@@ -7,7 +7,6 @@ The masks are part of the report contract: change them only on purpose (tests pi
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 # Order matters: URLs contain hosts, addresses contain hosts, IP:port before IP. Each mask has
 # a substring test that any text it can match passes: a regex scan is skipped when it fails.
@@ -36,7 +35,6 @@ _SPACE = re.compile(r"\s+")
 _LEADING_CODE = re.compile(r"^\s*(\d{3})[ -]")
 
 
-@lru_cache(maxsize=65536)
 def bounce_text(reply_code: int | None, reply_text: str) -> str:
     """The normalised template of one reply: code first, continuation prefixes folded, variable
     parts masked, whitespace collapsed."""
