@@ -86,7 +86,7 @@ class Engine:
         self.produced: dict[bytes, dict[str, Any]] = {}  # classified replies, by their bytes
         self.failed_deliveries: list[str] = []
         self.last_checkpoint = time.monotonic()
-        self.home = functools.lru_cache(maxsize=65536)(
+        self.home = functools.lru_cache(maxsize=8192)(
             lambda email: partition_of(email, settings.partitions))
         self.clickhouse, database = connect(settings.clickhouse_dsn)
         # The writer thread's own client: a client serves one thread at a time.
@@ -197,7 +197,9 @@ class Engine:
         self.health.classified += 1
         partition = msg.partition()
         state = self.states.get(partition)
-        if state is not None and self.home(key) == partition:
+        # A recipient already in this partition's table lives here: murmur2 only for the others.
+        if state is not None and (result["email"] in state.recipients
+                                  or self.home(key) == partition):
             produce(self.producer, self.settings.topic_classified, key, value, partition, TRACKED)
             self._apply(state, result, msg)
             self.health.tracked_at_once += 1
