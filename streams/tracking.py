@@ -165,6 +165,11 @@ class PendingIndex:
 
     def discard(self, message_id: str) -> None:
         self._first.pop(message_id, None)
+        # Settled messages stay in the heap until their lifetime would end (a week by default):
+        # rebuilt when they outnumber the pending ones, or the heap grows with every soft bounce.
+        if len(self._heap) > 2 * len(self._first) + 1024:
+            self._heap = [(first, mid) for mid, first in self._first.items()]
+            heapq.heapify(self._heap)
 
     def advance(self, event_time: int, lifetime_s: int) -> list[str]:
         """Move stream time forward; return the message ids whose lifetime ran out."""
