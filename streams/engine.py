@@ -48,6 +48,7 @@ from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartit
 from sinks.base import Batch
 from sinks.clickhouse import ClickHouseSink, connect, dead_letter_row, hook_row, reply_row
 
+from . import memory
 from .alerting import AlertEvaluator
 from .changelog import restore, write_changes
 from .classify import Classifier
@@ -317,6 +318,7 @@ class Engine:
                     time.sleep(delay)
                     delay = min(delay * 2, SINK_RETRY_MAX_S)
             self.health.sink_rows[table] += sum(len(b.rows) for b in batches)
+        memory.trim()
 
     def _delivered(self, err: KafkaError | None, msg: Message) -> None:
         if err is not None:
