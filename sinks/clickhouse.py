@@ -17,6 +17,7 @@ What happens on a crash, at each step of the engine's checkpoint (rows -> insert
 from __future__ import annotations
 
 import base64
+import logging
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,6 +30,8 @@ from streams.settings import redact_dsn
 from .base import Batch, BatchingSink, token
 from .ddl import column_types, columns, statements
 from .rowbinary import row_encoder
+
+log = logging.getLogger("bounceflow")
 
 DEFAULT_DATABASE = "bounceflow"
 
@@ -132,6 +135,14 @@ class ClickHouseSink(BatchingSink):
                 f"insert of {len(rows)} rows into {self.table} from {sources} failed: {exc}"
             ) from exc
         if self._embedded:
-            # chDB's allocator keeps freed pages for seconds: after a run of inserts that was
-            # 60-100 MB of the worker's RSS. Returning them costs ~1.5 ms an insert.
+            self._release_memory()
+
+    def _release_memory(self) -> None:
+        # chDB's allocator keeps freed pages for seconds: after a run of inserts that was
+        # 60-100 MB of the worker's RSS. Returning them costs ~1.5 ms an insert. A build without
+        # jemalloc (chDB on macOS) refuses the command: the rows are in, so only log it, once.
+        try:
             self.client.command("SYSTEM JEMALLOC PURGE")
+        except Exception as exc:
+            self._embedded = False
+            log.info("chDB cannot purge its allocator, freed memory stays with it: %s", exc)

@@ -73,6 +73,30 @@ def test_two_genuinely_equal_inserts_are_not_mistaken_for_a_retry(sink):
     assert count(sink, final=False) == 2
 
 
+def test_chdb_takes_the_allocator_purge_and_a_build_that_refuses_it_still_gets_its_rows(sink):
+    for offset, row in enumerate(rows(3)):
+        sink.add(row, "replies", 0, offset)
+    sink.flush()  # this chDB has jemalloc: the purge after the insert must not fail
+    assert sink._embedded
+
+    refused = []
+    command = sink.client.command
+
+    def without_jemalloc(sql, *args, **kwargs):
+        if "JEMALLOC" in sql:
+            refused.append(sql)
+            raise RuntimeError("jemalloc is not used")  # as a build without it answers
+        return command(sql, *args, **kwargs)
+
+    sink.client.command = without_jemalloc
+    for first in (3, 6):
+        for offset, row in enumerate(rows(3, first=first), start=first):
+            sink.add(row, "replies", 0, offset)
+        sink.flush()
+    assert count(sink) == 9
+    assert len(refused) == 1  # asked once, then left alone
+
+
 def test_a_replies_table_from_an_older_version_gains_the_new_columns(tmp_path):
     client, db = connect(f"chdb://{tmp_path}/chdb")
     old = TABLES["replies"].replace("        provider LowCardinality(String),\n", "")
