@@ -12,7 +12,7 @@ import ctypes.util
 import logging
 from typing import Any
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("bounceflow")
 
 
 def _malloc_trim() -> Any:
@@ -27,6 +27,6 @@ _TRIM = _malloc_trim()
 
 
 def trim() -> None:
-    """Give the C allocator's free memory back to the system (a few ms; releases the GIL)."""
+    """Give the C allocator's free memory back to the system (microseconds; GIL released)."""
     if _TRIM is not None:
         _TRIM(0)

@@ -127,6 +127,7 @@ def test_pending_index_forgets_settled_messages_before_their_lifetime_ends():
     assert index.advance(86_400_000 + 55, 86400) == [f"m{i}" for i in range(0, 56, 10)]
     assert len(index) == 10_000 - 6
 
+
 def test_expiry_hook_is_the_same_undeliv_as_a_final_reply():
     message = {"reply": reply("e1", "soft")}
     hook = expiry_hook(message)
