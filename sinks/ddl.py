@@ -16,7 +16,7 @@ DEDUP_WINDOW = 10000
 # horizontal merge of these ~30-column parts holds every column's buffers at once; on chDB, in the
 # worker's process, that was ~70 MB of its peak RSS at 1M replies (peak 494-513 -> 471-481 MB).
 # Vertical merges of every size saved a little more but cost enough CPU to double the hook
-# latency after a backlog. Tables created before keep their settings.
+# latency after a backlog.
 TABLE_SETTINGS = {
     "non_replicated_deduplication_window": DEDUP_WINDOW,
     "vertical_merge_algorithm_min_rows_to_activate": 32768,
@@ -125,10 +125,13 @@ HEALTH_WINDOWS = {1: ("provider_health_1m", "toStartOfMinute"),
 
 def statements(database: str, table: str) -> list[str]:
     """The DDL that creates one table (and its database and views) if it does not exist."""
+    settings = ", ".join(f"{k} = {v}" for k, v in TABLE_SETTINGS.items())
     out = [
         f"CREATE DATABASE IF NOT EXISTS `{database}`",
         f"CREATE TABLE IF NOT EXISTS `{database}`.`{table}` ({TABLES[table]}"
-        "\n    SETTINGS " + ", ".join(f"{k} = {v}" for k, v in TABLE_SETTINGS.items()),
+        f"\n    SETTINGS {settings}",
+        # A table created by an older version takes the current settings too.
+        f"ALTER TABLE `{database}`.`{table}` MODIFY SETTING {settings}",
     ]
     out += [f"ALTER TABLE `{database}`.`{table}` ADD COLUMN IF NOT EXISTS {column} {kind} "
             f"AFTER {after}" for t, column, kind, after in ADDED_COLUMNS if t == table]

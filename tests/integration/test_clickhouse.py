@@ -8,7 +8,7 @@ import pytest
 
 from sinks.base import Batch
 from sinks.clickhouse import ClickHouseSink, connect, dead_letter_row, hook_row, reply_row
-from sinks.ddl import TABLES
+from sinks.ddl import TABLE_SETTINGS, TABLES
 from sinks.reports import Filters, run_report
 from streams import alerts
 from streams.classify import Classifier
@@ -97,7 +97,7 @@ def test_chdb_takes_the_allocator_purge_and_a_build_that_refuses_it_still_gets_i
     assert len(refused) == 1  # asked once, then left alone
 
 
-def test_a_replies_table_from_an_older_version_gains_the_new_columns(tmp_path):
+def test_a_replies_table_from_an_older_version_gains_the_new_columns_and_settings(tmp_path):
     client, db = connect(f"chdb://{tmp_path}/chdb")
     old = TABLES["replies"].replace("        provider LowCardinality(String),\n", "")
     client.command(f"CREATE DATABASE IF NOT EXISTS `{db}`")
@@ -109,6 +109,9 @@ def test_a_replies_table_from_an_older_version_gains_the_new_columns(tmp_path):
     sink.flush()
     got = client.query(f"SELECT provider, count() FROM `{db}`.replies GROUP BY provider")
     assert got.result_rows == [("other", 3)]
+    engine = client.query(f"SELECT engine_full FROM system.tables WHERE database = '{db}' "
+                          "AND name = 'replies'").result_rows[0][0]
+    assert all(f"{k} = {v}" in engine for k, v in TABLE_SETTINGS.items()), engine
     client.close()
 
 
