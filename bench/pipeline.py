@@ -8,8 +8,10 @@ classify them with the naive Faust agent (``bench/naive_faust.py``); run ``bounc
 until every reply is committed, which means it is classified, tracked, its hooks produced and its
 rows in ClickHouse; then, with the worker idle, produce at ``--rate`` replies/s for
 ``--latency-seconds`` and time each reply to its first hook. Rates count from the first record
-each reader saw to the last, so group joins and process starts are not in them. Progress goes to
-stderr; the last line of stdout is one JSON object.
+each reader saw to the last, so group joins and process starts are not in them. For both worker
+phases it also reports the cores the worker and the broker kept busy (``*_cores_used``): the two
+cores are shared, and a slow phase is often the other process. Progress goes to stderr; the last
+line of stdout is one JSON object.
 """
 
 from __future__ import annotations
@@ -108,6 +110,26 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc), its threads included."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CoresUsed:
+    """Cores a set of processes kept busy over a phase: where two shared cores went."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = pids
+        self.start = time.monotonic()
+        self.cpu = {name: cpu_seconds(pid) for name, pid in pids.items()}
+
+    def result(self) -> dict[str, float]:
+        wall = time.monotonic() - self.start
+        return {name: round((cpu_seconds(pid) - self.cpu[name]) / wall, 2)
+                for name, pid in self.pids.items()}
+
+
 def hook_latencies(settings: Settings, rate: int, seconds: float, seed: int) -> list[float]:
     """Produce ``rate`` replies/s for ``seconds``; return each reply's time to its first hook."""
     events = list(generate(int(rate * seconds), seed=seed, recipients=max(100, rate * 2)))
@@ -186,15 +208,27 @@ def main(argv: list[str] | None = None) -> None:
             say("naive Faust agent")
             out["naive_faust_events_per_s"] = round(naive_faust_rate(settings, args.events, root))
         say("bounceflow worker")
+        assert broker.process is not None
         worker = start_worker(settings, root / "worker.log")
+        pids = {"worker": worker.pid, "broker": broker.process.pid}
+        phase: list[CoresUsed] = []
+
+        def progress(n: int) -> None:
+            if n and not phase:  # from the first commit: the worker's start is not in it
+                phase.append(CoresUsed(pids))
+            say(f"  {n} replies committed")
+
         try:
             wait_drained(settings, args.events, lambda: worker.poll() is None, timeout=7200,
-                         on_progress=lambda n: say(f"  {n} replies committed"))
+                         on_progress=progress)
             h = health(settings.web_port)
             out["pipeline_events_per_s"] = round(
                 args.events / (h["last_commit_at"] - h["first_record_at"]))
+            out["pipeline_cores_used"] = phase[0].result()
             say(f"hook latency at {args.rate}/s for {args.latency_seconds:.0f}s")
+            cores = CoresUsed(pids)
             latencies = hook_latencies(settings, args.rate, args.latency_seconds, seed=2)
+            out["latency_cores_used"] = cores.result()
             out["hook_latency_p50_ms"] = round(percentile(latencies, 0.50), 1)
             out["hook_latency_p99_ms"] = round(percentile(latencies, 0.99), 1)
             out["peak_rss_mb"] = round(peak_rss_mb(worker.pid))
