@@ -110,7 +110,7 @@ class ClickHouseSink(BatchingSink):
         self.table = table
         self._columns = columns(table)
         self.encode = row_encoder(column_types(table))
-        self._embedded = client.uri.startswith("chdb:")
+        self._purges_allocator = client.uri.startswith("chdb:")  # a server manages its own
 
     def add(self, row: Any, topic: str, partition: int, offset: int) -> None:
         super().add(self.encode(row), topic, partition, offset)
@@ -134,7 +134,7 @@ class ClickHouseSink(BatchingSink):
             raise SinkError(
                 f"insert of {len(rows)} rows into {self.table} from {sources} failed: {exc}"
             ) from exc
-        if self._embedded:
+        if self._purges_allocator:
             self._release_memory()
 
     def _release_memory(self) -> None:
@@ -144,5 +144,5 @@ class ClickHouseSink(BatchingSink):
         try:
             self.client.command("SYSTEM JEMALLOC PURGE")
         except Exception as exc:
-            self._embedded = False
+            self._purges_allocator = False
             log.info("chDB cannot purge its allocator, freed memory stays with it: %s", exc)
