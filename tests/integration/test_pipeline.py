@@ -63,6 +63,22 @@ def test_produced_stream_reaches_the_reports_exactly(settings_factory, worker_fa
     assert {p for _, p, *_ in rows} >= {"google", "microsoft", "mailru", "other"}
 
 
+def test_a_caught_up_worker_checkpoints_without_waiting_out_the_batch(
+        settings_factory, worker_factory, tmp_path):
+    # Batches of a minute and 100,000 rows: only the caught-up checkpoint commits in time.
+    settings = settings_factory(sink_batch_seconds=60.0, sink_batch_size=100_000,
+                               alert_check_s=1e9)  # the alert check checkpoints too
+    events = list(generate(600, seed=5))
+    worker = worker_factory(settings)
+    for part, rest in ((events[:300], events[300:]), (events[300:], [])):
+        path = jsonl(part, tmp_path / f"e{len(rest)}.jsonl")
+        assert run_cli(settings, "produce", str(path)).returncode == 0
+        # Committed means the rows are in ClickHouse. The first commit may come from the
+        # group's joins (a rebalance checkpoints); the second only from being caught up.
+        worker.wait(len(events) - len(rest), timeout=30)
+    assert worker.stop() == 0
+
+
 def test_report_filters_are_parameters(settings_factory, worker_factory, tmp_path):
     settings = settings_factory(partitions=1)
     events = list(generate(400, seed=3))
