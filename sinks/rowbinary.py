@@ -66,3 +66,17 @@ def row_encoder(column_types: Sequence[str]) -> Callable[[Sequence[Any]], bytes]
     exec(f"def encode(row):\n    return b''.join(({', '.join(parts)},))\n", env)
     encode: Callable[[Sequence[Any]], bytes] = env["encode"]
     return encode
+
+
+class RowBinaryRows:
+    """Rows of one table as RowBinary (a row is its values in column order), inserted as the
+    concatenation of the rows."""
+
+    format = "RowBinary"
+
+    def __init__(self, column_types: Sequence[str]) -> None:
+        self.encode = row_encoder(column_types)
+
+    @staticmethod
+    def block(rows: list[bytes]) -> bytes:
+        return b"".join(rows)

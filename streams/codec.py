@@ -34,12 +34,18 @@ class Invalid:
 
 
 @cache
+def declared_schema(name: str) -> Any:
+    """``schemas/<name>.avsc`` as written, logical types included (ClickHouse reads them)."""
+    return json.loads((SCHEMA_DIR / f"{name}.avsc").read_text())
+
+
+@cache
 def schema_json(name: str) -> Any:
     """``schemas/<name>.avsc`` with times as epoch milliseconds.
 
     The ``timestamp-millis`` annotations are dropped: the wire format is the same long, and
     integers are what the pipeline computes with (no datetime round trips on the hot path)."""
-    return _without_logical_types(json.loads((SCHEMA_DIR / f"{name}.avsc").read_text()))
+    return _without_logical_types(declared_schema(name))
 
 
 @cache

@@ -203,7 +203,7 @@ class Engine:
         if state is not None and (result["email"] in state.recipients
                                   or self.home(key) == partition):
             produce(self.producer, self.settings.topic_classified, key, value, partition, TRACKED)
-            self._apply(state, result, msg)
+            self._apply(state, result, value, msg)
             self.health.tracked_at_once += 1
             return
         produce(self.producer, self.settings.topic_classified, key, value)
@@ -223,11 +223,12 @@ class Engine:
         state = self.states.get(msg.partition())
         if state is None:  # assigned without a restore: only after a failed one, never silently
             raise BrokerError(f"no state for {msg.topic()}[{msg.partition()}]@{msg.offset()}")
-        self._apply(state, reply, msg)
+        self._apply(state, reply, msg.value(), msg)
 
-    def _apply(self, state: PartitionState, reply: dict[str, Any], msg: Message) -> None:
-        """Track one classified reply; ``msg`` is where it was read (a reply or a classified
-        record), which the rows name as their source."""
+    def _apply(self, state: PartitionState, reply: dict[str, Any], classified: bytes,
+               msg: Message) -> None:
+        """Track one classified reply (``classified``: its Avro record); ``msg`` is where it was
+        read (a reply or a classified record), which the rows name as their source."""
         topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
         try:
             hooks = state.apply(reply)
@@ -235,7 +236,8 @@ class Engine:
             log.exception("tracking failed")
             self._dead_letter(f"tracking failed: {type(exc).__name__}: {exc}", msg)
             return
-        self.sinks["replies"].add(reply_row(reply, partition, offset), topic, partition, offset)
+        self.sinks["replies"].add(reply_row(classified, partition, offset),
+                                  topic, partition, offset)
         for hook in hooks:
             produce(self.producer, self.settings.topic_hooks,
                     hook["event_data"]["email"].encode(), HOOK.encode(hook))
