@@ -43,11 +43,15 @@ class BatchingSink(ABC):
     def __init__(self) -> None:
         self._batches: dict[tuple[str, int], Batch] = {}
 
+    def encode(self, row: Any) -> Any:
+        """The row as it is kept until the write (a subclass may encode it here)."""
+        return row
+
     def add(self, row: Any, topic: str, partition: int, offset: int) -> None:
         batch = self._batches.get((topic, partition))
         if batch is None:
             batch = self._batches[(topic, partition)] = Batch(topic, partition)
-        batch.add(row, offset)
+        batch.add(self.encode(row), offset)
 
     def pending(self) -> int:
         return sum(len(b.rows) for b in self._batches.values())
