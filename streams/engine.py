@@ -303,13 +303,13 @@ class Engine:
 
     def _checkpoint_due(self, caught_up: bool) -> bool:
         """A batch is full or old enough, or the stream is caught up; and the write in flight
-        is done, unless rows pile up behind it."""
+        is done, unless a full batch waits behind it."""
         pending = sum(sink.pending() for sink in self.sinks.values())
         if not pending and not self.uncommitted:
             return False
-        if self.in_flight is not None and pending < 2 * self.settings.sink_batch_size:
-            # Waiting for it would stall the loop (about 2% of a backlog's time): the rows join
-            # the next checkpoint instead.
+        if self.in_flight is not None and pending < self.settings.sink_batch_size:
+            # Waiting for it would stall the loop: the rows join the next checkpoint instead.
+            # A full batch waits for it, so that an insert stays one batch (chDB's memory).
             return False
         age = time.monotonic() - self.last_checkpoint
         # Caught up, the rows and commit need not wait out the batch time: the report lag (and
