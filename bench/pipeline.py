@@ -1,10 +1,12 @@
-"""End-to-end benchmark of one worker on the local broker and chDB, against two baselines measured
-in the same run on the same topic: a raw aiokafka consumer and the naive Faust agent.
+"""End-to-end benchmark of one worker on the local broker and chDB, against baselines measured
+in the same run on the same topic: a raw aiokafka consumer and two naive Faust agents.
 
     python -m bench.pipeline [--events 200000] [--recipients N] [--rate 5000]
 
 Phases: produce N replies (the synthetic realistic mix); read them with a raw aiokafka consumer;
-classify them with the naive Faust agent (``bench/naive_faust.py``); run ``bounceflow worker``
+classify them with the naive Faust agent, then (the first ``--naive-track-events``) classify and
+track them with the naive agent that also keeps Faust tables and sends hooks
+(``bench/naive_faust.py``); run ``bounceflow worker``
 until every reply is committed, which means it is classified, tracked, its hooks produced and its
 rows in ClickHouse; then, with the worker idle, produce at ``--rate`` replies/s for
 ``--latency-seconds`` and time each reply to its first hook. Rates count from the first record
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import subprocess
@@ -84,11 +87,23 @@ def raw_consumer_rate(settings: Settings, n: int) -> float:
     return asyncio.run(read())
 
 
-def naive_faust_rate(settings: Settings, n: int, root: Path) -> float:
-    out = root / "naive_faust.json"
+def naive_hooks_topic(settings: Settings) -> str:
+    return f"{settings.app_id}-naive-hooks"
+
+
+def naive_faust_rate(settings: Settings, n: int, root: Path, track: bool = False) -> float:
+    """The naive agent's rate over the first ``n`` replies; ``track``: with the track step
+    (Faust tables and hooks, ``bench/naive_faust.py``)."""
+    app_id = f"{settings.app_id}-naive" + ("-track" if track else "")
+    out = root / f"{app_id}.json"
+    options = ["--partitions", str(settings.partitions), "--app-id", app_id]
+    if track:
+        hooks = naive_hooks_topic(settings)
+        ensure_topics(dataclasses.replace(settings, app_id=app_id, topic_hooks=hooks))
+        options += ["--hooks-topic", hooks]
     done = subprocess.run(
         [sys.executable, "-m", "bench.naive_faust", settings.kafka_bootstrap,
-         settings.topic_replies, str(n), str(out)],
+         settings.topic_replies, str(n), str(out), *options],
         capture_output=True, text=True, timeout=3600,
         cwd=Path(__file__).resolve().parent.parent,
     )
@@ -184,11 +199,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--partitions", type=int, default=4)
     parser.add_argument("--rate", type=int, default=5000, help="replies/s of the latency phase")
     parser.add_argument("--latency-seconds", type=float, default=10.0)
+    parser.add_argument("--naive-track-events", type=int, default=20_000,
+                        help="replies the naive agent with the track step reads (it is slow)")
     parser.add_argument("--skip-baselines", action="store_true",
                         help="only the pipeline (for memory runs at 1M)")
     args = parser.parse_args(argv)
-    if args.events < 1 or args.rate < 1:
-        parser.error("--events and --rate must be at least 1")
+    if args.events < 1 or args.rate < 1 or args.naive_track_events < 1:
+        parser.error("--events, --rate and --naive-track-events must be at least 1")
     root = Path(tempfile.mkdtemp(prefix="bounceflow-bench-"))
     say(f"data directory: {root}")
     out: dict[str, Any] = {"events": args.events}
@@ -207,6 +224,10 @@ def main(argv: list[str] | None = None) -> None:
             out["raw_consumer_events_per_s"] = round(raw_consumer_rate(settings, args.events))
             say("naive Faust agent")
             out["naive_faust_events_per_s"] = round(naive_faust_rate(settings, args.events, root))
+            tracked = min(args.events, args.naive_track_events)
+            say(f"naive Faust agent with the track step, first {tracked} replies")
+            out["naive_faust_track_events_per_s"] = round(
+                naive_faust_rate(settings, tracked, root, track=True))
         say("bounceflow worker")
         assert broker.process is not None
         worker = start_worker(settings, root / "worker.log")
@@ -237,6 +258,8 @@ def main(argv: list[str] | None = None) -> None:
     if "naive_faust_events_per_s" in out:
         out["pipeline_vs_naive_faust"] = round(
             out["pipeline_events_per_s"] / out["naive_faust_events_per_s"], 2)
+        out["pipeline_vs_naive_faust_track"] = round(
+            out["pipeline_events_per_s"] / out["naive_faust_track_events_per_s"], 2)
         out["pipeline_vs_raw_consumer"] = round(
             out["pipeline_events_per_s"] / out["raw_consumer_events_per_s"], 3)
     print(json.dumps(out))
