@@ -47,7 +47,7 @@ def test_unknown_confluent_schema_id_is_invalid():
 def test_text_that_is_not_utf8_is_invalid():
     body = Codec("smtp_reply").encode({**GOOD, "reply_text": "X" * 20})
     got = Codec("smtp_reply").decode(body.replace(b"X" * 20, b"\xff\xfe" * 10))
-    assert isinstance(got, Invalid) and "UnicodeDecodeError" in got.reason
+    assert isinstance(got, Invalid) and "not UTF-8" in got.reason
 
 
 @pytest.mark.parametrize("data", [b"", None, b"\x02\xff\xff", b"garbage" * 3])

@@ -1,0 +1,105 @@
+"""The compiled Avro reader against fastavro's, the reference: the same records from the bytes of
+every schema, a ReadError (never another exception) for anything else, and a clear refusal of
+the types it does not cover."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import fastavro
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from streams.avro_reader import ReadError, compile_reader
+from streams.avro_writer import Unsupported, compile_writer
+from streams.codec import schema, schema_json
+from tests.unit.test_avro_writer import SCHEMAS, records
+
+SOME = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@pytest.mark.parametrize("name", SCHEMAS)
+def test_every_schema_reads_what_fastavro_reads(name: str) -> None:
+    read, write = compile_reader(schema_json(name)), compile_writer(schema_json(name))
+
+    @SOME
+    @given(records(schema_json(name)))
+    def same_record(record: dict[str, Any]) -> None:
+        data = write(record)
+        assert read(data) == fastavro.schemaless_reader(io.BytesIO(data), schema(name), None)
+
+    same_record()
+
+
+@pytest.mark.parametrize("name", SCHEMAS)
+def test_a_record_cut_short_anywhere_is_a_read_error(name: str) -> None:
+    read, write = compile_reader(schema_json(name)), compile_writer(schema_json(name))
+
+    @SOME
+    @given(records(schema_json(name)), st.data())
+    def cut(record: dict[str, Any], data: st.DataObject) -> None:
+        full = write(record)
+        end = data.draw(st.integers(0, len(full) - 1))
+        with pytest.raises(ReadError):
+            read(full[:end])
+
+    cut()
+
+
+@pytest.mark.parametrize("name", SCHEMAS)
+def test_any_bytes_are_a_record_or_a_read_error(name: str) -> None:
+    read = compile_reader(schema_json(name))
+
+    @SOME
+    @given(st.binary(max_size=300))
+    def total(data: bytes) -> None:
+        try:
+            assert isinstance(read(data), dict)
+        except ReadError as exc:
+            assert str(exc)
+
+    total()
+
+
+SPEC = {"type": "record", "name": "R", "fields": [
+    {"name": "n", "type": "long"},
+    {"name": "s", "type": ["null", "string"]},
+    {"name": "b", "type": "boolean"},
+    {"name": "k", "type": {"type": "enum", "name": "K", "symbols": ["x", "y"]}},
+]}
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    (b"\x02\x02\x02a\x02\x00", "a boolean that is neither 0 nor 1 at byte 4"),
+    (b"\x02\x04\x02a\x00\x00", "a union index out of range at byte 1"),
+    (b"\x02\x02\x03a\x00\x00", "a negative length at byte 3"),
+    (b"\x02\x02\x0aab\x00\x00", "a string longer than the record at byte 3"),
+    (b"\x02\x02\x02\xff\x00\x00", r"a string is not UTF-8 \(invalid start byte\)"),
+    (b"\x02\x00\x00\x04", "an enum index out of range at byte 4"),
+    (b"\xff" * 11 + b"\x01\x00\x00\x00", "a varint at byte 0 is longer than 10 bytes"),
+    (b"\x02\x00\x01\x02\x00", "1 bytes left over"),
+    (b"\x02\x00\x01", "the record ends early"),
+])
+def test_what_the_specification_forbids_is_named(data: bytes, message: str) -> None:
+    with pytest.raises(ReadError, match=f"^{message}$"):
+        compile_reader(SPEC)(data)
+
+
+def test_multi_byte_values_and_lengths() -> None:
+    text = "\u00e9" * 100  # 200 bytes: a two-byte length
+    record = {"n": -(2**63), "s": text, "b": True, "k": "y"}
+    assert compile_reader(SPEC)(compile_writer(SPEC)(record)) == record
+
+
+@pytest.mark.parametrize("field_type", [
+    {"type": "array", "items": "long"},
+    ["null", "string", "long"],
+    ["string", "long"],
+    {"type": "fixed", "name": "F", "size": 4},
+])
+def test_types_it_does_not_cover_are_refused(field_type: Any) -> None:
+    spec = {"type": "record", "name": "R", "fields": [{"name": "x", "type": field_type}]}
+    with pytest.raises(Unsupported):
+        compile_reader(spec)
