@@ -73,8 +73,8 @@ def assert_exact(settings: Settings, want: dict[str, Any]) -> None:
     assert {k: v["attempts"] for k, v in pending.items()} == want["pending_attempts"]
 
 
-def wait_until(condition, timeout: float = 60.0) -> None:
+def wait_until(condition, timeout: float = 60.0, interval: float = 0.2) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.2)
+        time.sleep(interval)

@@ -61,7 +61,7 @@ BAD = [
     (b"", "empty message"),
     (confluent_frame(99, SMTP_REPLY.encode(STREAM[0])), "schema id 99"),
     (SMTP_REPLY.encode({**STREAM[0], "event_id": "bad3", "reply_text": "X" * 40}).replace(
-        b"X" * 40, b"\xc3\x28" * 20), "UnicodeDecodeError"),  # not UTF-8
+        b"X" * 40, b"\xc3\x28" * 20), "not UTF-8"),  # not UTF-8
     (SMTP_REPLY.encode({**STREAM[0], "event_id": "bad4", "reply_text": "x" * 1_048_576}),
      "longer than"),
     (SMTP_REPLY.encode({**STREAM[0], "event_id": "bad5", "reply_text": ""}), "reply_text is empty"),
