@@ -75,7 +75,10 @@ TRACKED = [TRACKED_HEADER]
 
 
 class Engine:
-    def __init__(self, settings: Settings, health: Health) -> None:
+    def __init__(self, settings: Settings, health: Health,
+                 clickhouse: Callable[[str], tuple[Any, str]] = connect) -> None:
+        """``clickhouse``: opens a client of the DSN and names its database (``connect``, or in
+        an engine process a relay to the worker's process: ``engine_processes.py``)."""
         self.settings = settings
         self.health = health
         self.classifier = Classifier(settings.policy, settings.rules_file or None)
@@ -90,9 +93,9 @@ class Engine:
         self.last_checkpoint = time.monotonic()
         self.home = functools.lru_cache(maxsize=8192)(
             lambda email: partition_of(email, settings.partitions))
-        self.clickhouse, database = connect(settings.clickhouse_dsn)
+        self.clickhouse, database = clickhouse(settings.clickhouse_dsn)
         # The writer thread's own client: a client serves one thread at a time.
-        self.sink_client, _ = connect(settings.clickhouse_dsn)
+        self.sink_client, _ = clickhouse(settings.clickhouse_dsn)
         self.sinks = {t: ClickHouseSink(self.sink_client, database, t) for t in SINK_TABLES}
         for sink in self.sinks.values():
             sink.setup()

@@ -41,3 +41,27 @@ class Health:
                if f.name != "delivery"}
         out["delivery"] = self.delivery() if self.delivery else {}
         return out
+
+
+def merge(own: Health, snapshots: list[dict[str, Any]]) -> dict[str, Any]:
+    """A worker's figures: its own (its deliverers) and those of its engine processes
+    (``as_dict()`` of each): counts add up, partitions join, the first record is the earliest
+    and the last commit the latest."""
+    out = own.as_dict()
+    for snap in snapshots:
+        for name, value in snap.items():
+            if name == "sink_rows":
+                for table, rows in value.items():
+                    out[name][table] = out[name].get(table, 0) + rows
+            elif name == "partitions":
+                out[name] = sorted(out[name] + value)
+            elif name == "last_sink_error":
+                out[name] = out[name] or value
+            elif name in ("first_record_at", "last_commit_at"):
+                known = [t for t in (out[name], value) if t is not None]
+                pick = min if name == "first_record_at" else max
+                out[name] = pick(known) if known else None
+            elif name != "delivery":
+                out[name] += value
+    out["processes"] = len(snapshots)
+    return out

@@ -1,0 +1,96 @@
+"""ClickHouse through another process: an engine process's client whose calls the worker's own
+process makes, over a pipe (``engine_processes.py``).
+
+Why: chDB is ClickHouse inside one process, and one process at a time opens its directory; a
+worker with several engine processes keeps chDB in its own process, and the engines' inserts,
+commands and queries go there. A call returns what the real client returned (a query: its
+column names and rows) or raises ``SinkError`` with the real error, so the engine's retry and
+checkpoint logic is the same on both sides: the engine commits its offsets only after the
+parent's insert returned.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any
+
+from .exceptions import SinkError
+
+log = logging.getLogger("bounceflow")
+
+# What the engine, its sinks and its alert evaluator call; nothing else crosses the pipe.
+METHODS = frozenset({"command", "query", "insert", "raw_insert"})
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """The part of clickhouse-connect's QueryResult that bounceflow reads."""
+
+    column_names: tuple[str, ...]
+    result_rows: list[Any]
+
+
+class RelayClient:
+    """The client calls of an engine process, made by the process at the other end of ``conn``:
+    a call is a request and its answer, one at a time (a client serves one thread)."""
+
+    def __init__(self, conn: Connection, uri: str) -> None:
+        self._conn, self._lock = conn, threading.Lock()
+        self.uri = uri  # as the real client's: the sink asks whether it is chDB
+
+    def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            try:
+                self._conn.send((method, args, kwargs))
+                ok, value = self._conn.recv()
+            except (EOFError, OSError) as exc:
+                raise SinkError(f"the worker process that owns ClickHouse is gone: {exc}") from exc
+        if not ok:
+            raise SinkError(value)
+        return value
+
+    def command(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call("command", *args, **kwargs)
+
+    def query(self, *args: Any, **kwargs: Any) -> QueryResult:
+        return self._call("query", *args, **kwargs)  # type: ignore[no-any-return]
+
+    def insert(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call("insert", *args, **kwargs)
+
+    def raw_insert(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call("raw_insert", *args, **kwargs)
+
+    def close(self) -> None:
+        """The real client belongs to the other process, which closes it."""
+
+
+def serve(conn: Connection, open_client: Callable[[], Any]) -> None:
+    """Answer one engine process's calls until it closes its end (or dies): run in a thread of
+    the process that owns ClickHouse, with a client of its own (a client serves one thread)."""
+    client = open_client()
+    try:
+        while True:
+            try:
+                method, args, kwargs = conn.recv()
+            except (EOFError, OSError):
+                return
+            try:
+                if method not in METHODS:
+                    raise ValueError(f"{method!r} is not relayed")
+                value = getattr(client, method)(*args, **kwargs)
+                if method == "query":
+                    value = QueryResult(tuple(value.column_names), value.result_rows)
+                answer = (True, value)
+            except Exception as exc:  # the engine decides: retry, dead-letter or fail
+                answer = (False, f"{type(exc).__name__}: {exc}")
+            try:
+                conn.send(answer)
+            except OSError:
+                return
+    finally:
+        client.close()
