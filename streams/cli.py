@@ -65,10 +65,12 @@ _bootstrap_option = click.option(
 @click.option("--policy", type=click.Choice(POLICIES), help="Suppression policy.")
 @click.option("--rules", type=click.Path(exists=True, dir_okay=False), help="Your rules file.")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warn", "error"]))
+@click.option("--processes", type=click.IntRange(1),
+              help="Engine processes (BOUNCEFLOW_PROCESSES); 2 use both cores of a 2-core box.")
 @click.pass_context
 def worker(ctx: click.Context, bootstrap: str | None, clickhouse: str | None,
            partitions: int | None, policy: str | None, rules: str | None,
-           log_level: str | None) -> None:
+           log_level: str | None, processes: int | None) -> None:
     """Run a worker: classify, track state, emit hooks, write to ClickHouse.
 
     Creates the topics if they do not exist. Stops cleanly on SIGTERM or Ctrl-C. Start more
@@ -78,7 +80,7 @@ def worker(ctx: click.Context, bootstrap: str | None, clickhouse: str | None,
 
     run_worker(_settings(ctx, kafka_bootstrap=bootstrap, clickhouse_dsn=clickhouse,
                          partitions=partitions, policy=policy, rules_file=rules,
-                         log_level=log_level))
+                         log_level=log_level, processes=processes))
 
 
 @cli.command()

@@ -1,17 +1,17 @@
 """Runs one bounceflow worker: creates the topics, restores the state of the partitions it is
 given, and runs the engine until SIGTERM or SIGINT (then it checkpoints, leaves the group and
-exits 0). Logs its health every few seconds and serves it at /health when a web port is set."""
+exits 0). Logs its health every few seconds and serves it at /health when a web port is set.
+With ``processes`` > 1 the engines run in processes of their own (``engine_processes.py``)."""
 
 from __future__ import annotations
 
 import functools
-import gc
 import json
 import logging
 import signal
-import sys
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -20,33 +20,19 @@ from sinks import provider_health
 from sinks.clickhouse import connect
 from sinks.ddl import HEALTH_WINDOWS
 
-from . import logs, subscriptions
+from . import interpreter, logs, subscriptions
 from .delivery import Delivery
 from .engine import Engine
+from .engine_processes import EngineProcesses
 from .health import HEALTH_LOG_INTERVAL_S, Health
 from .settings import Settings
 from .topics import ensure_topics
 
 log = logging.getLogger("bounceflow")
 
-# The loop allocates and frees a few containers per reply and holds a large, long-lived state:
-# at Python's default thresholds (700, 10, 10) the collector ran about 3,500 times per 200k
-# replies and its passes over the state took 15-20% of the worker's time. Nothing on the hot
-# path makes reference cycles (garbage is freed by reference counts), so collecting rarely
-# keeps no more memory.
-GC_THRESHOLDS = (50_000, 20, 20)
-# The ClickHouse writer thread needs the GIL between its C calls (clickhouse-connect's Python
-# around each insert), and a thread waiting for it gets it only when the loop's thread is made
-# to let go: every 5 ms by default. Each write waited for that dozens of times: 0.5-0.6 s for a
-# checkpoint's ~22k rows, the next checkpoint then waited for the write. At 0.2 ms a write takes
-# 0.15 s. The loop's thread pays for a switch only while another thread is waiting.
-SWITCH_INTERVAL_S = 0.0002
-
-
 def run_worker(settings: Settings) -> None:
     logs.configure(settings)
-    gc.set_threshold(*GC_THRESHOLDS)
-    sys.setswitchinterval(SWITCH_INTERVAL_S)
+    interpreter.tune()
     log.info("starting worker with settings %s", json.dumps(settings.redacted()))
     ensure_topics(settings)
     health = Health()
@@ -60,23 +46,28 @@ def run_worker(settings: Settings) -> None:
     if delivery:
         health.delivery = delivery.status
         delivery.start()
+    engines = EngineProcesses(settings, health) if settings.processes > 1 else None
+    status = engines.status if engines else health.as_dict
     if settings.web_port:
-        _serve_health(settings, health)
+        _serve_health(settings, status)
     next_log = time.monotonic() + HEALTH_LOG_INTERVAL_S
 
     def tick() -> None:
         nonlocal next_log
         if time.monotonic() >= next_log:
-            log.info("health %s", json.dumps(health.as_dict()))
+            log.info("health %s", json.dumps(status()))
             next_log = time.monotonic() + HEALTH_LOG_INTERVAL_S
 
-    Engine(settings, health).run(stop.is_set, tick)
-    if delivery:
-        delivery.join()
-    log.info("stopped cleanly; health %s", json.dumps(health.as_dict()))
+    try:
+        (engines or Engine(settings, health)).run(stop.is_set, tick)
+    finally:
+        stop.set()  # the deliverers stop with the engines, also when one failed
+        if delivery:
+            delivery.join()
+    log.info("stopped cleanly; health %s", json.dumps(status()))
 
 
-def _serve_health(settings: Settings, health: Health) -> None:
+def _serve_health(settings: Settings, status: Callable[[], dict[str, Any]]) -> None:
     """/health (the counters), /windows (provider health, closed and current windows) and
     /suppression (an address's status). The last two read ClickHouse, where every worker's
     committed rows are, so any worker answers for any key."""
@@ -96,7 +87,7 @@ def _serve_health(settings: Settings, health: Health) -> None:
             raise ValueError("give ?email=address")
         return provider_health.suppression(*clickhouse(), query["email"])
 
-    routes = {"/health": lambda query: health.as_dict(), "/windows": windows,
+    routes = {"/health": lambda query: status(), "/windows": windows,
               "/suppression": suppression}
 
     class Handler(BaseHTTPRequestHandler):

@@ -1,0 +1,93 @@
+"""A worker of two engine processes (``processes=2``): ClickHouse relayed to chDB in the
+worker's process, exact reports after a kill -9 of the worker mid-stream, and no engine left
+behind by it."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import re
+import time
+
+import pytest
+
+from sinks.clickhouse import connect
+from streams import clickhouse_relay
+from streams.classify import Classifier
+from streams.exceptions import SinkError
+from streams.progress import committed
+from streams.reference import expected
+from streams.synth import generate
+from tests.conftest import jsonl, run_cli
+from tests.integration.checks import assert_exact, wait_until
+
+pytestmark = pytest.mark.integration
+
+
+def _serve_chdb(conn, dsn: str) -> None:
+    clickhouse_relay.serve(conn, lambda: connect(dsn)[0])
+
+
+def test_relay_answers_as_the_real_client(settings_factory):
+    settings = settings_factory()
+    context = multiprocessing.get_context("spawn")
+    ours, theirs = context.Pipe()
+    owner = context.Process(target=_serve_chdb, args=(ours, settings.clickhouse_dsn))
+    owner.start()
+    ours.close()
+    client = clickhouse_relay.RelayClient(theirs, "chdb://relay")
+
+    client.command("CREATE TABLE IF NOT EXISTS relayed (n UInt32, s String) ENGINE = Memory")
+    client.insert("relayed", [[1, "a"], [2, "b"]], column_names=["n", "s"])
+    result = client.query("SELECT n, s FROM relayed ORDER BY n")
+    assert result.column_names == ("n", "s")
+    assert [tuple(r) for r in result.result_rows] == [(1, "a"), (2, "b")]
+    with pytest.raises(SinkError, match="relayed_nowhere"):
+        client.query("SELECT * FROM relayed_nowhere")
+
+    owner.kill()  # the worker's process is gone: a call fails as a sink error, not a hang
+    owner.join()
+    with pytest.raises(SinkError, match="is gone"):
+        client.command("SELECT 1")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A child the test's process does not reap stays a zombie: dead, but kill(0) succeeds.
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def test_kill_9_of_a_worker_of_two_engines_then_restart(settings_factory, worker_factory,
+                                                         tmp_path):
+    settings = settings_factory(processes=2, sink_batch_size=300)
+    events = list(generate(30000, seed=33))
+    done = run_cli(settings, "produce", str(jsonl(events, tmp_path / "events.jsonl")), "--quiet")
+    assert done.returncode == 0, done.stderr
+    want = expected(events, Classifier(settings.policy), settings.max_attempts)
+
+    first = worker_factory(settings)
+    wait_until(lambda: committed(settings, [settings.topic_classified])[
+        settings.topic_classified] > 0, timeout=120, interval=0.02)
+    first.process.kill()
+    first.process.wait()
+    tracked = committed(settings, [settings.topic_classified])[settings.topic_classified]
+    print(f"killed with {tracked} of {len(events)} replies committed")
+    assert tracked < len(events), "the kill came too late to test anything"
+    engines = [int(pid) for pid in re.findall(r"engine process engine-\d started \(pid (\d+)\)",
+                                              first.log.read_text())]
+    assert len(engines) == 2, first.log.read_text()[-3000:]
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in engines):
+        assert time.monotonic() < deadline, "an engine outlived its worker"
+        time.sleep(0.1)
+
+    second = worker_factory(settings)
+    second.wait(len(events))
+    assert second.stop() == 0
+    log = second.log.read_text()
+    assert log.count("engine process") >= 4 and "stopped cleanly" in log, log[-3000:]
+    assert_exact(settings, want)
