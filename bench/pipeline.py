@@ -1,7 +1,7 @@
 """End-to-end benchmark of one worker on the local broker and chDB, against baselines measured
 in the same run on the same topic: a raw aiokafka consumer and two naive Faust agents.
 
-    python -m bench.pipeline [--events 200000] [--recipients N] [--rate 5000]
+    python -m bench.pipeline [--events 200000] [--recipients N] [--rate 5000] [--processes 1]
 
 Phases: produce N replies (the synthetic realistic mix); read them with a raw aiokafka consumer;
 classify them with the naive Faust agent, then (the first ``--naive-track-events``) classify and
@@ -118,17 +118,49 @@ def health(port: int) -> dict[str, Any]:
         return json.loads(r.read())
 
 
+def process_tree(pid: int) -> list[int]:
+    """A process and its descendants (Linux /proc): a worker's engine processes are children."""
+    pids, i = [pid], 0
+    while i < len(pids):
+        for children in Path(f"/proc/{pids[i]}/task").glob("*/children"):
+            pids += [int(c) for c in _read(children).split()]
+        i += 1
+    return pids
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except FileNotFoundError:  # the process or thread ended since the tree was read
+        return ""
+
+
+def _proc(pid: int, name: str) -> str:
+    return _read(Path(f"/proc/{pid}/{name}"))
+
+
+def peak_rss_each_mb(pid: int) -> list[float]:
+    """The peak resident memory of a process and of each of its descendants."""
+    return [int(line.split()[1]) / 1024 for p in process_tree(pid)
+            for line in _proc(p, "status").splitlines() if line.startswith("VmHWM:")]
+
+
 def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    """The peak resident memory of a process and its descendants: the sum of their peaks, an
+    upper bound when there are several (their peaks need not coincide)."""
+    return sum(peak_rss_each_mb(pid))
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far (Linux /proc), its threads included."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU time a process and its descendants have used so far, threads
+    included."""
+    ticks = 0
+    for p in process_tree(pid):
+        stat = _proc(p, "stat")
+        if stat:
+            fields = stat.rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 class CoresUsed:
@@ -201,19 +233,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--latency-seconds", type=float, default=10.0)
     parser.add_argument("--naive-track-events", type=int, default=20_000,
                         help="replies the naive agent with the track step reads (it is slow)")
+    parser.add_argument("--processes", type=int, default=1,
+                        help="the worker's engine processes (BOUNCEFLOW_PROCESSES)")
     parser.add_argument("--skip-baselines", action="store_true",
                         help="only the pipeline (for memory runs at 1M)")
     args = parser.parse_args(argv)
-    if args.events < 1 or args.rate < 1 or args.naive_track_events < 1:
-        parser.error("--events, --rate and --naive-track-events must be at least 1")
+    if min(args.events, args.rate, args.naive_track_events, args.processes) < 1:
+        parser.error("--events, --rate, --naive-track-events and --processes must be at least 1")
     root = Path(tempfile.mkdtemp(prefix="bounceflow-bench-"))
     say(f"data directory: {root}")
-    out: dict[str, Any] = {"events": args.events}
+    out: dict[str, Any] = {"events": args.events, "processes": args.processes}
     with LocalBroker(log_file=root / "broker.log") as broker:
         settings = Settings.load(
             env={}, kafka_bootstrap=broker.bootstrap, clickhouse_dsn=f"chdb://{root}/chdb",
             partitions=args.partitions, app_id="bench", session_timeout_s=6.0,
-            web_port=free_port(), alert_check_s=1e9,
+            web_port=free_port(), alert_check_s=1e9, processes=args.processes,
         )
         ensure_topics(settings)
         say(f"producing {args.events} replies")
@@ -253,6 +287,8 @@ def main(argv: list[str] | None = None) -> None:
             out["hook_latency_p50_ms"] = round(percentile(latencies, 0.50), 1)
             out["hook_latency_p99_ms"] = round(percentile(latencies, 0.99), 1)
             out["peak_rss_mb"] = round(peak_rss_mb(worker.pid))
+            if args.processes > 1:  # the worker's process (chDB), then its engines
+                out["peak_rss_mb_each"] = [round(mb) for mb in peak_rss_each_mb(worker.pid)]
         finally:
             stop_worker(worker)
     if "naive_faust_events_per_s" in out:
