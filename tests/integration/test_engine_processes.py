@@ -4,15 +4,18 @@ behind by it."""
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import re
 import time
+import urllib.request
 
 import pytest
 
 from sinks.clickhouse import connect
 from streams import clickhouse_relay
+from streams.broker import free_port
 from streams.classify import Classifier
 from streams.exceptions import SinkError
 from streams.progress import committed
@@ -63,7 +66,7 @@ def _alive(pid: int) -> bool:
 
 def test_kill_9_of_a_worker_of_two_engines_then_restart(settings_factory, worker_factory,
                                                          tmp_path):
-    settings = settings_factory(processes=2, sink_batch_size=300)
+    settings = settings_factory(processes=2, sink_batch_size=300, web_port=free_port())
     events = list(generate(30000, seed=33))
     done = run_cli(settings, "produce", str(jsonl(events, tmp_path / "events.jsonl")), "--quiet")
     assert done.returncode == 0, done.stderr
@@ -87,6 +90,11 @@ def test_kill_9_of_a_worker_of_two_engines_then_restart(settings_factory, worker
 
     second = worker_factory(settings)
     second.wait(len(events))
+    with urllib.request.urlopen(f"http://127.0.0.1:{settings.web_port}/health") as page:
+        health = json.loads(page.read())
+    # The engines' figures, added up: each has one of the two partitions.
+    assert health["processes"] == 2 and health["partitions"] == [0, 1], health
+    assert 0 < health["tracked"] <= len(events) - tracked + settings.sink_batch_size * 2, health
     assert second.stop() == 0
     log = second.log.read_text()
     assert log.count("engine process") >= 4 and "stopped cleanly" in log, log[-3000:]
