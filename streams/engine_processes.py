@@ -65,6 +65,10 @@ class EngineProcesses:
 
     def run(self, should_stop: Callable[[], bool], on_tick: Callable[[], None]) -> None:
         """Start the engines and watch them until ``should_stop`` or one of them ends."""
+        if self.settings.processes > self.settings.partitions:
+            log.warning("%d engine processes for %d partitions: %d of them get none and idle",
+                        self.settings.processes, self.settings.partitions,
+                        self.settings.processes - self.settings.partitions)
         client, database = connect(self.settings.clickhouse_dsn)
         uri = client.uri
         client.close()
