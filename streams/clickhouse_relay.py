@@ -71,8 +71,10 @@ class RelayClient:
 
 def serve(conn: Connection, open_client: Callable[[], Any]) -> None:
     """Answer one engine process's calls until it closes its end (or dies): run in a thread of
-    the process that owns ClickHouse, with a client of its own (a client serves one thread)."""
-    client = open_client()
+    the process that owns ClickHouse, with a client of its own (a client serves one thread).
+    The client is opened at the first call, and again at the next call after opening failed:
+    the failure is that call's answer, and the engine retries as after any failed call."""
+    client = None
     try:
         while True:
             try:
@@ -82,6 +84,8 @@ def serve(conn: Connection, open_client: Callable[[], Any]) -> None:
             try:
                 if method not in METHODS:
                     raise ValueError(f"{method!r} is not relayed")
+                if client is None:
+                    client = open_client()
                 value = getattr(client, method)(*args, **kwargs)
                 if method == "query":
                     value = QueryResult(tuple(value.column_names), value.result_rows)
@@ -93,4 +97,5 @@ def serve(conn: Connection, open_client: Callable[[], Any]) -> None:
             except OSError:
                 return
     finally:
-        client.close()
+        if client is not None:
+            client.close()

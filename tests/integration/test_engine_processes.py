@@ -28,7 +28,15 @@ pytestmark = pytest.mark.integration
 
 
 def _serve_chdb(conn, dsn: str) -> None:
-    clickhouse_relay.serve(conn, lambda: connect(dsn)[0])
+    opened = []
+
+    def open_client():
+        opened.append(dsn)
+        if len(opened) == 1:  # as a ClickHouse server that is not up yet
+            raise ConnectionError("ClickHouse is not up yet")
+        return connect(dsn)[0]
+
+    clickhouse_relay.serve(conn, open_client)
 
 
 def test_relay_answers_as_the_real_client(settings_factory):
@@ -39,6 +47,9 @@ def test_relay_answers_as_the_real_client(settings_factory):
     owner.start()
     ours.close()
     client = clickhouse_relay.RelayClient(theirs, "chdb://relay")
+
+    with pytest.raises(SinkError, match="not up yet"):  # that call fails, the next opens again
+        client.command("SELECT 1")
 
     client.command("CREATE TABLE IF NOT EXISTS relayed (n UInt32, s String) ENGINE = Memory")
     client.insert("relayed", [[1, "a"], [2, "b"]], column_names=["n", "s"])
