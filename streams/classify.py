@@ -62,6 +62,7 @@ class Classifier:
         # 29% and 100,000 hit 31%, for ~50 MB more.
         self.classify = lru_cache(maxsize=8192)(self._classify)
         self._prefilter = Prefilter([r.regex.pattern for r in self.rules])
+        self._retry_prefilter = Prefilter([p.pattern for p in self._retry.patterns])
         self._candidates = lru_cache(maxsize=4096)(self._rules_for)
 
     def _rules_for(self, code: str, stage: str | None) -> tuple[tuple[int, ...], frozenset[int]]:
@@ -123,8 +124,12 @@ class Classifier:
         return reason in p.reasons_5xx and reply_code is not None and reply_code >= 500
 
     def retry_after(self, text: str) -> int | None:
-        for pattern in self._retry.patterns:
-            for m in pattern.finditer(text):
+        # Most soft bounces name no time: one scan rules the patterns out, instead of a search
+        # with each of them (4% of the worker's time).
+        possible = self._retry_prefilter.possible(text)
+        patterns = self._retry.patterns
+        for i in range(len(patterns)) if possible is None else sorted(possible):
+            for m in patterns[i].finditer(text):
                 unit = self._retry.units.get(m.group(2).lower())
                 if unit:
                     return int(m.group(1)) * unit

@@ -1,6 +1,7 @@
 """The Hyperscan prefilter of the text rules may name a rule that does not match, never miss one
 that does: checked against Python's ``re`` on the corpus, the synthetic mix and generated texts,
-rule by rule; and the classifier decides alike with it and without it."""
+rule by rule; and the classifier decides alike with it and without it. The same for the
+retry-after patterns."""
 
 from __future__ import annotations
 
@@ -93,3 +94,26 @@ def test_text_the_engines_may_read_differently_is_not_scanned() -> None:
     assert FILTER.possible("user unknown") is not None
     assert FILTER.possible("user\x1cunknown") is None  # \s in Python, not in PCRE
     assert FILTER.possible("mailbox \u212aull") is None  # K folds to k in Python
+
+
+RETRY = CLASSIFIER._retry
+RETRY_WORDS = sorted({w for p in RETRY.patterns for w in re.findall(r"[a-z]{3,}", p.pattern)})
+retry_texts = st.lists(st.tuples(
+    st.sampled_from(RETRY_WORDS) | st.sampled_from(sorted(RETRY.units)) | st.from_regex(
+        r"\A[0-9]{1,4}\Z") | st.text(alphabet=st.characters(min_codepoint=9, max_codepoint=126),
+                                     max_size=6), separators), max_size=10).map(
+    lambda parts: "".join(piece + sep for piece, sep in parts))
+
+
+def test_the_retry_patterns_are_all_scanned() -> None:
+    db, always = prefilter._database(tuple(p.pattern for p in RETRY.patterns))
+    assert db is not None and not always
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(retry_texts | st.sampled_from(TEXTS))
+def test_retry_after_reads_as_if_it_tried_every_pattern(text: str) -> None:
+    expected = next((int(m.group(1)) * RETRY.units[m.group(2).lower()]
+                     for p in RETRY.patterns for m in p.finditer(text)
+                     if m.group(2).lower() in RETRY.units), None)
+    assert CLASSIFIER.retry_after(text) == expected
