@@ -4,6 +4,8 @@ producing, whether a classified reply lands on the partition whose state it alre
 
 from __future__ import annotations
 
+import struct
+
 SEED = 0x9747B28C
 M = 0x5BD1E995
 MASK = 0xFFFFFFFF
@@ -14,12 +16,11 @@ def murmur2(data: bytes) -> int:
     length = len(data)
     h = (SEED ^ length) & MASK
     end = length - length % 4
-    for i in range(0, end, 4):
-        k = int.from_bytes(data[i:i + 4], "little")
+    # The words at once: a slice and an int.from_bytes per word were half the time.
+    for k in struct.unpack_from(f"<{end // 4}I", data):
         k = (k * M) & MASK
         k ^= k >> 24
-        k = (k * M) & MASK
-        h = ((h * M) & MASK) ^ k
+        h = ((h * M) & MASK) ^ ((k * M) & MASK)
     tail = length % 4
     if tail == 3:
         h ^= data[end + 2] << 16
