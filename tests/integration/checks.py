@@ -7,17 +7,22 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from sinks.clickhouse import connect
 from streams.changelog import changelog_topic, fold
+from streams.classify import Classifier
 from streams.kafka_config import confluent_config
 from streams.processing import HOOK
-from streams.reference import SUMMARY_KEYS
+from streams.progress import committed
+from streams.reference import SUMMARY_KEYS, expected
 from streams.settings import Settings
-from tests.conftest import report_json
+from streams.synth import generate
+from tests.conftest import Worker, jsonl, report_json, run_cli
 
 
 def read_topic(settings: Settings, topic: str, idle_s: float = 2.0) -> list[Any]:
@@ -78,3 +83,25 @@ def wait_until(condition, timeout: float = 60.0, interval: float = 0.2) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(interval)
+
+
+def kill_mid_stream(settings: Settings, start: Callable[[Settings], Worker], replies: int,
+                    seed: int, tmp_path: Path) -> tuple[Worker, dict[str, Any], int]:
+    """Produce ``replies``, start a worker and kill -9 it at the first commit seen; return it,
+    the expected reports and state, and the replies it had committed. The stream is long enough
+    that a worker several times faster than this machine's is still mid-stream then (12,000 was
+    not, in CI); small checkpoints (``sink_batch_size``) put the kill between two of them."""
+    events = list(generate(replies, seed=seed))
+    done = run_cli(settings, "produce", str(jsonl(events, tmp_path / "events.jsonl")), "--quiet")
+    assert done.returncode == 0, done.stderr
+    want = expected(events, Classifier(settings.policy), settings.max_attempts)
+
+    worker = start(settings)
+    wait_until(lambda: committed(settings, [settings.topic_classified])[
+        settings.topic_classified] > 0, timeout=120, interval=0.02)
+    worker.process.kill()
+    worker.process.wait()
+    tracked = committed(settings, [settings.topic_classified])[settings.topic_classified]
+    print(f"killed with {tracked} of {replies} replies committed")
+    assert tracked < replies, "the kill came too late to test anything"
+    return worker, want, tracked

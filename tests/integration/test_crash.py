@@ -6,36 +6,21 @@ from __future__ import annotations
 import pytest
 
 from streams.classify import Classifier
-from streams.progress import committed
 from streams.reference import expected
 from streams.synth import generate
 from tests.conftest import jsonl, run_cli
-from tests.integration.checks import assert_exact, wait_until
+from tests.integration.checks import assert_exact, kill_mid_stream
 
 pytestmark = pytest.mark.integration
 
 
 def test_kill_9_mid_stream_then_restart(settings_factory, worker_factory, tmp_path):
-    # Small checkpoints commit often, so the kill lands between two of them mid-stream. The
-    # kill follows the first commit seen, and the stream is long enough that a worker several
-    # times faster than this machine's is still mid-stream then (12,000 was not, in CI).
     settings = settings_factory(sink_batch_size=300)
-    events = list(generate(30000, seed=21))
-    done = run_cli(settings, "produce", str(jsonl(events, tmp_path / "events.jsonl")), "--quiet")
-    assert done.returncode == 0, done.stderr
-    want = expected(events, Classifier(settings.policy), settings.max_attempts)
-
-    first = worker_factory(settings)
-    wait_until(lambda: committed(settings, [settings.topic_classified])[
-        settings.topic_classified] > 0, timeout=120, interval=0.02)
-    first.process.kill()
-    first.process.wait()
-    tracked = committed(settings, [settings.topic_classified])[settings.topic_classified]
-    print(f"killed with {tracked} of {len(events)} replies committed")
-    assert tracked < len(events), "the kill came too late to test anything"
+    replies = 30000
+    _, want, _ = kill_mid_stream(settings, worker_factory, replies, 21, tmp_path)
 
     second = worker_factory(settings)
-    second.wait(len(events))
+    second.wait(replies)
     assert second.stop() == 0
     assert_exact(settings, want)
 

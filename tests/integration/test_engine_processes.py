@@ -16,13 +16,8 @@ import pytest
 from sinks.clickhouse import connect
 from streams import clickhouse_relay
 from streams.broker import free_port
-from streams.classify import Classifier
 from streams.exceptions import SinkError
-from streams.progress import committed
-from streams.reference import expected
-from streams.synth import generate
-from tests.conftest import jsonl, run_cli
-from tests.integration.checks import assert_exact, wait_until
+from tests.integration.checks import assert_exact, kill_mid_stream
 
 pytestmark = pytest.mark.integration
 
@@ -78,19 +73,8 @@ def _alive(pid: int) -> bool:
 def test_kill_9_of_a_worker_of_two_engines_then_restart(settings_factory, worker_factory,
                                                          tmp_path):
     settings = settings_factory(processes=2, sink_batch_size=300, web_port=free_port())
-    events = list(generate(30000, seed=33))
-    done = run_cli(settings, "produce", str(jsonl(events, tmp_path / "events.jsonl")), "--quiet")
-    assert done.returncode == 0, done.stderr
-    want = expected(events, Classifier(settings.policy), settings.max_attempts)
-
-    first = worker_factory(settings)
-    wait_until(lambda: committed(settings, [settings.topic_classified])[
-        settings.topic_classified] > 0, timeout=120, interval=0.02)
-    first.process.kill()
-    first.process.wait()
-    tracked = committed(settings, [settings.topic_classified])[settings.topic_classified]
-    print(f"killed with {tracked} of {len(events)} replies committed")
-    assert tracked < len(events), "the kill came too late to test anything"
+    replies = 30000
+    first, want, tracked = kill_mid_stream(settings, worker_factory, replies, 33, tmp_path)
     engines = [int(pid) for pid in re.findall(r"engine process engine-\d started \(pid (\d+)\)",
                                               first.log.read_text())]
     assert len(engines) == 2, first.log.read_text()[-3000:]
@@ -100,12 +84,12 @@ def test_kill_9_of_a_worker_of_two_engines_then_restart(settings_factory, worker
         time.sleep(0.1)
 
     second = worker_factory(settings)
-    second.wait(len(events))
+    second.wait(replies)
     with urllib.request.urlopen(f"http://127.0.0.1:{settings.web_port}/health") as page:
         health = json.loads(page.read())
     # The engines' figures, added up: each has one of the two partitions.
     assert health["processes"] == 2 and health["partitions"] == [0, 1], health
-    assert 0 < health["tracked"] <= len(events) - tracked + settings.sink_batch_size * 2, health
+    assert 0 < health["tracked"] <= replies - tracked + settings.sink_batch_size * 2, health
     assert second.stop() == 0
     log = second.log.read_text()
     assert log.count("engine process") >= 4 and "stopped cleanly" in log, log[-3000:]
