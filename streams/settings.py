@@ -119,7 +119,7 @@ class Settings:
         1,
         "Engine processes in this worker, each a consumer in the group; the worker's own process "
         "owns ClickHouse (chDB allows one) and serves /health. Python runs one engine on one "
-        "core: 2 on a 2-core machine processed 1.2-1.4x as many replies a second (README).",
+        "core: 2 on a 2-core machine processed 1.1-1.6x as many replies a second (README).",
     )
     web_port: int = _setting(0, "Port of the worker's /health page (127.0.0.1); 0 disables it.")
     log_level: str = _setting("info", "Worker log level: debug, info, warn or error.")
