@@ -71,7 +71,9 @@ class AlertEvaluator:
         if not windows:
             return
         for window, hook in transitions(windows, alerting, self.policy):
-            produce(self.producer, self.settings.topic_hooks, hook["hook_id"].encode(),
+            # Keyed by the pair: its alert and recovery share a partition, so consumers read
+            # them in order.
+            produce(self.producer, self.settings.topic_hooks, ":".join(window.key).encode(),
                     HOOK.encode(hook))
             self.hooks.add(hook_row(hook, 0, window.start_ms), "alerts", 0, window.start_ms)
             self.health.alerts += 1
