@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import logging
-from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,7 +29,7 @@ from streams.settings import redact_dsn
 
 from .avro_rows import AvroRows, source_suffix
 from .base import Batch, BatchingSink, token
-from .ddl import column_types, columns, statements
+from .ddl import INPUTS, column_types, columns, statements
 from .rowbinary import RowBinaryRows
 
 log = logging.getLogger("bounceflow")
@@ -56,34 +55,15 @@ def connect(dsn: str) -> tuple[Any, str]:
     )
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_MILLISECOND = timedelta(milliseconds=1)
-
-
 def _text(raw: bytes | None) -> str | None:
     # Dead letters keep their raw bytes; ClickHouse String is bytes, but not every client path
     # round-trips arbitrary bytes, so store them base64 encoded.
     return None if raw is None else base64.b64encode(raw).decode()
 
 
-def reply_row(classified: bytes, partition: int, offset: int) -> bytes:
-    """A replies row: the classified reply as produced to Kafka (Avro), then its source."""
-    return classified + source_suffix(partition, offset)
-
-
-def hook_row(h: dict[str, Any], partition: int, offset: int) -> list[Any]:
-    d = h["event_data"]
-    alert = d["alert"] or {}
-    return [
-        h["hook_id"], h["event_type"],
-        (datetime.fromisoformat(h["event_date"]) - _EPOCH) // _MILLISECOND, h["account_id"],
-        h["profile_id"],
-        h["list_id"], d["campaign_id"], h["sends_trying_num"], h["is_test"], d["event_id"],
-        d["message_id"], d["email"], d["recipient_domain"], d["from_domain"], d["sending_ip"],
-        d["reply_code"], d["enhanced_status"], d["reason"], d["bounce_text"], d["retry_after"],
-        d["status"], d["cause"], alert.get("provider", ""), alert.get("rate"), alert.get("volume"),
-        alert.get("action"), partition, offset,
-    ]
+def record_row(record: bytes, partition: int, offset: int) -> bytes:
+    """A row of a RECORD_TABLES table: the record as produced to Kafka (Avro), then its source."""
+    return record + source_suffix(partition, offset)
 
 
 def dead_letter_row(dl: dict[str, Any], partition: int, offset: int) -> list[Any]:
@@ -94,13 +74,14 @@ def dead_letter_row(dl: dict[str, Any], partition: int, offset: int) -> list[Any
 
 
 # Tables whose rows are a topic's Avro records plus their source (``avro_rows.py``): no row to
-# build or encode on the worker's path.
-RECORD_TABLES = {"replies": "classified_reply"}
+# build or encode on the worker's path. They are inserted into the table, or into its input
+# (``ddl.INPUTS``) when the record's fields are not the table's columns.
+RECORD_TABLES = {"replies": "classified_reply", "hooks": "action_hook"}
 
 
 class ClickHouseSink(BatchingSink):
     """Writes the rows of one source topic into one table. A row is kept encoded until the
-    insert: for RECORD_TABLES it is a record (``reply_row``); otherwise a list of the table's
+    insert: for RECORD_TABLES it is a record (``record_row``); otherwise a list of the table's
     values in column order (times as epoch milliseconds), encoded as RowBinary when added
     (``rowbinary.py``: faster, and a third of the memory of the list)."""
 
@@ -109,7 +90,8 @@ class ClickHouseSink(BatchingSink):
         self.client = client
         self.database = database
         self.table = table
-        self._columns = columns(table)
+        self._target = INPUTS.get(table, table)
+        self._columns = columns(self._target)
         self.rows = (AvroRows(declared_schema(RECORD_TABLES[table])) if table in RECORD_TABLES
                      else RowBinaryRows(column_types(table)))
         self.encode = self.rows.encode  # type: ignore[method-assign]  # per table, as added
@@ -124,9 +106,10 @@ class ClickHouseSink(BatchingSink):
         rows = [row for batch in batches for row in batch.rows]
         try:
             self.client.raw_insert(
-                f"`{self.database}`.`{self.table}`", self._columns,
+                f"`{self.database}`.`{self._target}`", self._columns,
                 insert_block=self.rows.block(rows), fmt=self.rows.format,
-                settings={"insert_deduplication_token": token(batches), "async_insert": 0},
+                settings={"insert_deduplication_token": token(batches), "async_insert": 0,
+                          "deduplicate_blocks_in_dependent_materialized_views": 1},
             )
         except Exception as exc:
             sources = ", ".join(f"{b.topic}[{b.partition}]@{b.first_offset}-{b.last_offset}"

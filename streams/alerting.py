@@ -18,7 +18,7 @@ from typing import Any
 from confluent_kafka import Producer
 
 from sinks import provider_health
-from sinks.clickhouse import ClickHouseSink, hook_row
+from sinks.clickhouse import ClickHouseSink, record_row
 from sinks.ddl import statements
 
 from .alerts import AlertPolicy, transitions
@@ -73,9 +73,9 @@ class AlertEvaluator:
         for window, hook in transitions(windows, alerting, self.policy):
             # Keyed by the pair: its alert and recovery share a partition, so consumers read
             # them in order.
-            produce(self.producer, self.settings.topic_hooks, ":".join(window.key).encode(),
-                    HOOK.encode(hook))
-            self.hooks.add(hook_row(hook, 0, window.start_ms), "alerts", 0, window.start_ms)
+            value = HOOK.encode(hook)
+            produce(self.producer, self.settings.topic_hooks, ":".join(window.key).encode(), value)
+            self.hooks.add(record_row(value, 0, window.start_ms), "alerts", 0, window.start_ms)
             self.health.alerts += 1
             log.warning("provider health %s: %s", hook["event_type"],
                         json.dumps(hook["event_data"]["alert"]))

@@ -46,7 +46,7 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
 
 from sinks.base import Batch
-from sinks.clickhouse import ClickHouseSink, connect, dead_letter_row, hook_row, reply_row
+from sinks.clickhouse import ClickHouseSink, connect, dead_letter_row, record_row
 
 from . import memory
 from .alerting import AlertEvaluator
@@ -239,12 +239,13 @@ class Engine:
             log.exception("tracking failed")
             self._dead_letter(f"tracking failed: {type(exc).__name__}: {exc}", msg)
             return
-        self.sinks["replies"].add(reply_row(classified, partition, offset),
+        self.sinks["replies"].add(record_row(classified, partition, offset),
                                   topic, partition, offset)
         for hook in hooks:
+            value = HOOK.encode(hook)
             produce(self.producer, self.settings.topic_hooks,
-                    hook["event_data"]["email"].encode(), HOOK.encode(hook))
-            self.sinks["hooks"].add(hook_row(hook, partition, offset), topic, partition, offset)
+                    hook["event_data"]["email"].encode(), value)
+            self.sinks["hooks"].add(record_row(value, partition, offset), topic, partition, offset)
         self.health.tracked += 1
         self.health.hooks += len(hooks)
 

@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from sinks.base import Batch
-from sinks.clickhouse import ClickHouseSink, connect, dead_letter_row, hook_row, reply_row
+from sinks.clickhouse import ClickHouseSink, connect, dead_letter_row, record_row
 from sinks.ddl import TABLE_SETTINGS, TABLES
 from sinks.reports import Filters, run_report
 from streams import alerts
 from streams.classify import Classifier
 from streams.codec import schema_json
-from streams.processing import CLASSIFIED, SMTP_REPLY, Source, classify_reply, dead_letter
+from streams.processing import CLASSIFIED, HOOK, SMTP_REPLY, Source, classify_reply, dead_letter
 from streams.state import PartitionState
 from streams.tracking import Limits
 from tests.unit.test_codec_and_validation import GOOD
 
 pytestmark = pytest.mark.integration
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 @pytest.fixture
@@ -34,7 +35,7 @@ def rows(n, first=0):
     out = []
     for i in range(first, first + n):
         r = classify_reply(SMTP_REPLY.encode({**GOOD, "event_id": f"e{i}"}), Classifier())
-        out.append(reply_row(CLASSIFIED.encode(r), 0, i))
+        out.append(record_row(CLASSIFIED.encode(r), 0, i))
     return out
 
 
@@ -117,8 +118,8 @@ def test_a_replies_table_from_an_older_version_gains_the_new_columns_and_setting
 
 
 def test_rows_read_back_as_they_were_written(sink):
-    """Every column type of the three sink tables, null and not, through Avro (replies) and
-    RowBinary (the others)."""
+    """Every column type of the three sink tables, null and not, through Avro (replies, and
+    hooks by way of their input table and its view) and RowBinary (dead letters)."""
     reply = classify_reply(SMTP_REPLY.encode({**GOOD, "event_time": 1_767_225_600_123}),
                            Classifier())
     state = PartitionState(0, Limits(3, 600, 86400))
@@ -126,9 +127,10 @@ def test_rows_read_back_as_they_were_written(sink):
     letter = dead_letter("bad", Source("smtp-replies", 2, 7), None, b"\xff\x00")
     fields = [f["name"] for f in schema_json("classified_reply")["fields"]]
     written = {"replies": [[*(reply[f] for f in fields), 1, 2]],
-               "hooks": [hook_row(h, 1, 2) for h in hooks],
+               "hooks": [hook_columns(h, 1, 2) for h in hooks],
                "dead_letters": [dead_letter_row({**letter, "failed_at": 1_767_225_600_999}, 2, 7)]}
-    added = {"replies": [reply_row(CLASSIFIED.encode(reply), 1, 2)]}
+    added = {"replies": [record_row(CLASSIFIED.encode(reply), 1, 2)],
+             "hooks": [record_row(HOOK.encode(h), 1, 2) for h in hooks]}
     client = sink.client
     for table, table_rows in written.items():
         table_sink = ClickHouseSink(client, sink.database, table)
@@ -140,6 +142,21 @@ def test_rows_read_back_as_they_were_written(sink):
         want = sorted(([_as_read(v) for v in row] for row in table_rows),
                       key=lambda r: r[got.column_names.index(order[table])])
         assert [list(r) for r in got.result_rows] == want, table
+
+
+def hook_columns(h, partition, offset):
+    """A hook as the hooks table holds it, column by column (the README's contract)."""
+    d = h["event_data"]
+    alert = d["alert"] or {}
+    event_time = (datetime.fromisoformat(h["event_date"]) - EPOCH) // timedelta(milliseconds=1)
+    return [
+        h["hook_id"], h["event_type"], event_time, h["account_id"], h["profile_id"],
+        h["list_id"], d["campaign_id"], h["sends_trying_num"], h["is_test"], d["event_id"],
+        d["message_id"], d["email"], d["recipient_domain"], d["from_domain"], d["sending_ip"],
+        d["reply_code"], d["enhanced_status"], d["reason"], d["bounce_text"], d["retry_after"],
+        d["status"], d["cause"], alert.get("provider", ""), alert.get("rate"), alert.get("volume"),
+        alert.get("action"), partition, offset,
+    ]
 
 
 def _as_read(value):

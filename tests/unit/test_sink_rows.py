@@ -7,12 +7,11 @@ import pytest
 
 from sinks.avro_rows import SOURCE_FIELDS, AvroRows
 from sinks.base import BatchingSink, token
-from sinks.clickhouse import dead_letter_row, hook_row, reply_row
+from sinks.clickhouse import dead_letter_row, record_row
 from sinks.ddl import columns
 from streams.classify import Classifier
 from streams.codec import declared_schema, schema_json
 from streams.processing import CLASSIFIED, SMTP_REPLY, Source, classify_reply, dead_letter
-from streams.tracking import Limits, decide
 from tests.unit.test_codec_and_validation import GOOD
 
 
@@ -23,11 +22,25 @@ def classified():
 
 
 def test_rows_have_one_value_per_column():
-    r = classified()
-    hooks = decide(r, None, None, Limits(5, 600, 86400), 0).hooks
-    assert len(hook_row(hooks[0], 0, 1)) == len(columns("hooks"))
     dl = dead_letter("bad", Source("t", 1, 2), b"k", b"v")
     assert len(dead_letter_row(dl, 0, 1)) == len(columns("dead_letters"))
+
+
+def test_the_hooks_input_table_has_a_column_for_every_hook_field_the_table_keeps():
+    """Avro input matches columns to fields by name, a nested field as ``event_data.email``;
+    retry_at is the one field the hooks table does not keep."""
+    def leaves(fields, prefix=""):
+        for f in fields:
+            branches = f["type"] if isinstance(f["type"], list) else [f["type"]]
+            record = next((b for b in branches if isinstance(b, dict) and b["type"] == "record"),
+                          None)
+            if record is not None and not isinstance(f["type"], list):
+                yield from leaves(record["fields"], f"{prefix}{f['name']}.")
+            else:
+                yield prefix + f["name"]
+
+    fields = [*leaves(schema_json("action_hook")["fields"]), "src_partition", "src_offset"]
+    assert [f for f in fields if f != "event_data.retry_at"] == columns("hooks_in")
 
 
 def test_a_reply_row_is_the_classified_record_with_its_source_and_one_field_per_column():
@@ -35,7 +48,7 @@ def test_a_reply_row_is_the_classified_record_with_its_source_and_one_field_per_
     schema = {**schema_json("classified_reply"),
               "fields": [*schema_json("classified_reply")["fields"], *SOURCE_FIELDS]}
     assert [f["name"] for f in schema["fields"]] == columns("replies")
-    row = reply_row(CLASSIFIED.encode(r), 3, 1_234_567_890)
+    row = record_row(CLASSIFIED.encode(r), 3, 1_234_567_890)
     assert fastavro.schemaless_reader(io.BytesIO(row), fastavro.parse_schema(schema), None) == \
         {**r, "src_partition": 3, "src_offset": 1_234_567_890}
 
@@ -43,7 +56,7 @@ def test_a_reply_row_is_the_classified_record_with_its_source_and_one_field_per_
 def test_avro_rows_make_one_container_file_that_any_avro_reader_reads():
     rows = AvroRows(declared_schema("classified_reply"))
     records = [{**classified(), "event_id": f"e{i}"} for i in range(3)]
-    block = rows.block([reply_row(CLASSIFIED.encode(r), 0, i) for i, r in enumerate(records)])
+    block = rows.block([record_row(CLASSIFIED.encode(r), 0, i) for i, r in enumerate(records)])
     read = list(fastavro.reader(io.BytesIO(block)))
     assert [(x["event_id"], x["src_offset"]) for x in read] == [("e0", 0), ("e1", 1), ("e2", 2)]
     assert read[0]["event_time"].timestamp() * 1000 == records[0]["event_time"]  # a time to readers
