@@ -16,6 +16,7 @@ import pytest
 from sinks.clickhouse import connect
 from streams import clickhouse_relay
 from streams.broker import free_port
+from streams.engine_processes import HEALTH_SEND_INTERVAL_S
 from streams.exceptions import SinkError
 from tests.integration.checks import assert_exact, kill_mid_stream
 
@@ -85,10 +86,17 @@ def test_kill_9_of_a_worker_of_two_engines_then_restart(settings_factory, worker
 
     second = worker_factory(settings)
     second.wait(replies)
-    with urllib.request.urlopen(f"http://127.0.0.1:{settings.web_port}/health") as page:
-        health = json.loads(page.read())
-    # The engines' figures, added up: each has one of the two partitions.
-    assert health["processes"] == 2 and health["partitions"] == [0, 1], health
+    # The engines' figures, added up: each has one of the two partitions. An engine sends them
+    # every HEALTH_SEND_INTERVAL_S, so they may trail a drain that took less.
+    deadline = time.monotonic() + HEALTH_SEND_INTERVAL_S * 5
+    while True:
+        with urllib.request.urlopen(f"http://127.0.0.1:{settings.web_port}/health") as page:
+            health = json.loads(page.read())
+        if health["partitions"] == [0, 1] and health["tracked"] > 0:
+            break
+        assert time.monotonic() < deadline, health
+        time.sleep(0.2)
+    assert health["processes"] == 2, health
     assert 0 < health["tracked"] <= replies - tracked + settings.sink_batch_size * 2, health
     assert second.stop() == 0
     log = second.log.read_text()
