@@ -163,6 +163,8 @@ _HOOKS_SELECT = """WITH tupleElement(`event_data.alert`, 'action') = '' AS no_al
            nullIf(tupleElement(`event_data.alert`, 'action'), '') AS alert_action,
            src_partition, src_offset
     FROM `{database}`.hooks_in"""
+# The SELECT of each input table's view, which writes the table INPUTS names it for.
+INPUT_VIEWS = {"hooks_in": _HOOKS_SELECT}
 
 # Columns added after a table was first released: (table, column, type, after). A table created
 # by an older version gains them at the next start, so inserts naming them do not fail.
@@ -195,11 +197,13 @@ def statements(database: str, table: str) -> list[str]:
             f"AFTER {after}" for t, column, kind, after in ADDED_COLUMNS if t == table]
     if table == "replies":
         out += [_health_view(database, name, start) for name, start in HEALTH_WINDOWS.values()]
-    if table == "hooks":
+    if table in INPUTS:
         # IF NOT EXISTS, not replaced: another engine may be inserting through it right now.
-        out += [f"CREATE TABLE IF NOT EXISTS `{database}`.hooks_in ({INPUT_TABLES['hooks_in']}",
-                f"CREATE MATERIALIZED VIEW IF NOT EXISTS `{database}`.hooks_in_mv "
-                f"TO `{database}`.hooks AS\n    " + _HOOKS_SELECT.format(database=database)]
+        source = INPUTS[table]
+        out += [f"CREATE TABLE IF NOT EXISTS `{database}`.`{source}` ({INPUT_TABLES[source]}",
+                f"CREATE MATERIALIZED VIEW IF NOT EXISTS `{database}`.`{source}_mv` "
+                f"TO `{database}`.`{table}` AS\n    "
+                + INPUT_VIEWS[source].format(database=database)]
     return out
 
 
