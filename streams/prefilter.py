@@ -10,8 +10,11 @@ The scan may name a rule that does not match, never miss one that does. To keep 
   read some spellings differently: ``x{,3}`` is a repeat in one, text in the other), with
   look-arounds dropped (that only widens), in prefilter mode (which widens what it cannot
   express);
-- a pattern outside that translation (back references, scoped flags, non-ASCII literals) is a
-  rule that is always tried;
+- a non-ASCII character of a pattern becomes the ASCII characters Python's case folding lets
+  it match (the Kelvin sign matches k), none for most (Cyrillic wording): only ASCII text is
+  scanned, so a rule with Russian alternatives is still scanned for its English ones;
+- a pattern outside that translation (back references, scoped flags) is a rule that is always
+  tried;
 - only ASCII text without control characters is scanned: there the two engines agree on case
   folding, ``\\s``, ``\\d`` and ``\\w``; other texts try every candidate rule, as does every
   text where Hyperscan is not installed.
@@ -61,10 +64,27 @@ def _sequence(items: Any) -> str:
     return "".join(_node(op.name, arg) for op, arg in items)
 
 
-def _char(code: int) -> str:
-    if code > 0x7F:  # case folding maps some non-ASCII letters to ASCII ones (K, the Kelvin sign)
-        raise Untranslatable(f"non-ASCII character {chr(code)!r}")
+# The characters of a scanned text (``_UNSAFE`` keeps the others from the scan).
+_SCANNED = [chr(c) for c in (9, 10, 13, *range(0x20, 0x7F))]
+_NEVER = "[\\x80-\\xff]"  # no byte of a scanned text
+_ANY = "[\\x00-\\xff]"
+
+
+def _hex(code: int) -> str:
     return f"\\x{code:02x}"
+
+
+@lru_cache(maxsize=1024)
+def _ascii_matches(element: str) -> str:
+    """The scanned characters that ``element`` (a character or range of a class, in Python
+    syntax) matches case-insensitively, each in PCRE's spelling."""
+    compiled = re.compile(element, re.IGNORECASE)
+    return "".join(_hex(ord(c)) for c in _SCANNED if compiled.fullmatch(c))
+
+
+def _literal(code: int) -> str:
+    """A literal inside a class: non-ASCII, the ASCII characters it matches (perhaps none)."""
+    return _hex(code) if code <= 0x7F else _ascii_matches(re.escape(chr(code)))
 
 
 _CATEGORIES = {"CATEGORY_DIGIT": r"\d", "CATEGORY_NOT_DIGIT": r"\D", "CATEGORY_SPACE": r"\s",
@@ -74,27 +94,36 @@ _ANCHORS = {"AT_BEGINNING": "^", "AT_BOUNDARY": r"\b", "AT_NON_BOUNDARY": r"\B"}
 
 
 def _set(items: Any) -> str:
+    negated = bool(items) and items[0][0].name == "NEGATE"
     out = []
-    for op, arg in items:
+    for op, arg in items[1:] if negated else items:
         name = op.name
-        if name == "NEGATE":
-            out.append("^")
-        elif name == "LITERAL":
-            out.append(_char(arg))
-        elif name == "RANGE":
-            out.append(f"{_char(arg[0])}-{_char(arg[1])}")
+        if name == "LITERAL" and (arg <= 0x7F or not negated):
+            out.append(_literal(arg))
+        elif name == "RANGE" and (arg[1] <= 0x7F or not negated):
+            low, high = arg
+            out.append(f"{_hex(low)}-{_hex(high)}" if high <= 0x7F else
+                       _ascii_matches(f"[{re.escape(chr(low))}-{re.escape(chr(high))}]"))
+        elif name in ("LITERAL", "RANGE"):
+            continue  # non-ASCII, negated: left out, the class only widens
         elif name == "CATEGORY" and arg.name in _CATEGORIES:
             out.append(_CATEGORIES[arg.name])
         else:
             raise Untranslatable(name)
-    return "[" + "".join(out) + "]"
+    body = "".join(out)
+    if not body:  # only non-ASCII characters: none of them is in a scanned text
+        return _ANY if negated else _NEVER
+    return "[" + ("^" if negated else "") + body + "]"
 
 
 def _node(name: str, arg: Any) -> str:
     if name == "LITERAL":
-        return _char(arg)
+        if arg <= 0x7F:
+            return _hex(arg)
+        matches = _literal(arg)
+        return f"[{matches}]" if matches else _NEVER
     if name == "NOT_LITERAL":
-        return f"[^{_char(arg)}]"
+        return f"[^{_hex(arg)}]" if arg <= 0x7F else _ANY
     if name == "ANY":
         return "."
     if name == "IN":
