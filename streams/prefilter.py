@@ -10,14 +10,18 @@ The scan may name a rule that does not match, never miss one that does. To keep 
   read some spellings differently: ``x{,3}`` is a repeat in one, text in the other), with
   look-arounds dropped (that only widens), in prefilter mode (which widens what it cannot
   express);
-- a non-ASCII character of a pattern becomes the ASCII characters Python's case folding lets
-  it match (the Kelvin sign matches k), none for most (Cyrillic wording): only ASCII text is
-  scanned, so a rule with Russian alternatives is still scanned for its English ones;
 - a pattern outside that translation (back references, scoped flags) is a rule that is always
   tried;
-- only ASCII text without control characters is scanned: there the two engines agree on case
-  folding, ``\\s``, ``\\d`` and ``\\w``; other texts try every candidate rule, as does every
-  text where Hyperscan is not installed.
+- ASCII text without control characters is scanned as it is: there the two engines agree on
+  case folding, ``\\s``, ``\\d`` and ``\\w``, and a non-ASCII character of a pattern stands
+  for the ASCII ones Python's case folding lets it match (the Kelvin sign for k; none for a
+  Cyrillic letter);
+- any other text is scanned with each of its other characters replaced by one placeholder
+  byte, against a wider translation: whatever could match such a character (a non-ASCII
+  letter, ``\\w``, a class, ``i``, ``k`` and ``s``, which fold from non-ASCII letters) also
+  matches the placeholder, and word boundaries are dropped. A Russian bounce is then tried
+  against the few rules with words of its words' lengths, not all of them;
+- where Hyperscan is not installed, every text tries every candidate rule.
 tests/unit/test_classify.py checks the two paths decide alike.
 """
 
@@ -43,31 +47,30 @@ except ImportError:  # no wheel for this platform: every text takes the plain pa
 
 log = logging.getLogger("bounceflow")
 
-# Texts on which re and Hyperscan may disagree.
-_UNSAFE = re.compile(r"[^\t\n\r\x20-\x7e]")
+# Characters the narrow translation is exact for. A text with others is scanned with the wide
+# one, each other character replaced by _OTHER: the text keeps its length in characters.
+_OTHERS = re.compile(r"[^\t\n\r\x20-\x7e]")
+_OTHER = "\x80"
+_SCANNED = [chr(c) for c in (9, 10, 13, *range(0x20, 0x7F))]
+_NEVER = "[\\x81-\\xff]"  # no byte of a scanned text
+_ANY = "[\\x00-\\xff]"
+# ASCII letters that Python's case folding matches with non-ASCII ones (U+0130, U+0131, U+017F
+# and the Kelvin sign; tests/unit/test_prefilter.py checks the list against all of Unicode).
+FOLDED_FROM_NON_ASCII = frozenset("iks")
 
 
 class Untranslatable(Exception):
     pass
 
 
-def pcre(pattern: str) -> str:
+def pcre(pattern: str, wide: bool = False) -> str:
     """``pattern`` (a case-insensitive Python regex) in PCRE syntax, matching at least what it
-    matches in ASCII text without control characters."""
+    matches in ASCII text without control characters; ``wide``: in any text with its other
+    characters replaced by _OTHER."""
     parsed = _parser.parse(pattern, re.IGNORECASE)
     if parsed.state.flags & ~(re.IGNORECASE | re.UNICODE | re.VERBOSE):
         raise Untranslatable(f"flags {parsed.state.flags!r}")
-    return _sequence(parsed)
-
-
-def _sequence(items: Any) -> str:
-    return "".join(_node(op.name, arg) for op, arg in items)
-
-
-# The characters of a scanned text (``_UNSAFE`` keeps the others from the scan).
-_SCANNED = [chr(c) for c in (9, 10, 13, *range(0x20, 0x7F))]
-_NEVER = "[\\x80-\\xff]"  # no byte of a scanned text
-_ANY = "[\\x00-\\xff]"
+    return _Translation(wide).sequence(parsed)
 
 
 def _hex(code: int) -> str:
@@ -82,79 +85,98 @@ def _ascii_matches(element: str) -> str:
     return "".join(_hex(ord(c)) for c in _SCANNED if compiled.fullmatch(c))
 
 
-def _literal(code: int) -> str:
-    """A literal inside a class: non-ASCII, the ASCII characters it matches (perhaps none)."""
-    return _hex(code) if code <= 0x7F else _ascii_matches(re.escape(chr(code)))
-
-
 _CATEGORIES = {"CATEGORY_DIGIT": r"\d", "CATEGORY_NOT_DIGIT": r"\D", "CATEGORY_SPACE": r"\s",
                "CATEGORY_NOT_SPACE": r"\S", "CATEGORY_WORD": r"\w", "CATEGORY_NOT_WORD": r"\W"}
 # ``$`` is left out: whether it matches before a final newline is where dialects differ.
 _ANCHORS = {"AT_BEGINNING": "^", "AT_BOUNDARY": r"\b", "AT_NON_BOUNDARY": r"\B"}
 
 
-def _set(items: Any) -> str:
-    negated = bool(items) and items[0][0].name == "NEGATE"
-    out = []
-    for op, arg in items[1:] if negated else items:
-        name = op.name
-        if name == "LITERAL" and (arg <= 0x7F or not negated):
-            out.append(_literal(arg))
-        elif name == "RANGE" and (arg[1] <= 0x7F or not negated):
-            low, high = arg
-            out.append(f"{_hex(low)}-{_hex(high)}" if high <= 0x7F else
-                       _ascii_matches(f"[{re.escape(chr(low))}-{re.escape(chr(high))}]"))
-        elif name in ("LITERAL", "RANGE"):
-            continue  # non-ASCII, negated: left out, the class only widens
-        elif name == "CATEGORY" and arg.name in _CATEGORIES:
-            out.append(_CATEGORIES[arg.name])
-        else:
-            raise Untranslatable(name)
-    body = "".join(out)
-    if not body:  # only non-ASCII characters: none of them is in a scanned text
-        return _ANY if negated else _NEVER
-    return "[" + ("^" if negated else "") + body + "]"
+class _Translation:
+    """Narrow: for ASCII text, where the dialects agree on case folding, ``\\s``, ``\\d`` and
+    ``\\w``, a non-ASCII character of a pattern stands for the ASCII ones it matches.
+    Wide: _OTHER may stand for any non-ASCII or control character of the text, so whatever
+    could match one matches it too, and word boundaries are dropped (its wordness is unknown)."""
 
+    def __init__(self, wide: bool) -> None:
+        self.wide = wide
+        self.other = _hex(ord(_OTHER)) if wide else ""
 
-def _node(name: str, arg: Any) -> str:
-    if name == "LITERAL":
-        if arg <= 0x7F:
-            return _hex(arg)
-        matches = _literal(arg)
-        return f"[{matches}]" if matches else _NEVER
-    if name == "NOT_LITERAL":
-        return f"[^{_hex(arg)}]" if arg <= 0x7F else _ANY
-    if name == "ANY":
-        return "."
-    if name == "IN":
-        return _set(arg)
-    if name == "BRANCH":
-        return "(?:" + "|".join(_sequence(branch) for branch in arg[1]) + ")"
-    if name == "SUBPATTERN":
-        _group, add_flags, del_flags, inner = arg
-        if add_flags or del_flags:
-            raise Untranslatable("scoped flags")
-        return f"(?:{_sequence(inner)})"
-    if name in ("MAX_REPEAT", "MIN_REPEAT"):  # lazy or greedy: a match exists alike
-        low, high, inner = arg
-        upper = "" if high == _parser.MAXREPEAT else str(high)
-        return f"(?:{_sequence(inner)}){{{low},{upper}}}"
-    if name == "AT":
-        return _ANCHORS.get(arg.name, "")  # other anchors dropped: that only widens
-    if name in ("ASSERT", "ASSERT_NOT"):
-        return ""  # look-arounds dropped: that only widens
-    raise Untranslatable(name)
+    def sequence(self, items: Any) -> str:
+        return "".join(self.node(op.name, arg) for op, arg in items)
+
+    def literal(self, code: int) -> str:
+        """A character of a class: the scanned characters it matches."""
+        if code > 0x7F:
+            return _ascii_matches(re.escape(chr(code))) + self.other
+        if chr(code).lower() in FOLDED_FROM_NON_ASCII:
+            return _hex(code) + self.other
+        return _hex(code)
+
+    def set(self, items: Any) -> str:
+        negated = bool(items) and items[0][0].name == "NEGATE"
+        out = []
+        for op, arg in items[1:] if negated else items:
+            name = op.name
+            if name == "LITERAL" and (arg <= 0x7F or not negated):
+                out.append(_hex(arg) if negated else self.literal(arg))
+            elif name == "RANGE" and (arg[1] <= 0x7F or not negated):
+                low, high = arg
+                out.append(f"{_hex(low)}-{_hex(high)}" if high <= 0x7F else
+                           _ascii_matches(f"[{re.escape(chr(low))}-{re.escape(chr(high))}]"))
+            elif name in ("LITERAL", "RANGE"):
+                continue  # non-ASCII, negated: left out, the class only widens
+            elif name == "CATEGORY" and arg.name in _CATEGORIES:
+                out.append(_CATEGORIES[arg.name])
+            else:
+                raise Untranslatable(name)
+        if not negated:
+            out.append(self.other)  # a non-ASCII character may be in the class, or fold into it
+        body = "".join(out)
+        if not body:  # only non-ASCII characters: none of them is in a scanned text
+            return _ANY if negated else _NEVER
+        return "[" + ("^" if negated else "") + body + "]"
+
+    def node(self, name: str, arg: Any) -> str:
+        if name == "LITERAL":
+            matches = self.literal(arg)
+            if matches == _hex(arg):
+                return matches
+            return f"[{matches}]" if matches else _NEVER
+        if name == "NOT_LITERAL":
+            return f"[^{_hex(arg)}]" if arg <= 0x7F else _ANY
+        if name == "ANY":
+            return "."
+        if name == "IN":
+            return self.set(arg)
+        if name == "BRANCH":
+            return "(?:" + "|".join(self.sequence(branch) for branch in arg[1]) + ")"
+        if name == "SUBPATTERN":
+            _group, add_flags, del_flags, inner = arg
+            if add_flags or del_flags:
+                raise Untranslatable("scoped flags")
+            return f"(?:{self.sequence(inner)})"
+        if name in ("MAX_REPEAT", "MIN_REPEAT"):  # lazy or greedy: a match exists alike
+            low, high, inner = arg
+            upper = "" if high == _parser.MAXREPEAT else str(high)
+            return f"(?:{self.sequence(inner)}){{{low},{upper}}}"
+        if name == "AT":
+            if self.wide and arg.name != "AT_BEGINNING":
+                return ""
+            return _ANCHORS.get(arg.name, "")  # other anchors dropped: that only widens
+        if name in ("ASSERT", "ASSERT_NOT"):
+            return ""  # look-arounds dropped: that only widens
+        raise Untranslatable(name)
 
 
 @lru_cache(maxsize=8)
-def _database(patterns: tuple[str, ...]) -> tuple[Any, frozenset[int]]:
+def _database(patterns: tuple[str, ...], wide: bool = False) -> tuple[Any, frozenset[int]]:
     """The Hyperscan database of the patterns it can take, and the indexes of the others."""
     if hyperscan is None:
         return None, frozenset(range(len(patterns)))
     translated, always = {}, set()
     for i, pattern in enumerate(patterns):
         try:
-            translated[i] = pcre(pattern)
+            translated[i] = pcre(pattern, wide)
         except (Untranslatable, re.error):
             always.add(i)
     if not translated:
@@ -175,17 +197,25 @@ class Prefilter:
     """``possible(text)``: the indexes of the patterns that may match, or None: try them all."""
 
     def __init__(self, patterns: Sequence[str]) -> None:
-        self._db, self._always = _database(tuple(patterns))
+        self._narrow, self._always = _database(tuple(patterns))
+        self._wide, _ = _database(tuple(patterns), wide=True)
         self._scratch = threading.local()  # a Hyperscan scratch space serves one scan at a time
 
     def possible(self, text: str) -> set[int] | None:
-        if self._db is None or _UNSAFE.search(text):
+        db = self._narrow
+        if db is not None and _OTHERS.search(text):
+            db, text = self._wide, _OTHERS.sub(_OTHER, text)
+        if db is None:
             return None
-        scratch = getattr(self._scratch, "space", None)
+        spaces = getattr(self._scratch, "spaces", None)
+        if spaces is None:
+            spaces = self._scratch.spaces = {}
+        scratch = spaces.get(id(db))
         if scratch is None:
-            scratch = self._scratch.space = hyperscan.Scratch(self._db)
+            scratch = spaces[id(db)] = hyperscan.Scratch(db)
         hits = set(self._always)
-        self._db.scan(text.encode(), match_event_handler=_collect, context=hits, scratch=scratch)
+        db.scan(text.encode("latin-1"), match_event_handler=_collect, context=hits,
+                scratch=scratch)
         return hits
 
 

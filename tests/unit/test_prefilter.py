@@ -44,9 +44,14 @@ def test_no_rule_that_matches_a_known_text_is_missed() -> None:
 
 
 # Text made of pieces of the rules' own wording, so that rules match often.
-WORDS = sorted({w for r in RULES for w in re.findall(r"[a-z]{3,}", r.regex.pattern.lower())})
-pieces = st.sampled_from(WORDS) | st.text(alphabet=st.characters(min_codepoint=9,
-                                                                 max_codepoint=126), max_size=8)
+WORDS = sorted({w for r in RULES for w in re.findall(r"[a-z\u0430-\u044f\u0451]{3,}",
+                                                     r.regex.pattern.lower())})
+# Mostly ASCII, as most replies are; the rest names the characters that fold into ASCII ones,
+# control characters (\\s in Python) and Cyrillic.
+pieces = (st.sampled_from(WORDS)
+          | st.text(alphabet=st.characters(min_codepoint=9, max_codepoint=126), max_size=8)
+          | st.text(alphabet=st.sampled_from("\u0130\u0131\u017f\u212a\x1c\x0b\xa0\u0410"
+                                             "\u044f\u0451\u2028\u00e9 k"), max_size=4))
 separators = st.sampled_from([" ", " ", "  ", "\t", "\n", "\r\n", "-", ".", ""])
 texts = st.lists(st.tuples(pieces, separators), max_size=12).map(
     lambda parts: "".join(piece + sep for piece, sep in parts))
@@ -107,10 +112,47 @@ def test_non_ascii_characters_stand_for_the_ascii_ones_they_match(pattern: str, 
     assert (0 in Prefilter([pattern]).possible(text)) == named
 
 
-def test_text_the_engines_may_read_differently_is_not_scanned() -> None:
-    assert FILTER.possible("user unknown") is not None
-    assert FILTER.possible("user\x1cunknown") is None  # \s in Python, not in PCRE
-    assert FILTER.possible("mailbox \u212aull") is None  # K folds to k in Python
+@pytest.mark.parametrize(("pattern", "text"), [
+    (r"user \w+ unknown", "user \u00fc unknown"),
+    (r"quota [a-z]+", "quota \u212a"),
+    (r"over\s+quota", "over\xa0quota"),
+    (r"box.full", "box\u00e9full"),
+    (r"\d+ days", "\u0663 days"),
+    (r"\bmas\b", "ma\u017f"),
+    (r"\bfull\b", "\u00e9 full"),
+    (r"[^a]ser", "\u00fcser"),
+])
+def test_what_python_matches_in_other_characters_is_named(pattern: str, text: str) -> None:
+    assert re.search(pattern, text, re.IGNORECASE)
+    assert 0 in Prefilter([pattern]).possible(text)
+
+
+@pytest.mark.parametrize("text", [
+    "mailbox full\x0b",  # \s in Python, not in PCRE
+    "user un\u212anown",  # the Kelvin sign folds to k in Python
+    "\u043f\u043e\u0447\u0442\u043e\u0432\u044b\u0439 \u044f\u0449\u0438\u043a "
+    "\u043f\u0435\u0440\u0435\u043f\u043e\u043b\u043d\u0435\u043d",
+    "Benutzer unbekannt: user unknown \u00fc",
+])
+def test_text_with_other_characters_is_scanned_wide(text: str) -> None:
+    possible = FILTER.possible(text)
+    assert possible is not None and matching(text) <= possible
+    assert matching(text), "a rule matches each of these texts"
+    assert len(possible) < len(RULES) / 4, "the wide scan still rules most rules out"
+
+
+def test_only_i_k_and_s_fold_from_non_ascii_characters() -> None:
+    ascii_ = re.compile(r"[\x00-\x7f]", re.IGNORECASE)
+    folded = {c.lower() for code in range(0x80, 0x110000)
+              for c in _ascii_folds(ascii_, chr(code))}
+    assert folded == set(prefilter.FOLDED_FROM_NON_ASCII)
+
+
+def _ascii_folds(ascii_: re.Pattern[str], char: str) -> list[str]:
+    """The ASCII characters ``char`` matches case-insensitively."""
+    if not ascii_.fullmatch(char):
+        return []
+    return [a for a in map(chr, range(0x80)) if re.fullmatch(re.escape(char), a, re.IGNORECASE)]
 
 
 RETRY = CLASSIFIER._retry
