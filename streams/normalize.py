@@ -7,6 +7,7 @@ The masks are part of the report contract: change them only on purpose (tests pi
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # Order matters: URLs contain hosts, addresses contain hosts, IP:port before IP. Each mask has
 # a substring test that any text it can match passes: a regex scan is skipped when it fails.
@@ -31,7 +32,6 @@ _CONTINUATION = re.compile(
     r"|\s\d{3}[ -][245]\.\d{1,3}\.\d{1,3}\s",  # inline only before a status: keeps "for 120 s"
     re.MULTILINE,
 )
-_SPACE = re.compile(r"\s+")
 _LEADING_CODE = re.compile(r"^\s*(\d{3})[ -]")
 
 
@@ -47,9 +47,23 @@ def bounce_text(reply_code: int | None, reply_text: str) -> str:
     prefix = f"{code} {status.group(1)}" if status else code
     if status:
         text = text[status.end():]
-    text = _CONTINUATION.sub(" ", text)
-    for pattern, mask, needs in _MASKS:
-        if needs.search(text):
-            text = pattern.sub(mask, text)
-    text = _SPACE.sub(" ", text).strip()
+    text = masked(text)
     return f"{prefix} {text}".strip() if prefix else text
+
+
+def masked(text: str) -> str:
+    """The text with continuation prefixes folded, variable parts masked, whitespace collapsed.
+
+    No mask matches whitespace, and at a word's edges ``\\b`` reads whitespace as the text's
+    ends: masking word by word gives the whole text's masking, and most words recur, so each is
+    masked once (only ids and addresses are new). Splitting on whitespace and joining with one
+    space is the collapse (str.split and re's ``\\s`` agree on every character)."""
+    return " ".join(map(_masked, _CONTINUATION.sub(" ", text).split()))
+
+
+@lru_cache(maxsize=16384)
+def _masked(word: str) -> str:
+    for pattern, mask, needs in _MASKS:
+        if needs.search(word):
+            word = pattern.sub(mask, word)
+    return word

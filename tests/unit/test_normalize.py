@@ -1,8 +1,16 @@
-"""Bounce-text templates: the design's examples, pinned."""
+"""Bounce-text templates: the design's examples, pinned; and masking word by word equals
+masking the whole text."""
+
+import re
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from streams import normalize
 from streams.normalize import bounce_text
+from streams.synth import generate
+from tests.unit.test_corpus import load
 
 
 @pytest.mark.parametrize(
@@ -36,3 +44,38 @@ def test_numbers_that_carry_meaning_stay():
     assert "120 seconds" in bounce_text(450, "Greylisted for 120 seconds")
     assert bounce_text(450, "Greylisted for 120 seconds") != bounce_text(
         450, "Greylisted for 300 seconds")
+
+
+def masked_as_a_whole(text: str) -> str:
+    """The masks applied to the whole text, one after another (the definition)."""
+    text = normalize._CONTINUATION.sub(" ", text)
+    for pattern, mask, _needs in normalize._MASKS:
+        text = pattern.sub(mask, text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+KNOWN = [row["text"] for row in load()] + [e["reply_text"] for e in generate(3000, seed=5)]
+
+
+def test_known_texts_are_masked_word_by_word_as_a_whole() -> None:
+    for text in KNOWN:
+        assert normalize.masked(text) == masked_as_a_whole(text), text
+
+
+# Pieces of what the masks look for, glued by every kind of separator, whitespace or not.
+pieces = st.sampled_from([
+    "alice@mail.ru", "<bob.x+y@sub.example.com>", "10.1.2.3", "[203.0.113.9]:25", "::1",
+    "fe80::1:2", "http://x.example/a?b=1", "www.example.org", "mx.gmail.com", "4Bx2Yk5z1Hz8",
+    "20260101123456", "550-5.1.1", "5.7.1", "full", "a", "-", "_", ".", ":", "@", "[", "]",
+    "1", "12", "123456", "\u00e9", "\u0430\u0431",
+]) | st.text(alphabet=st.characters(min_codepoint=9, max_codepoint=0x450), max_size=6)
+separators = st.sampled_from(["", " ", "  ", "\t", "\n", "\r\n", "\n550 ", "\xa0", "\u2028",
+                              "\x1c", ",", ";", "/", "=", "(", ")"])
+texts = st.lists(st.tuples(pieces, separators), max_size=14).map(
+    lambda parts: "".join(piece + sep for piece, sep in parts))
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(texts)
+def test_generated_texts_are_masked_word_by_word_as_a_whole(text: str) -> None:
+    assert normalize.masked(text) == masked_as_a_whole(text)
