@@ -18,12 +18,13 @@ letter. It covers what ``avro_writer`` covers and raises ``Unsupported`` for any
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from .avro_writer import Unsupported
 
 MAX_VARINT_BYTES = 10  # a 64-bit long
+SPAN = "@"  # before a field's name, the key of its byte positions: no Avro name starts with @
 
 
 class ReadError(ValueError):
@@ -59,17 +60,23 @@ class _Compiler:
         self.temps += 1
         return f"v{self.temps}"
 
-    def record(self, schema: dict[str, Any]) -> str:
+    def record(self, schema: dict[str, Any], spans: Collection[str] = ()) -> str:
         """Define the function that reads one record of ``schema`` at ``d[p]`` and returns it
-        with the position after it; return the function's name."""
+        with the position after it; return the function's name. ``spans``: fields whose
+        (start, end) byte positions the record also holds, under ``SPAN + name``."""
         name = f"r{len(self.functions)}"
         self.functions.append("")  # reserve the slot: nested records get the next ones
         body: list[str] = []
         items = []
         for field in schema["fields"]:
             v = self.temp()
+            marked = field["name"] in spans
+            body += [f"{v}_at = p"] if marked else []
             body += self.value(field["type"], v)
+            body += [f"{v}_end = p"] if marked else []
             items.append(f"{field['name']!r}: {v}")
+            if marked:
+                items.append(f"{SPAN + field['name']!r}: ({v}_at, {v}_end)")
         lines = [f"def {name}(d, p):", "    end = len(d)", *("    " + s for s in body),
                  f"    return {{{', '.join(items)}}}, p"]
         self.functions[int(name[1:])] = "\n".join(lines) + "\n"
@@ -135,19 +142,26 @@ class _Compiler:
                 "    raise _bad('a union index out of range', p - 1)"]
 
 
-def compile_reader(schema: dict[str, Any]) -> Callable[[bytes], dict[str, Any]]:
+def compile_reader(
+    schema: dict[str, Any], spans: Collection[str] = ()
+) -> Callable[[bytes, int], dict[str, Any]]:
     """The decoder of records of ``schema`` (a record schema as JSON, logical types removed):
-    the whole of ``data`` must be one record."""
+    ``data`` from ``start`` (a frame's header before it) must be one record. ``spans``: top-level
+    fields whose byte positions in ``data`` the record holds too, as ``record[SPAN + name]``
+    (the bytes around them can then be copied, not encoded again)."""
     if not isinstance(schema, dict) or schema.get("type") != "record":
         raise Unsupported("the top-level schema must be a record")
+    unknown = set(spans) - {f["name"] for f in schema["fields"]}
+    if unknown:
+        raise Unsupported(f"no field {sorted(unknown)} to mark")
     compiler = _Compiler()
-    top = compiler.record(schema)
+    top = compiler.record(schema, spans)
     exec("\n".join(compiler.functions), compiler.env)  # the source is built above, from the schema
     read_record: Callable[[bytes, int], tuple[dict[str, Any], int]] = compiler.env[top]
 
-    def read(data: bytes) -> dict[str, Any]:
+    def read(data: bytes, start: int = 0) -> dict[str, Any]:
         try:
-            record, p = read_record(data, 0)
+            record, p = read_record(data, start)
         except IndexError:
             raise ReadError("the record ends early") from None
         except struct.error:

@@ -66,17 +66,20 @@ def _without_logical_types(node: Any) -> Any:
 class Codec:
     """Encoder/decoder of one schema: its compiled writer and reader."""
 
-    def __init__(self, name: str, schema_ids: Collection[int] = ()) -> None:
+    def __init__(self, name: str, schema_ids: Collection[int] = (),
+                 spans: Collection[str] = ()) -> None:
+        """``spans``: fields whose byte positions in the message a decoded record holds too
+        (``avro_reader.compile_reader``)."""
         spec = schema_json(name)
         self.name = spec["name"].rsplit(".", 1)[-1]
         self.schema_ids = frozenset(schema_ids)
         self.encode = compile_writer(spec)
-        self._read = compile_reader(spec)
+        self._read = compile_reader(spec, spans)
 
     def decode(self, data: bytes | None) -> dict[str, Any] | Invalid:
         if not data:
             return Invalid("empty message")
-        body = data
+        start = 0
         if data[0] == CONFLUENT_MAGIC and len(data) > 5:
             # A plain-Avro SmtpReply cannot start with 0: that would be an empty event_id.
             (schema_id,) = struct.unpack(">I", data[1:5])
@@ -85,9 +88,9 @@ class Codec:
                     f"Confluent schema id {schema_id} is not a known {self.name} schema (known: "
                     f"{sorted(self.schema_ids) or 'none'}; see BOUNCEFLOW_SCHEMA_IDS)"
                 )
-            body = data[5:]
+            start = 5
         try:
-            return self._read(body)
+            return self._read(data, start)
         except ReadError as exc:
             return Invalid(f"not a valid {self.name} Avro record: {exc}")
 

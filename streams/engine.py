@@ -57,7 +57,16 @@ from .exceptions import BrokerError
 from .health import Health
 from .kafka_config import confluent_config, produce
 from .partitioner import partition_of
-from .processing import CLASSIFIED, DEAD_LETTER, HOOK, Source, classify_reply, dead_letter
+from .processing import (
+    CLASSIFIED,
+    DEAD_LETTER,
+    HOOK,
+    REPLY_SPANS,
+    Source,
+    classified_record,
+    classify_reply,
+    dead_letter,
+)
 from .settings import Settings
 from .state import PartitionState
 from .tracking import Limits
@@ -82,7 +91,7 @@ class Engine:
         self.settings = settings
         self.health = health
         self.classifier = Classifier(settings.policy, settings.rules_file or None)
-        self.reply_codec = Codec("smtp_reply", settings.accepted_schema_ids())
+        self.reply_codec = Codec("smtp_reply", settings.accepted_schema_ids(), REPLY_SPANS)
         self.limits = Limits(settings.max_attempts, settings.default_retry_s,
                              settings.message_lifetime_s, settings.escalate_soft_bounces,
                              int(settings.escalate_window_days * 86400))
@@ -189,15 +198,16 @@ class Engine:
 
     def _classify(self, msg: Message) -> None:
         self.health.replies += 1
+        raw = msg.value()
         try:
-            result = classify_reply(msg.value(), self.classifier, self.reply_codec)
+            result = classify_reply(raw, self.classifier, self.reply_codec)
         except Exception as exc:  # a bug must not stop the stream on one record
             log.exception("classify failed")
             result = Invalid(f"classification failed: {type(exc).__name__}: {exc}")
         if isinstance(result, Invalid):
             self._dead_letter(result.reason, msg)
             return
-        value = CLASSIFIED.encode(result)
+        value = classified_record(raw, result)
         key = result["email"].encode()
         self.health.classified += 1
         partition = msg.partition()

@@ -7,8 +7,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from .avro_reader import SPAN
+from .avro_writer import compile_writer
 from .classify import Classifier
-from .codec import Codec, Invalid
+from .codec import Codec, Invalid, schema_json
 from .providers import PROVIDERS
 from .validation import problems
 
@@ -16,6 +18,31 @@ SMTP_REPLY = Codec("smtp_reply")
 CLASSIFIED = Codec("classified_reply")
 HOOK = Codec("action_hook")
 DEAD_LETTER = Codec("dead_letter")
+
+
+def _splice_writers() -> tuple[tuple[str, str], Any, Any]:
+    """A ClassifiedReply is the SmtpReply with the recipient's domain and provider after the
+    email, and the classification after the rest: its bytes are the SmtpReply's around the
+    email (which is normalised), the email and what follows it encoded, and the classification
+    encoded. Encoding it whole took 8% of the worker's time; this costs a third of that.
+    Returns the SmtpReply fields to read the spans of, and the two writers."""
+    smtp = schema_json("smtp_reply")["fields"]
+    classified = schema_json("classified_reply")["fields"]
+    at = [f["name"] for f in smtp].index("email") + 1  # after the email
+    added = 2  # recipient_domain, provider
+    copied = classified[:at] + classified[at + added:len(smtp) + added]
+    if [(f["name"], f["type"]) for f in copied] != [(f["name"], f["type"]) for f in smtp]:
+        raise RuntimeError("classified_reply no longer extends smtp_reply field by field")
+
+    def writer(fields: list[dict[str, Any]]) -> Any:
+        return compile_writer({"type": "record", "name": "Part", "fields": fields})
+
+    return ((smtp[0]["name"], "email"), writer(classified[at - 1:at + added]),
+            writer(classified[len(smtp) + added:]))
+
+
+REPLY_SPANS, _EMAIL_PART, _CLASSIFICATION_PART = _splice_writers()
+_FIRST_SPAN, _EMAIL_SPAN = (SPAN + name for name in REPLY_SPANS)
 
 
 @dataclass(frozen=True)
@@ -43,6 +70,16 @@ def classify_reply(
     reply["provider"] = PROVIDERS.of(reply["recipient_domain"])
     reply.update(c.as_dict())
     return reply
+
+
+def classified_record(raw: bytes, reply: dict[str, Any]) -> bytes:
+    """``CLASSIFIED.encode(reply)`` for a reply ``classify_reply`` read from ``raw`` with a codec
+    of ``REPLY_SPANS`` (any other reply is encoded whole)."""
+    email = reply.pop(_EMAIL_SPAN, None)
+    if email is None:
+        return CLASSIFIED.encode(reply)
+    return b"".join((raw[reply.pop(_FIRST_SPAN)[0]:email[0]], _EMAIL_PART(reply),
+                     raw[email[1]:], _CLASSIFICATION_PART(reply)))
 
 
 def dead_letter(

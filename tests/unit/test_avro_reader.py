@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from streams.avro_reader import ReadError, compile_reader
-from streams.avro_writer import Unsupported, compile_writer
+from streams.avro_reader import SPAN, ReadError, compile_reader
+from streams.avro_writer import AVRO, Unsupported, compile_writer
 from streams.codec import schema, schema_json
 from tests.unit.test_avro_writer import SCHEMAS, records
 
@@ -103,3 +103,21 @@ def test_types_it_does_not_cover_are_refused(field_type: Any) -> None:
     spec = {"type": "record", "name": "R", "fields": [{"name": "x", "type": field_type}]}
     with pytest.raises(Unsupported):
         compile_reader(spec)
+
+
+@SOME
+@given(records(schema_json("smtp_reply")), st.binary(max_size=6))
+def test_spans_are_the_bytes_of_their_fields(record: dict[str, Any], header: bytes) -> None:
+    """Read after a header of any length, a marked field's span holds its bytes alone."""
+    read = compile_reader(schema_json("smtp_reply"), spans=("event_id", "email"))
+    data = header + compile_writer(schema_json("smtp_reply"))(record)
+    got = read(data, len(header))
+    for name in ("event_id", "email"):
+        start, end = got.pop(SPAN + name)
+        assert data[start:end] == AVRO.string(record[name])
+    assert got == compile_reader(schema_json("smtp_reply"))(data, len(header))
+
+
+def test_a_span_of_a_field_the_schema_lacks_is_refused() -> None:
+    with pytest.raises(Unsupported, match="no field"):
+        compile_reader(SPEC, spans=("nope",))

@@ -4,10 +4,25 @@ import json
 
 import avro.schema
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from streams.classify import Classifier
 from streams.codec import SCHEMA_DIR, Codec, Invalid, confluent_frame
+from streams.processing import (
+    CLASSIFIED,
+    REPLY_SPANS,
+    SMTP_REPLY,
+    classified_record,
+    classify_reply,
+)
 from streams.produce import parse_line
+from streams.synth import generate
 from streams.validation import problems
+
+CLASSIFIER = Classifier()
+EVENTS = list(generate(3000, seed=13))
+SPANNING = Codec("smtp_reply", [7], REPLY_SPANS)  # the worker's codec
 
 GOOD = {
     "event_id": "e1", "event_time": 1767225600000, "account_id": 1, "list_id": None,
@@ -92,11 +107,24 @@ def test_parse_line_accepts_rfc3339_times_and_names_bad_fields():
 def test_a_classified_reply_decodes_to_exactly_what_was_encoded():
     """The worker skips decoding the classified replies it produced itself; a replay decodes
     them. Both must see the same record, or replayed hooks would differ."""
-    from streams.classify import Classifier
-    from streams.processing import CLASSIFIED, SMTP_REPLY, classify_reply
-    from streams.synth import generate
-
-    classifier = Classifier()
-    for event in generate(3000, seed=13):
-        reply = classify_reply(SMTP_REPLY.encode(event), classifier)
+    for event in EVENTS:
+        reply = classify_reply(SMTP_REPLY.encode(event), CLASSIFIER)
         assert CLASSIFIED.decode(CLASSIFIED.encode(reply)) == reply
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2999), st.text(max_size=40).filter(str.strip),
+       st.sampled_from(["", " ", "\t"]),
+       st.booleans(), st.one_of(st.none(), st.text(max_size=20)), st.booleans())
+def test_a_classified_reply_is_spliced_byte_for_byte(index, text, pad, upper, profile, framed):
+    """The worker builds a classified record from its SmtpReply's bytes: it must be the one
+    CLASSIFIED.encode writes, whatever the texts, the email's normalisation and the framing."""
+    event = {**EVENTS[index], "reply_text": text, "profile_id": profile}
+    event["email"] = pad + (event["email"].upper() if upper else event["email"]) + pad
+    raw = SMTP_REPLY.encode(event)
+    if framed:
+        raw = confluent_frame(7, raw)
+    reply = classify_reply(raw, CLASSIFIER, SPANNING)
+    spliced = classified_record(raw, reply)
+    assert spliced == CLASSIFIED.encode(reply)
+    assert CLASSIFIED.decode(spliced) == reply
