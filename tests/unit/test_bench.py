@@ -1,8 +1,11 @@
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+
+import pytest
 
 from bench.pipeline import CoresUsed, peak_rss_mb, process_tree
 
@@ -45,3 +48,21 @@ def test_peak_rss_adds_up_the_descendants():
             time.sleep(0.1)
     finally:
         _stop(parent)
+
+
+def test_the_steps_benchmark_times_each_step_and_their_sum(capsys):
+    from bench import steps
+
+    steps.main(["--replies", "300", "--recipients", "30"])
+    out = json.loads(capsys.readouterr().out.splitlines()[-1])
+    parts = [v for k, v in out.items() if k.endswith("_us") and k != "total_us"]
+    assert out["replies"] == 300 and len(parts) == 4 and all(v > 0 for v in parts)
+    assert abs(sum(parts) - out["total_us"]) < 0.05
+
+
+def test_the_steps_benchmark_refuses_a_count_below_one(capsys):
+    from bench import steps
+
+    with pytest.raises(SystemExit) as exit_:
+        steps.main(["--replies", "0"])
+    assert exit_.value.code == 2 and "at least 1" in capsys.readouterr().err
