@@ -22,7 +22,8 @@ The scan may name a rule that does not match, never miss one that does. To keep 
   matches the placeholder, and word boundaries are dropped. A Russian bounce is then tried
   against the few rules with words of its words' lengths, not all of them;
 - where Hyperscan is not installed, every text tries every candidate rule.
-tests/unit/test_classify.py checks the two paths decide alike.
+tests/unit/test_prefilter.py checks the scan against Python's re, rule by rule, and that the
+classifier decides alike with it and without it.
 """
 
 from __future__ import annotations
