@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 import clickhouse_connect
 
+from streams import memory
 from streams.codec import declared_schema
 from streams.exceptions import ConfigError, SinkError
 from streams.settings import redact_dsn
@@ -43,7 +44,12 @@ def connect(dsn: str) -> tuple[Any, str]:
     parts = urlsplit(dsn)
     try:
         if parts.scheme == "chdb":
-            return clickhouse_connect.get_client(dsn=dsn), DEFAULT_DATABASE
+            client = clickhouse_connect.get_client(dsn=dsn)
+            freed = memory.page_out("chdb")
+            if freed:
+                log.info("chDB open: %d MB of its library's pages, touched only to load it, "
+                         "given back", freed >> 20)
+            return client, DEFAULT_DATABASE
         if parts.scheme in ("http", "https", "clickhouse", "clickhouses"):
             database = parts.path.strip("/") or DEFAULT_DATABASE
             server = parts._replace(path="").geturl()

@@ -23,3 +23,19 @@ def test_trim_returns_freed_heap_memory_to_the_system():
     before = rss_anon_mb()
     memory.trim()
     assert before - rss_anon_mb() > 50
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc and MADV_PAGEOUT")
+def test_page_out_frees_a_mapped_files_pages_and_keeps_their_contents(tmp_path):
+    import mmap
+
+    content = bytes(range(256)) * (64 * 4096)  # 64 MB
+    path = tmp_path / "library-under-test.so"
+    path.write_bytes(content)
+    with path.open("rb") as f, mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ) as mapped:
+        assert mapped[:] == content  # every page touched, so resident
+        freed = memory.page_out("library-under-test")
+        assert freed > 0.9 * len(content)
+        assert memory.page_out("library-under-test") < 0.1 * len(content)  # nothing left
+        assert mapped[:] == content  # read back as it was
+    assert memory.page_out("no-such-library") == 0
