@@ -33,7 +33,7 @@ def one_pass(replies: list[bytes]) -> Counter[str]:
     classifier, state = Classifier(), PartitionState(0, LIMITS)
     spent: Counter[str] = Counter()
     clock = time.perf_counter
-    for raw in replies:
+    for offset, raw in enumerate(replies, start=10_000_000):  # offsets of a topic in use
         t0 = clock()
         reply = classify_reply(raw, classifier, codec)
         t1 = clock()
@@ -41,9 +41,9 @@ def one_pass(replies: list[bytes]) -> Counter[str]:
         t2 = clock()
         hooks = state.apply(reply)
         t3 = clock()
-        record_row(value, 0, 0)
+        record_row(value, 0, offset)
         for hook in hooks:
-            record_row(HOOK.encode(hook), 0, 0)
+            record_row(HOOK.encode(hook), 0, offset)
         t4 = clock()
         spent["classify_reply"] += t1 - t0
         spent["classified_record"] += t2 - t1
