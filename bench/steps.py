@@ -16,7 +16,7 @@ import json
 import time
 from collections import Counter
 
-from sinks.clickhouse import record_row
+from sinks.avro_rows import source_suffix
 from streams.classify import Classifier
 from streams.codec import Codec
 from streams.processing import HOOK, REPLY_SPANS, SMTP_REPLY, classified_record, classify_reply
@@ -32,6 +32,7 @@ def one_pass(replies: list[bytes]) -> Counter[str]:
     codec = Codec("smtp_reply", (), REPLY_SPANS)  # the worker's codec
     classifier, state = Classifier(), PartitionState(0, LIMITS)
     spent: Counter[str] = Counter()
+    rows: list[bytes] = []  # the sinks' rows, kept as the engine keeps them to a checkpoint
     clock = time.perf_counter
     for offset, raw in enumerate(replies, start=10_000_000):  # offsets of a topic in use
         t0 = clock()
@@ -41,9 +42,9 @@ def one_pass(replies: list[bytes]) -> Counter[str]:
         t2 = clock()
         hooks = state.apply(reply)
         t3 = clock()
-        record_row(value, 0, offset)
-        for hook in hooks:
-            record_row(HOOK.encode(hook), 0, offset)
+        source = source_suffix(0, offset)  # as the engine does: once for a reply and its hooks
+        rows.append(value + source)
+        rows += [HOOK.encode(hook) + source for hook in hooks]
         t4 = clock()
         spent["classify_reply"] += t1 - t0
         spent["classified_record"] += t2 - t1

