@@ -21,8 +21,6 @@ import logging
 from typing import Any
 from urllib.parse import urlsplit
 
-import clickhouse_connect
-
 from streams import memory
 from streams.codec import declared_schema
 from streams.exceptions import ConfigError, SinkError
@@ -41,6 +39,10 @@ DEFAULT_DATABASE = "bounceflow"
 def connect(dsn: str) -> tuple[Any, str]:
     """A clickhouse-connect client and the database name for a DSN:
     ``chdb:///dir`` (embedded) or ``http(s)://user:password@host:port/db``."""
+    # Imported here: an engine process (engine_processes.py) reaches ClickHouse through its
+    # worker and never opens a client, and the library is 7 MB of its memory.
+    import clickhouse_connect
+
     parts = urlsplit(dsn)
     try:
         if parts.scheme == "chdb":
