@@ -12,8 +12,10 @@ rows in ClickHouse; then, with the worker idle, produce at ``--rate`` replies/s 
 ``--latency-seconds`` and time each reply to its first hook. Rates count from the first record
 each reader saw to the last, so group joins and process starts are not in them. For both worker
 phases it also reports the cores the worker and the broker kept busy (``*_cores_used``): the two
-cores are shared, and a slow phase is often the other process. Progress goes to stderr; the last
-line of stdout is one JSON object.
+cores are shared, and a slow phase is often the other process. Memory is the sum of the peak
+RSS of the worker's processes (``peak_rss_mb``, an upper bound) and the peak of their summed PSS,
+sampled every 0.2 s (``peak_pss_mb``: shared pages once). Progress goes to stderr; the last line
+of stdout is one JSON object.
 """
 
 from __future__ import annotations
@@ -151,6 +153,36 @@ def peak_rss_mb(pid: int) -> float:
     return sum(peak_rss_each_mb(pid))
 
 
+def pss_mb(pid: int) -> float:
+    """The proportional memory of a process and its descendants now: each page they share
+    (Python's and librdkafka's libraries, between a worker's processes) counted once in all."""
+    return sum(int(line.split()[1]) / 1024 for p in process_tree(pid)
+               for line in _proc(p, "smaps_rollup").splitlines() if line.startswith("Pss:"))
+
+
+class PeakMemory:
+    """The largest ``pss_mb`` of a process tree, sampled every ``interval`` seconds in a thread:
+    what the worker's processes held at once. A sum of each process's peak (``peak_rss_mb``)
+    adds moments that did not coincide and counts shared pages once a process; this counts
+    what was there, but only at the samples."""
+
+    def __init__(self, pid: int, interval: float = 0.2) -> None:
+        self.pid, self.interval, self.peak = pid, interval, 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, pss_mb(self.pid))
+            self._stop.wait(self.interval)
+
+    def result(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return self.peak
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time a process and its descendants have used so far, threads
     included."""
@@ -266,6 +298,7 @@ def main(argv: list[str] | None = None) -> None:
         assert broker.process is not None
         worker = start_worker(settings, root / "worker.log")
         pids = {"worker": worker.pid, "broker": broker.process.pid}
+        memory = PeakMemory(worker.pid)
         phase: list[CoresUsed] = []
 
         def progress(n: int) -> None:
@@ -287,6 +320,7 @@ def main(argv: list[str] | None = None) -> None:
             out["hook_latency_p50_ms"] = round(percentile(latencies, 0.50), 1)
             out["hook_latency_p99_ms"] = round(percentile(latencies, 0.99), 1)
             out["peak_rss_mb"] = round(peak_rss_mb(worker.pid))
+            out["peak_pss_mb"] = round(memory.result())
             if args.processes > 1:  # the worker's process (chDB), then its engines
                 out["peak_rss_mb_each"] = [round(mb) for mb in peak_rss_each_mb(worker.pid)]
         finally:

@@ -3,11 +3,12 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
 
-from bench.pipeline import CoresUsed, peak_rss_mb, process_tree
+from bench.pipeline import CoresUsed, PeakMemory, peak_rss_mb, process_tree
 
 
 def _start(code: str) -> subprocess.Popen:
@@ -48,6 +49,30 @@ def test_peak_rss_adds_up_the_descendants():
             time.sleep(0.1)
     finally:
         _stop(parent)
+
+
+def test_peak_memory_counts_what_descendants_hold_at_once_and_shared_pages_once():
+    # Two children, each with 100 MB of its own and a 100 MB file mapped by both: 300 MB
+    # held at once (RSS would count 400).
+    code = ("import mmap, sys, time; b = bytearray(100 * 2**20); "
+            "b[::4096] = b'x' * len(b[::4096]); f = open(sys.argv[1], 'rb'); "
+            "m = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ); "
+            "[m[i] for i in range(0, len(m), 4096)]; time.sleep(30)")  # touched, not copied
+    with tempfile.NamedTemporaryFile() as shared:
+        shared.write(bytes(100 * 2**20))
+        shared.flush()
+        parent = subprocess.Popen(["sh", "-c", f'for i in 1 2; do "{sys.executable}" -c "{code}" '
+                                               f'{shared.name} & done; wait'])
+        try:
+            memory = PeakMemory(parent.pid, interval=0.05)
+            deadline = time.monotonic() + 10
+            while memory.peak < 290:
+                assert time.monotonic() < deadline, memory.peak
+                time.sleep(0.1)
+            time.sleep(0.3)
+            assert memory.result() < 340
+        finally:
+            _stop(parent)
 
 
 def test_the_steps_benchmark_times_each_step_and_their_sum(capsys):
