@@ -117,7 +117,10 @@ class Engine:
         self.producer = Producer(confluent_config(
             settings,
             **{
-                "linger.ms": 5,
+                # The local broker's cost per request grows with the batches a topic holds:
+                # after a 1M-reply backlog produced at 5 ms, 5,000 replies/s kept it at a
+                # core and hook p99 at 1.7-7 s; at 20 ms, 0.6 cores and 0.4 s.
+                "linger.ms": settings.produce_linger_ms,
                 "batch.num.messages": 10000,
                 "queue.buffering.max.messages": 500000,
                 "message.max.bytes": settings.max_message_bytes,

@@ -115,6 +115,11 @@ class Settings:
         "Kafka consumer session timeout. A new group's first join waits about half of it; "
         "shorter detects a dead worker sooner, too short evicts a busy one.",
     )
+    produce_linger_ms: int = _setting(
+        20,
+        "How long the worker's producer gathers a partition's records into one batch: fewer, "
+        "larger batches are fewer requests for the broker; a hook waits up to this long more.",
+    )
     processes: int = _setting(
         1,
         "Engine processes in this worker, each a consumer in the group; the worker's own process "
@@ -164,6 +169,8 @@ class Settings:
                      "max_message_bytes", "processes"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, not {getattr(self, name)}")
+        if self.produce_linger_ms < 0:
+            raise ConfigError(f"produce_linger_ms must be 0 or more, not {self.produce_linger_ms}")
 
     def accepted_schema_ids(self) -> frozenset[int]:
         try:

@@ -19,6 +19,7 @@ def test_precedence_flags_over_env_over_file(tmp_path):
         ({"BOUNCEFLOW_PARTITIONS": "many"}, "BOUNCEFLOW_PARTITIONS: partitions must be int"),
         ({"BOUNCEFLOW_POLICY": "nuke"}, "policy must be one of"),
         ({"BOUNCEFLOW_PARTITIONS": "0"}, "at least 1"),
+        ({"BOUNCEFLOW_PRODUCE_LINGER_MS": "-5"}, "produce_linger_ms must be 0 or more"),
     ],
 )
 def test_bad_values_are_clear(env, message):
