@@ -25,7 +25,8 @@ SOURCE_FIELDS = [{"name": "src_partition", "type": "int"}, {"name": "src_offset"
 
 
 def source_suffix(partition: int, offset: int) -> bytes:
-    """What follows a record to make it a row: its source partition and offset."""
+    """What follows a record to make it a row of a RECORD_TABLES table: its source partition
+    and offset (the engine encodes it once for a reply's row and its hooks' rows)."""
     return zigzag(partition) + zigzag(offset)
 
 

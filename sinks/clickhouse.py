@@ -26,7 +26,7 @@ from streams.codec import declared_schema
 from streams.exceptions import ConfigError, SinkError
 from streams.settings import redact_dsn
 
-from .avro_rows import AvroRows, source_suffix
+from .avro_rows import AvroRows
 from .base import Batch, BatchingSink, token
 from .ddl import INPUTS, column_types, columns, statements
 from .rowbinary import RowBinaryRows
@@ -69,12 +69,6 @@ def _text(raw: bytes | None) -> str | None:
     return None if raw is None else base64.b64encode(raw).decode()
 
 
-def record_row(record: bytes, partition: int, offset: int) -> bytes:
-    """A row of a RECORD_TABLES table: the record as produced to Kafka (Avro), then its source
-    (``source_suffix``, which the engine encodes once for a reply's row and its hooks' rows)."""
-    return record + source_suffix(partition, offset)
-
-
 def dead_letter_row(dl: dict[str, Any], partition: int, offset: int) -> list[Any]:
     return [
         dl["source_topic"], dl["source_partition"], dl["source_offset"], dl["reason"],
@@ -90,9 +84,9 @@ RECORD_TABLES = {"replies": "classified_reply", "hooks": "action_hook"}
 
 class ClickHouseSink(BatchingSink):
     """Writes the rows of one source topic into one table. A row is kept encoded until the
-    insert: for RECORD_TABLES it is a record (``record_row``); otherwise a list of the table's
-    values in column order (times as epoch milliseconds), encoded as RowBinary when added
-    (``rowbinary.py``: faster, and a third of the memory of the list)."""
+    insert: for RECORD_TABLES it is a record then its ``avro_rows.source_suffix``; otherwise a
+    list of the table's values in column order (times as epoch milliseconds), encoded as
+    RowBinary when added (``rowbinary.py``: faster, and a third of the memory of the list)."""
 
     def __init__(self, client: Any, database: str, table: str) -> None:
         super().__init__()

@@ -18,7 +18,8 @@ from typing import Any
 from confluent_kafka import Producer
 
 from sinks import provider_health
-from sinks.clickhouse import ClickHouseSink, record_row
+from sinks.avro_rows import source_suffix
+from sinks.clickhouse import ClickHouseSink
 from sinks.ddl import statements
 
 from .alerts import AlertPolicy, transitions
@@ -75,7 +76,7 @@ class AlertEvaluator:
             # them in order.
             value = HOOK.encode(hook)
             produce(self.producer, self.settings.topic_hooks, ":".join(window.key).encode(), value)
-            self.hooks.add(record_row(value, 0, window.start_ms), "alerts", 0, window.start_ms)
+            self.hooks.add(value + source_suffix(0, window.start_ms), "alerts", 0, window.start_ms)
             self.health.alerts += 1
             log.warning("provider health %s: %s", hook["event_type"],
                         json.dumps(hook["event_data"]["alert"]))

@@ -6,8 +6,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from sinks.avro_rows import source_suffix
 from sinks.base import Batch
-from sinks.clickhouse import ClickHouseSink, connect, dead_letter_row, record_row
+from sinks.clickhouse import ClickHouseSink, connect, dead_letter_row
 from sinks.ddl import TABLE_SETTINGS, TABLES
 from sinks.reports import Filters, run_report
 from streams import alerts
@@ -35,7 +36,7 @@ def rows(n, first=0):
     out = []
     for i in range(first, first + n):
         r = classify_reply(SMTP_REPLY.encode({**GOOD, "event_id": f"e{i}"}), Classifier())
-        out.append(record_row(CLASSIFIED.encode(r), 0, i))
+        out.append(CLASSIFIED.encode(r) + source_suffix(0, i))
     return out
 
 
@@ -129,8 +130,8 @@ def test_rows_read_back_as_they_were_written(sink):
     written = {"replies": [[*(reply[f] for f in fields), 1, 2]],
                "hooks": [hook_columns(h, 1, 2) for h in hooks],
                "dead_letters": [dead_letter_row({**letter, "failed_at": 1_767_225_600_999}, 2, 7)]}
-    added = {"replies": [record_row(CLASSIFIED.encode(reply), 1, 2)],
-             "hooks": [record_row(HOOK.encode(h), 1, 2) for h in hooks]}
+    added = {"replies": [CLASSIFIED.encode(reply) + source_suffix(1, 2)],
+             "hooks": [HOOK.encode(h) + source_suffix(1, 2) for h in hooks]}
     client = sink.client
     for table, table_rows in written.items():
         table_sink = ClickHouseSink(client, sink.database, table)

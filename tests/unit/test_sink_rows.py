@@ -5,9 +5,9 @@ import io
 import fastavro
 import pytest
 
-from sinks.avro_rows import SOURCE_FIELDS, AvroRows
+from sinks.avro_rows import SOURCE_FIELDS, AvroRows, source_suffix
 from sinks.base import BatchingSink, token
-from sinks.clickhouse import dead_letter_row, record_row
+from sinks.clickhouse import dead_letter_row
 from sinks.ddl import columns
 from streams.classify import Classifier
 from streams.codec import declared_schema, schema_json
@@ -45,7 +45,7 @@ def test_a_reply_row_is_the_classified_record_with_its_source_and_one_field_per_
     schema = {**schema_json("classified_reply"),
               "fields": [*schema_json("classified_reply")["fields"], *SOURCE_FIELDS]}
     assert [f["name"] for f in schema["fields"]] == columns("replies")
-    row = record_row(CLASSIFIED.encode(r), 3, 1_234_567_890)
+    row = CLASSIFIED.encode(r) + source_suffix(3, 1_234_567_890)
     assert fastavro.schemaless_reader(io.BytesIO(row), fastavro.parse_schema(schema), None) == \
         {**r, "src_partition": 3, "src_offset": 1_234_567_890}
 
@@ -53,7 +53,7 @@ def test_a_reply_row_is_the_classified_record_with_its_source_and_one_field_per_
 def test_avro_rows_make_one_container_file_that_any_avro_reader_reads():
     rows = AvroRows(declared_schema("classified_reply"))
     records = [{**classified(), "event_id": f"e{i}"} for i in range(3)]
-    block = rows.block([record_row(CLASSIFIED.encode(r), 0, i) for i, r in enumerate(records)])
+    block = rows.block([CLASSIFIED.encode(r) + source_suffix(0, i) for i, r in enumerate(records)])
     read = list(fastavro.reader(io.BytesIO(block)))
     assert [(x["event_id"], x["src_offset"]) for x in read] == [("e0", 0), ("e1", 1), ("e2", 2)]
     assert read[0]["event_time"].timestamp() * 1000 == records[0]["event_time"]  # a time to readers
