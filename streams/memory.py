@@ -14,7 +14,6 @@ read back on first use."""
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import logging
 import os
 from pathlib import Path
@@ -23,18 +22,19 @@ from typing import Any
 log = logging.getLogger("bounceflow")
 
 
+_LIBC = ctypes.CDLL(None, use_errno=True)  # the C library the process runs on
+_LIBC.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+_MADV_PAGEOUT = 21  # Linux 5.4: reclaim the pages now; contents are kept (file or swap)
+
+
 def _malloc_trim() -> Any:
-    try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
-    except (OSError, AttributeError):  # not glibc (macOS, musl): nothing to call
+    trim = getattr(_LIBC, "malloc_trim", None)
+    if trim is None:  # not glibc (macOS, musl): nothing to call
         log.debug("malloc_trim is not available; freed memory stays with the allocator")
-        return None
+    return trim
 
 
 _TRIM = _malloc_trim()
-_MADV_PAGEOUT = 21  # Linux 5.4: reclaim the pages now; contents are kept (file or swap)
-_LIBC = ctypes.CDLL(None, use_errno=True)
-_LIBC.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
 
 
 def trim() -> None:
