@@ -43,6 +43,7 @@ def connect(dsn: str) -> tuple[Any, str]:
     # worker and never opens a client, and the library is 7 MB of its memory.
     import clickhouse_connect
 
+    database = database_of(dsn)
     parts = urlsplit(dsn)
     try:
         if parts.scheme == "chdb":
@@ -51,13 +52,19 @@ def connect(dsn: str) -> tuple[Any, str]:
             if freed:
                 log.info("chDB open: %d MB of its library's pages, touched only to load it, "
                          "given back", freed >> 20)
-            return client, DEFAULT_DATABASE
-        if parts.scheme in ("http", "https", "clickhouse", "clickhouses"):
-            database = parts.path.strip("/") or DEFAULT_DATABASE
-            server = parts._replace(path="").geturl()
-            return clickhouse_connect.get_client(dsn=server), database
+            return client, database
+        return clickhouse_connect.get_client(dsn=parts._replace(path="").geturl()), database
     except Exception as exc:
         raise SinkError(f"cannot open ClickHouse at {redact_dsn(dsn)}: {exc}") from exc
+
+
+def database_of(dsn: str) -> str:
+    """The database a DSN names (``connect``'s), without opening anything."""
+    parts = urlsplit(dsn)
+    if parts.scheme == "chdb":
+        return DEFAULT_DATABASE
+    if parts.scheme in ("http", "https", "clickhouse", "clickhouses"):
+        return parts.path.strip("/") or DEFAULT_DATABASE
     raise ConfigError(
         f"ClickHouse DSN {redact_dsn(dsn)!r}: use chdb:///dir or http(s)://user:pass@host:port/db"
     )

@@ -86,12 +86,15 @@ TRACKED = [TRACKED_HEADER]
 
 class Engine:
     def __init__(self, settings: Settings, health: Health,
-                 clickhouse: Callable[[str], tuple[Any, str]] = connect) -> None:
+                 clickhouse: Callable[[str], tuple[Any, str]] = connect,
+                 classifier: Classifier | None = None) -> None:
         """``clickhouse``: opens a client of the DSN and names its database (``connect``, or in
-        an engine process a relay to the worker's process: ``engine_processes.py``)."""
+        an engine process a relay to the worker's process: ``engine_processes.py``).
+        ``classifier``: the settings' one, built by the caller (an engine process is given the
+        one its worker built before forking it)."""
         self.settings = settings
         self.health = health
-        self.classifier = Classifier(settings.policy, settings.rules_file or None)
+        self.classifier = classifier or Classifier(settings.policy, settings.rules_file or None)
         self.reply_codec = Codec("smtp_reply", settings.accepted_schema_ids(), REPLY_SPANS)
         self.limits = Limits(settings.max_attempts, settings.default_retry_s,
                              settings.message_lifetime_s, settings.escalate_soft_bounces,

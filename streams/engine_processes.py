@@ -6,6 +6,13 @@ librdkafka and chDB left the second core of a 2-core machine half idle. The work
 process keeps what there is one of: chDB (one process at a time opens its directory), which it
 serves to the engines over pipes (``clickhouse_relay.py``), the hook deliverers and /health.
 
+The engines are forked before the worker's process starts a thread or opens chDB, with the
+classifier built: the imports and the rules (~47 MB a process) are then shared with the worker's
+process instead of loaded again by each engine (a spawned engine imports everything anew).
+``gc.freeze`` keeps them shared: a collection in an engine would otherwise write to every
+inherited object's header and so copy its page. A process that already runs threads cannot be
+forked safely (a lock held by another thread stays held in the child): it spawns its engines.
+
 Nothing is lost when one part dies: an engine commits its offsets only after the worker's
 process has written its rows, so the offsets it had not committed are read again by whoever
 owns them next. An engine that dies stops the worker (it exits non-zero, to be restarted), so
@@ -16,6 +23,7 @@ killed with it (Linux) or stops at its next poll.
 from __future__ import annotations
 
 import ctypes
+import gc
 import logging
 import multiprocessing
 import os
@@ -28,13 +36,14 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from sinks.clickhouse import connect
+from sinks.clickhouse import connect, database_of
 
 from . import clickhouse_relay, interpreter, logs
+from .classify import Classifier
 from .engine import Engine
 from .exceptions import BounceflowError
 from .health import Health, merge
-from .settings import Settings
+from .settings import Settings, redact_dsn
 
 log = logging.getLogger("bounceflow")
 
@@ -53,29 +62,47 @@ class EngineProcesses:
     def __init__(self, settings: Settings, own: Health) -> None:
         self.settings = settings
         self.own = own
-        self._context = multiprocessing.get_context("spawn")  # no fork of a threaded process
+        self._context = multiprocessing.get_context(start_method())
         self._snapshots: dict[int, dict[str, Any]] = {}
         self._health: Any = self._context.Queue()
         self._processes: list[Any] = []
+        self._relays: list[tuple[str, Connection]] = []  # served once every engine is forked
 
     def status(self) -> dict[str, Any]:
         """The worker's figures: its own and the last ones each engine sent."""
         self._drain_health()
         return merge(self.own, [self._snapshots[i] for i in sorted(self._snapshots)])
 
-    def run(self, should_stop: Callable[[], bool], on_tick: Callable[[], None]) -> None:
-        """Start the engines and watch them until ``should_stop`` or one of them ends."""
-        if self.settings.processes > self.settings.partitions:
+    def start(self) -> None:
+        """Start the engines: before the worker's process starts a thread or opens chDB."""
+        s = self.settings
+        if s.processes > s.partitions:
             log.warning("%d engine processes for %d partitions: %d of them get none and idle",
-                        self.settings.processes, self.settings.partitions,
-                        self.settings.processes - self.settings.partitions)
-        client, database = connect(self.settings.clickhouse_dsn)
-        uri = client.uri
-        client.close()
-        for index in range(self.settings.processes):
-            self._start(index, uri, database)
+                        s.processes, s.partitions, s.processes - s.partitions)
+        forked = self._context.get_start_method() == "fork"
+        # A spawned engine is sent its arguments pickled; it builds its own classifier.
+        classifier = Classifier(s.policy, s.rules_file or None) if forked else None
+        if forked:
+            gc.freeze()
+        else:
+            log.warning("the worker's process runs threads already: its engines are spawned and "
+                        "each loads its own copy of the imports and rules")
+        for index in range(s.processes):
+            self._start(index, classifier)
+        log.info("%d engine processes %s", s.processes, "forked" if forked else "spawned")
+
+    def run(self, should_stop: Callable[[], bool], on_tick: Callable[[], None]) -> None:
+        """Serve the engines ClickHouse and watch them until ``should_stop`` or one of them
+        ends."""
         failed = None
         try:
+            # Opened here first so that a ClickHouse that cannot be opened stops the worker
+            # with its own error rather than the engines' exit codes.
+            connect(self.settings.clickhouse_dsn)[0].close()
+            for name, conn in self._relays:
+                threading.Thread(
+                    target=clickhouse_relay.serve, daemon=True, name=name,
+                    args=(conn, lambda: connect(self.settings.clickhouse_dsn)[0])).start()
             while not should_stop() and failed is None:
                 ended = wait([p.sentinel for p in self._processes], timeout=0.2)
                 failed = next((p for p in self._processes if p.sentinel in ended), None)
@@ -87,17 +114,15 @@ class EngineProcesses:
                 f"engine process {failed.name} (pid {failed.pid}) ended with exit code "
                 f"{failed.exitcode}; the worker stopped the others and must be restarted")
 
-    def _start(self, index: int, uri: str, database: str) -> None:
+    def _start(self, index: int, classifier: Classifier | None) -> None:
         ends = []
         for n in range(CLIENTS_PER_ENGINE):
             ours, theirs = self._context.Pipe()
-            threading.Thread(
-                target=clickhouse_relay.serve, daemon=True, name=f"clickhouse-{index}.{n}",
-                args=(ours, lambda: connect(self.settings.clickhouse_dsn)[0])).start()
+            self._relays.append((f"clickhouse-{index}.{n}", ours))
             ends.append(theirs)
         process = self._context.Process(
             target=_engine_main, name=f"engine-{index}",
-            args=(self.settings, index, ends, uri, database, self._health, os.getpid()))
+            args=(self.settings, index, ends, self._health, os.getpid(), classifier))
         process.start()
         for end in ends:
             end.close()  # the child holds them now; a relay thread sees EOF when it ends
@@ -127,8 +152,18 @@ class EngineProcesses:
             self._snapshots[index] = snapshot
 
 
-def _engine_main(settings: Settings, index: int, ends: list[Connection], uri: str,
-                 database: str, health_queue: Any, parent_pid: int) -> None:
+def start_method() -> str:
+    """``fork`` where the process has no thread but its main one (Linux: /proc shows the C
+    library's threads too, librdkafka's among them), else ``spawn``."""
+    try:
+        threads = len(os.listdir("/proc/self/task"))
+    except OSError:  # not Linux: a thread cannot be ruled out
+        return "spawn"
+    return "fork" if threads == 1 else "spawn"
+
+
+def _engine_main(settings: Settings, index: int, ends: list[Connection], health_queue: Any,
+                 parent_pid: int, classifier: Classifier | None) -> None:
     """An engine process: the engine as a worker of one process runs it, with ClickHouse
     through the worker's process."""
     if sys.platform.startswith("linux"):
@@ -141,8 +176,9 @@ def _engine_main(settings: Settings, index: int, ends: list[Connection], uri: st
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     pipes = iter(ends)
     health = Health()
-    engine = Engine(settings, health, clickhouse=lambda dsn: (
-        clickhouse_relay.RelayClient(next(pipes), uri), database))
+    # The DSN tells the sink whether ClickHouse is chDB, as the real client's uri would.
+    engine = Engine(settings, health, classifier=classifier, clickhouse=lambda dsn: (
+        clickhouse_relay.RelayClient(next(pipes), redact_dsn(dsn)), database_of(dsn)))
     next_send = 0.0
 
     def tick() -> None:

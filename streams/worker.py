@@ -36,6 +36,9 @@ def run_worker(settings: Settings) -> None:
     log.info("starting worker with settings %s", json.dumps(settings.redacted()))
     ensure_topics(settings)
     health = Health()
+    engines = EngineProcesses(settings, health) if settings.processes > 1 else None
+    if engines:
+        engines.start()  # forked before any thread of this process starts
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda signum, frame: stop.set())
@@ -46,7 +49,6 @@ def run_worker(settings: Settings) -> None:
     if delivery:
         health.delivery = delivery.status
         delivery.start()
-    engines = EngineProcesses(settings, health) if settings.processes > 1 else None
     status = engines.status if engines else health.as_dict
     if settings.web_port:
         _serve_health(settings, status)
