@@ -119,7 +119,11 @@ class ClickHouseSink(BatchingSink):
                 f"`{self.database}`.`{self._target}`", self._columns,
                 insert_block=self.rows.block(rows), fmt=self.rows.format,
                 settings={"insert_deduplication_token": token(batches), "async_insert": 0,
-                          "deduplicate_blocks_in_dependent_materialized_views": 1},
+                          "deduplicate_blocks_in_dependent_materialized_views": 1,
+                          # Folding equal keys within the block at insert is a merge sort the
+                          # reads do anyway (FINAL): without it, 1M replies went at
+                          # 32,200/s instead of 30,400-30,800 and chDB peaked 30 MB lower.
+                          "optimize_on_insert": 0},
             )
         except Exception as exc:
             sources = ", ".join(f"{b.topic}[{b.partition}]@{b.first_offset}-{b.last_offset}"

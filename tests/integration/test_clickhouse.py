@@ -67,6 +67,20 @@ def test_replayed_rows_in_other_batches_count_once(sink):
     assert dict(zip(report.columns, report.rows[0]))["replies"] == 6
 
 
+
+def test_the_same_event_twice_in_one_insert_counts_once(sink):
+    """Inserts skip ClickHouse's dedup-on-insert (``optimize_on_insert``): an event read twice
+    before one checkpoint (a producer's retry upstream) is two rows until a merge, and one for
+    every ``FINAL`` read and report."""
+    row = rows(1)[0]
+    for offset in (0, 1):
+        sink.add(row, "replies", 0, offset)
+    sink.flush()
+    assert count(sink, final=False) == 2
+    assert count(sink) == 1
+    report = run_report(sink.client, sink.database, "summary", Filters())
+    assert dict(zip(report.columns, report.rows[0]))["replies"] == 1
+
 def test_two_genuinely_equal_inserts_are_not_mistaken_for_a_retry(sink):
     a, b = Batch("replies", 0), Batch("replies", 1)
     a.add(sink.encode(rows(1, first=1)[0]), 0)
