@@ -116,3 +116,26 @@ def test_a_delivery_has_no_bounce_text_and_a_bounce_has_its_template():
     assert c.classify(250, "2.0.0", "OK queued as 4Bx2Yk5z1Hz8", "dot").bounce_text == ""
     assert c.classify(550, "5.1.1", "<bob@example.com>: User unknown", "rcpt").bounce_text == \
         "550 <<EMAIL>>: User unknown"
+
+
+@pytest.mark.parametrize("policy", ["altcraft", "recipient"])
+@pytest.mark.parametrize(("code", "status", "text", "stage"), [
+    (250, "2.0.0", "OK queued as 4Bx2Yk5z1Hz8", "dot"),
+    (250, None, "2.6.0 <x@y> Queued mail for delivery; user unknown in the footer", "dot"),
+    (251, "2.1.5", "User not local; will forward to <b@c.com>", "rcpt"),
+])
+def test_a_delivery_is_classified_by_its_code_alone(policy, code, status, text, stage):
+    # The cache of deliveries is keyed by the code: the full decision must not read the text.
+    c = Classifier(policy)
+    assert c.classify(code, status, text, stage) == c._classify(code, status, text, stage)
+
+
+def test_deliveries_leave_the_cache_to_the_bounces():
+    c = Classifier()
+    bounce = (550, "5.1.1", "<bob@example.com>: User unknown", "rcpt")
+    c.classify(*bounce)
+    for i in range(10_000):
+        c.classify(250, "2.0.0", f"OK queued as {i:012x}", "dot")
+    before = c._cached.cache_info().hits
+    c.classify(*bounce)
+    assert c._cached.cache_info().hits == before + 1
