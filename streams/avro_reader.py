@@ -88,10 +88,13 @@ class _Compiler:
             return self.union(schema, v)
         kind = schema["type"] if isinstance(schema, dict) else schema
         if kind in ("int", "long"):
-            # Values of -64..63 take one byte: the common case, read inline.
+            # Values of -8192..8191 take one or two bytes: the common cases, read inline.
             return ["b = d[p]",
                     "if b < 0x80:",
                     f"    {v} = (b >> 1) ^ -(b & 1); p += 1",
+                    "elif (c := d[p + 1]) < 0x80:",
+                    "    b = b & 0x7F | c << 7",
+                    f"    {v} = (b >> 1) ^ -(b & 1); p += 2",
                     "else:",
                     f"    {v}, p = _long(d, p)"]
         if kind in ("string", "bytes"):
@@ -99,6 +102,8 @@ class _Compiler:
             return ["b = d[p]",
                     "if b < 0x80 and not b & 1:",  # an even byte: a length of 0..63
                     "    p += 1; e = p + (b >> 1)",
+                    "elif not b & 1 and (c := d[p + 1]) < 0x80:",  # a length of 64..8191
+                    "    p += 2; e = p + ((b & 0x7F | c << 7) >> 1)",
                     "else:",
                     "    n, p = _long(d, p)",
                     "    if n < 0:",

@@ -93,6 +93,13 @@ def test_multi_byte_values_and_lengths() -> None:
     assert compile_reader(SPEC)(compile_writer(SPEC)(record)) == record
 
 
+@pytest.mark.parametrize("n", [63, 64, 8191, 8192, -64, -65, -8192, -8193])
+def test_values_and_lengths_at_each_width_they_are_read_inline(n: int) -> None:
+    # One and two bytes are read inline, longer varints by a loop: each side of both edges.
+    record = {"n": n, "s": "x" * abs(n), "b": False, "k": "x"}
+    assert compile_reader(SPEC)(compile_writer(SPEC)(record)) == record
+
+
 @pytest.mark.parametrize("field_type", [
     {"type": "array", "items": "long"},
     ["null", "string", "long"],
