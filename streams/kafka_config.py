@@ -27,17 +27,21 @@ def confluent_config(settings: Settings, **extra: Any) -> dict[str, Any]:
     return conf
 
 
+UNASSIGNED = -1  # librdkafka's RD_KAFKA_PARTITION_UA: the partitioner picks
+
 
 def produce(producer: Producer, topic: str, key: bytes | None, value: bytes | None,
-            partition: int | None = None,
+            partition: int = UNASSIGNED,
             headers: list[tuple[str, bytes]] | None = None) -> None:
     """Produce, waiting for room when the local queue is full (never drops)."""
-    kwargs: dict[str, Any] = {} if partition is None else {"partition": partition}
-    if headers:
-        kwargs["headers"] = headers
     while True:
         try:
-            producer.produce(topic, value=value, key=key, **kwargs)
+            # Positional, and headers only when there are some: confluent-kafka parses keyword
+            # arguments per call, and this runs twice a reply (0.5 us a call instead of 0.8).
+            if headers:
+                producer.produce(topic, value, key, partition, headers=headers)
+            else:
+                producer.produce(topic, value, key, partition)
             return
         except BufferError:
             producer.poll(0.05)
