@@ -12,7 +12,9 @@ rows in ClickHouse; then, with the worker idle, produce at ``--rate`` replies/s 
 ``--latency-seconds`` and time each reply to its first hook. Rates count from the first record
 each reader saw to the last, so group joins and process starts are not in them. For both worker
 phases it also reports the cores the worker and the broker kept busy (``*_cores_used``): the two
-cores are shared, and a slow phase is often the other process. Memory is the sum of the peak
+cores are shared, and a slow phase is often the other process; ``pipeline_thread_cores`` splits
+the processing phase's by thread name (the engines' loops, chDB's pools, librdkafka's and the
+broker's threads). Memory is the sum of the peak
 RSS of the worker's processes (``peak_rss_mb``, an upper bound) and the peak of their summed PSS,
 sampled every 0.2 s (``peak_pss_mb``: shared pages once). Progress goes to stderr; the last line
 of stdout is one JSON object.
@@ -31,6 +33,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -183,16 +186,33 @@ class PeakMemory:
         return self.peak
 
 
+def _name_and_ticks(stat: str) -> tuple[str, int]:
+    """A /proc stat line's command (a thread's name) and its user + system clock ticks."""
+    name, rest = stat[stat.index("(") + 1:].rsplit(")", 1)
+    fields = rest.split()
+    return name, int(fields[11]) + int(fields[12])
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time a process and its descendants have used so far, threads
     included."""
-    ticks = 0
-    for p in process_tree(pid):
-        stat = _proc(p, "stat")
-        if stat:
-            fields = stat.rsplit(")", 1)[1].split()
-            ticks += int(fields[11]) + int(fields[12])
+    ticks = sum(_name_and_ticks(stat)[1] for p in process_tree(pid) if (stat := _proc(p, "stat")))
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def thread_cpu_seconds(pid: int) -> Counter[tuple[bool, str]]:
+    """CPU time so far by thread name, in the process (False) and in its descendants (True):
+    which of the worker's threads (its loops, chDB's pools, librdkafka's) took the cores.
+    Numbered names are one (``rdk:broker111`` is ``rdk:broker``); a thread that has ended is no
+    longer counted, so these are for comparing threads, ``cpu_seconds`` for totals."""
+    out: Counter[tuple[bool, str]] = Counter()
+    for p in process_tree(pid):
+        for task in Path(f"/proc/{p}/task").glob("*/stat"):
+            stat = _read(task)
+            if stat:
+                name, ticks = _name_and_ticks(stat)
+                out[(p != pid, name.rstrip("0123456789"))] += ticks
+    return out
 
 
 class CoresUsed:
@@ -202,11 +222,26 @@ class CoresUsed:
         self.pids = pids
         self.start = time.monotonic()
         self.cpu = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        self.threads = {name: thread_cpu_seconds(pid) for name, pid in pids.items()}
 
     def result(self) -> dict[str, float]:
         wall = time.monotonic() - self.start
         return {name: round((cpu_seconds(pid) - self.cpu[name]) / wall, 2)
                 for name, pid in self.pids.items()}
+
+    def by_thread(self) -> dict[str, dict[str, float]]:
+        """Cores by thread name over the phase, for each process and (``"<name> children"``)
+        its descendants: names that kept at least 0.01 of a core busy."""
+        wall = time.monotonic() - self.start
+        hz = os.sysconf("SC_CLK_TCK")
+        out: dict[str, dict[str, float]] = {}
+        for name, pid in self.pids.items():
+            used = thread_cpu_seconds(pid) - self.threads[name]
+            for (child, thread), ticks in sorted(used.items(), key=lambda kv: -kv[1]):
+                if ticks / hz / wall >= 0.01:
+                    group = f"{name} children" if child else name
+                    out.setdefault(group, {})[thread] = round(ticks / hz / wall, 2)
+        return out
 
 
 def hook_latencies(settings: Settings, rate: int, seconds: float, seed: int) -> list[float]:
@@ -313,6 +348,7 @@ def main(argv: list[str] | None = None) -> None:
             out["pipeline_events_per_s"] = round(
                 args.events / (h["last_commit_at"] - h["first_record_at"]))
             out["pipeline_cores_used"] = phase[0].result()
+            out["pipeline_thread_cores"] = phase[0].by_thread()
             say(f"hook latency at {args.rate}/s for {args.latency_seconds:.0f}s")
             cores = CoresUsed(pids)
             latencies = hook_latencies(settings, args.rate, args.latency_seconds, seed=2)

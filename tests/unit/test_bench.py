@@ -39,6 +39,22 @@ def test_cores_used_counts_a_busy_descendant_and_not_an_idle_one():
         _stop(idle)
 
 
+def test_cores_by_thread_name_puts_a_busy_descendant_under_children():
+    busy = _start("while True: pass")
+    try:
+        time.sleep(0.3)
+        cores = CoresUsed({"busy": busy.pid})
+        time.sleep(1.0)
+        threads = cores.by_thread()
+        # The shell waits (under 0.01 of a core: not listed); its Python child spins.
+        assert "busy" not in threads
+        [(name, used)] = threads["busy children"].items()
+        assert name.startswith("python")
+        assert used > 0.15
+    finally:
+        _stop(busy)
+
+
 def test_peak_rss_adds_up_the_descendants():
     parent = _start("b = bytearray(200 * 2**20); b[::4096] = b'x' * len(b[::4096]); "
                     "import time; time.sleep(30)")
