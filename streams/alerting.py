@@ -1,6 +1,6 @@
 """The provider-health alert evaluator: I/O around the pure ``alerts.transitions``.
 
-It runs on the worker that owns partition 0 of classified-replies (one per app), every
+It runs on the worker that owns partition 0 of the repartition topic (one per app), every
 ``alert_check_s``: checkpoint (every reply so far is in ClickHouse) -> closed windows from
 ClickHouse -> alert and recovered hooks to the hooks topic and table -> checkpoint -> save the
 progress (last window, pairs in alert) in ``alert_state``. A crash before the progress is saved

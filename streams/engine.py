@@ -1,5 +1,5 @@
-"""The worker's processing loop: one consumer in the app's group reads smtp-replies and
-classified-replies in batches; classify and track are plain functions over each batch.
+"""The worker's processing loop: one consumer in the app's group reads smtp-replies and the
+app's repartition topic in batches; classify and track are plain functions over each batch.
 
 Why not Faust's agents: measured here, faust-streaming 0.15 skipped records after a restart
 (27 of 3,000 in one of five restarts: ``Consumer.getmany`` drops fetched records around its
@@ -23,11 +23,13 @@ folds repeated rows (``sinks/clickhouse.py``). Hooks are produced as soon as the
 only the commit waits for the checkpoint.
 
 Tracked at once: when producers key smtp-replies by the (normalised) address, a classified reply
-goes to the partition its reply came from, whose state this worker holds (the range assignor
+belongs to the partition its reply came from, whose state this worker holds (the range assignor
 gives a worker the same partitions of both topics). Then the worker tracks it right away and
-marks the classified record with the ``bounceflow-tracked`` header, which its consumer skips:
-the round trip through classified-replies is spared (half the hook latency, a decode and a fetch
-per reply). Any other reply takes the round trip, as Faust's repartitioning would.
+produces it to classified-replies. Any other reply takes the round trip through the repartition
+topic (``<app id>-classified-repartition``, keyed by address, as Faust's repartitioning would),
+and the worker that holds its address's state tracks it and produces it to classified-replies.
+classified-replies is output only: no worker reads back what it wrote there (reading back every
+tracked record to skip it had cost 8-25% of the replies a second, bench.pipeline).
 
 Rebalance: on revoke, checkpoint, then keep the state of partitions that come back; on assign,
 restore the others from their changelogs (``changelog.py``); on a lost assignment, drop the state
@@ -80,8 +82,6 @@ CONSUME_WAIT_S = 0.05  # longest a batch waits to fill: bounds hook latency at l
 IDLE_CHECKPOINT_S = 0.2  # shortest time between checkpoints when the stream is caught up
 SINK_TABLES = ("replies", "hooks", "dead_letters")
 PRODUCED_KEPT = 20_000  # classified replies kept to skip their decoding (about 2 KB each)
-TRACKED_HEADER = ("bounceflow-tracked", b"1")  # on a classified reply its producer tracked
-TRACKED = [TRACKED_HEADER]
 
 
 class Engine:
@@ -144,7 +144,7 @@ class Engine:
             "heartbeat.interval.ms": max(500, int(settings.session_timeout_s * 200)),
             "max.poll.interval.ms": 600_000,
             # Range gives a worker the same partitions of both topics, so a reply's partition of
-            # smtp-replies and its state's partition of classified-replies move together and
+            # smtp-replies and its state's partition of the repartition topic move together and
             # tracking at once never overtakes a reply of the same partition still in transit.
             "partition.assignment.strategy": "range",
             "fetch.max.bytes": max(52_428_800, settings.max_message_bytes),
@@ -164,7 +164,7 @@ class Engine:
 
     def run(self, should_stop: Callable[[], bool], on_tick: Callable[[], None]) -> None:
         s = self.settings
-        self.consumer.subscribe([s.topic_replies, s.topic_classified],
+        self.consumer.subscribe([s.topic_replies, s.topic_repartition],
                                 on_assign=self._on_assign, on_revoke=self._on_revoke,
                                 on_lost=self._on_lost)
         try:
@@ -222,18 +222,15 @@ class Engine:
         # A recipient already in this partition's table lives here: murmur2 only for the others.
         if state is not None and (result["email"] in state.recipients
                                   or self.home(key) == partition):
-            produce(self.producer, self.settings.topic_classified, key, value, partition, TRACKED)
-            self._apply(state, result, value, msg)
+            self._apply(state, result, value, msg, key)
             self.health.tracked_at_once += 1
             return
-        produce(self.producer, self.settings.topic_classified, key, value)
+        produce(self.producer, self.settings.topic_repartition, key, value)
         self.produced[value] = result
         if len(self.produced) > PRODUCED_KEPT:  # oldest first: consumed by now, or elsewhere
             del self.produced[next(iter(self.produced))]
 
     def _track(self, msg: Message) -> None:
-        if TRACKED_HEADER in (msg.headers() or ()):
-            return  # its producer tracked it (see the module docstring)
         # A record this worker produced recently is not decoded again: the
         # decoded record equals the one encoded (tests/unit/test_codec_and_validation.py).
         reply = self.produced.pop(msg.value(), None) or CLASSIFIED.decode(msg.value())
@@ -243,13 +240,15 @@ class Engine:
         state = self.states.get(msg.partition())
         if state is None:  # assigned without a restore: only after a failed one, never silently
             raise BrokerError(f"no state for {msg.topic()}[{msg.partition()}]@{msg.offset()}")
-        self._apply(state, reply, msg.value(), msg)
+        self._apply(state, reply, msg.value(), msg, msg.key())
 
     def _apply(self, state: PartitionState, reply: dict[str, Any], classified: bytes,
-               msg: Message) -> None:
-        """Track one classified reply (``classified``: its Avro record); ``msg`` is where it was
-        read (a reply or a classified record), which the rows name as their source."""
+               msg: Message, key: bytes) -> None:
+        """Produce one classified reply to classified-replies in its state's partition and track
+        it (``classified``: its Avro record, ``key``: its address); ``msg`` is where it was read
+        (a reply or a repartitioned record), which the rows name as their source."""
         topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
+        produce(self.producer, self.settings.topic_classified, key, classified, partition)
         try:
             hooks = state.apply(reply)
         except Exception as exc:  # a bug must not stop the stream on one record
@@ -371,7 +370,7 @@ class Engine:
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         owned = sorted(tp.partition for tp in partitions
-                       if tp.topic == self.settings.topic_classified)
+                       if tp.topic == self.settings.topic_repartition)
         self.states = {p: s for p, s in self.states.items() if p in owned}
         missing = [p for p in owned if p not in self.states]
         if missing:

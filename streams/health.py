@@ -16,7 +16,7 @@ class Health:
     replies: int = 0  # SmtpReply records read
     classified: int = 0
     tracked: int = 0
-    # of which tracked without the round trip through classified-replies: replies keyed by the
+    # of which tracked without the round trip through the repartition topic: replies keyed by the
     # address with the Java client's partitioner (murmur2) land where their state is
     tracked_at_once: int = 0
     hooks: int = 0
@@ -28,7 +28,7 @@ class Health:
     commits: int = 0
     commit_failures: int = 0
     rebalances: int = 0
-    partitions: list[int] = field(default_factory=list)  # classified-replies partitions owned
+    partitions: list[int] = field(default_factory=list)  # partitions owned (of both topics read)
     restored_keys: int = 0
     state_keys: int = 0
     first_record_at: float | None = None  # epoch seconds

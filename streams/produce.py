@@ -86,7 +86,7 @@ def produce(
         "linger.ms": 20, "acks": "all", "on_delivery": delivered,
         "delivery.report.only.error": True,
         # The Java client's partitioner: a worker then tracks each reply where it reads it,
-        # without a round trip through classified-replies (engine.py).
+        # without a round trip through the repartition topic (engine.py).
         "partitioner": "murmur2_random"}))
 
     for number, record in records(lines):

@@ -64,12 +64,13 @@ def wait_drained(
 ) -> None:
     """Wait until the group has processed all ``produced`` replies and everything they led to.
 
-    Stage by stage: every reply committed means every classified reply and dead letter was sent
-    and written (a commit follows the flush of the producer and of ClickHouse); then
-    classified-replies committed to its end means every hook was sent and every row written.
-    Replays after a crash add duplicate classified records, so ends are read, not predicted."""
+    Stage by stage: every reply committed means every reply tracked at once and every dead letter
+    was sent and written (a commit follows the flush of the producer and of ClickHouse), and the
+    others were sent to the repartition topic; then that topic committed to its end means every
+    classified reply and hook was sent and every row written. Replays after a crash add
+    duplicate records, so ends are read, not predicted."""
     deadline = time.monotonic() + timeout
-    stages = [[settings.topic_classified]]
+    stages = [[settings.topic_repartition]]
     ends = TopicEnds(settings, [t for stage in stages for t in stage])
     try:
         while (done := _committed(settings, [settings.topic_replies])) and \

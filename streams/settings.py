@@ -181,6 +181,12 @@ class Settings:
             ) from None
 
     @property
+    def topic_repartition(self) -> str:
+        """The app's own topic of classified replies on their way to the worker that holds
+        their address's state (as Faust names its internal topics after the app)."""
+        return f"{self.app_id}-classified-repartition"
+
+    @property
     def topics(self) -> tuple[str, str, str, str]:
         return (self.topic_replies, self.topic_classified, self.topic_hooks,
                 self.topic_dead_letters)

@@ -1,6 +1,6 @@
-"""The tracking state of one partition of classified-replies: two changelogged tables and the
-index of pending messages, driven by ``tracking.decide``. Pure: no Kafka, so it is tested alone;
-``changelog.py`` restores it and writes what changed.
+"""The tracking state of one partition (of smtp-replies and the repartition topic): two
+changelogged tables and the index of pending messages, driven by ``tracking.decide``. Pure: no
+Kafka, so it is tested alone; ``changelog.py`` restores it and writes what changed.
 
 Tables (a key lives in the partition of the recipient address the stream is keyed by):
 - ``recipients[email]``: suppression, soft-bounce streak, recent event ids (see tracking.py)

@@ -29,7 +29,8 @@ def ensure_topics(settings: Settings, timeout: float = 30.0) -> list[str]:
     config = {settings.topic_dead_letters: {"max.message.bytes": str(settings.max_message_bytes)}}
     for table in TABLES:
         config[changelog_topic(settings, table)] = {"cleanup.policy": "compact"}
-    names = [*settings.topics, *(changelog_topic(settings, t) for t in TABLES)]
+    names = [*settings.topics, settings.topic_repartition,
+             *(changelog_topic(settings, t) for t in TABLES)]
     wanted = [t for t in names if t not in existing]
     for name in names:
         if name in existing and len(existing[name].partitions) != settings.partitions:

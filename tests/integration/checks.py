@@ -97,11 +97,11 @@ def kill_mid_stream(settings: Settings, start: Callable[[Settings], Worker], rep
     want = expected(events, Classifier(settings.policy), settings.max_attempts)
 
     worker = start(settings)
-    wait_until(lambda: committed(settings, [settings.topic_classified])[
-        settings.topic_classified] > 0, timeout=120, interval=0.02)
+    wait_until(lambda: committed(settings, [settings.topic_replies])[
+        settings.topic_replies] > 0, timeout=120, interval=0.02)
     worker.process.kill()
     worker.process.wait()
-    tracked = committed(settings, [settings.topic_classified])[settings.topic_classified]
+    tracked = committed(settings, [settings.topic_replies])[settings.topic_replies]
     print(f"killed with {tracked} of {replies} replies committed")
     assert tracked < replies, "the kill came too late to test anything"
     return worker, want, tracked

@@ -12,10 +12,10 @@ import pytest
 
 from sinks.clickhouse import connect
 from streams.classify import Classifier
-from streams.engine import TRACKED_HEADER, Engine
+from streams.engine import Engine
 from streams.health import Health
 from streams.kafka_config import confluent_config
-from streams.processing import SMTP_REPLY
+from streams.processing import CLASSIFIED, SMTP_REPLY
 from streams.progress import committed, wait_drained
 from streams.reference import expected
 from streams.synth import generate
@@ -55,7 +55,7 @@ def produce(settings, events, tmp_path, name):
 def produce_elsewhere(settings, events):
     """Keyed by address but spread by librdkafka's own partitioner (CRC32), as a producer that
     is not a Java client may do: most replies are not on their state's partition and take the
-    round trip through classified-replies."""
+    round trip through the repartition topic."""
     from confluent_kafka import Producer
 
     producer = Producer(confluent_config(settings, partitioner="consistent_random"))
@@ -85,12 +85,20 @@ def test_a_worker_joins_and_another_leaves_mid_stream(settings_factory, tmp_path
     wait_drained(settings, len(events), lambda: second.thread.is_alive(), timeout=120)
     second.stop()
     assert second.health.restored_keys > 0  # it took over state the first had built
-    # Both ways of tracking were taken: at once, and through classified-replies.
+    # Both ways of tracking were taken: at once, and through the repartition topic.
     at_once = first.health.tracked_at_once + second.health.tracked_at_once
     assert 4000 <= at_once < first.health.tracked + second.health.tracked
-    marked = [m for m in read_topic(settings, settings.topic_classified)
-              if TRACKED_HEADER in (m.headers() or ())]
-    assert len(marked) >= 4000  # the broker keeps the header that spares the second tracking
+    repartitioned = read_topic(settings, settings.topic_repartition)
+    assert 0 < len(repartitioned) <= len(events) - 4000
+    # Either way, every reply reached classified-replies, in its address's partition.
+    classified = [(m.partition(), CLASSIFIED.decode(m.value())) for m in
+                  read_topic(settings, settings.topic_classified)]
+    assert {c["event_id"] for _, c in classified} == {e["event_id"] for e in events}
+    homes = {c["email"]: set() for _, c in classified}
+    for partition, c in classified:
+        homes[c["email"]].add(partition)
+    assert all(len(partitions) == 1 for partitions in homes.values())
+    assert committed(settings, [settings.topic_classified]) == {settings.topic_classified: 0}
     assert_exact(settings, expected(events, Classifier(settings.policy), settings.max_attempts))
 
 
@@ -107,10 +115,10 @@ def test_clickhouse_failures_make_the_stream_wait(settings_factory, tmp_path, ca
     with caplog.at_level(logging.ERROR, logger="bounceflow"):
         produce(settings, events[1000:], tmp_path, "b.jsonl")
         wait_until(lambda: worker.health.sink_failures >= 3, timeout=60)
-        stuck = committed(settings, [settings.topic_replies, settings.topic_classified])
+        stuck = committed(settings, [settings.topic_replies, settings.topic_repartition])
         time.sleep(2)
-        assert committed(settings, [settings.topic_replies, settings.topic_classified]) == stuck
-        assert stuck[settings.topic_classified] < len(events)  # nothing past the failure
+        assert committed(settings, [settings.topic_replies, settings.topic_repartition]) == stuck
+        assert stuck[settings.topic_replies] < len(events)  # nothing past the failure
     assert "ClickHouse write failed" in caplog.text
     assert "replies" in worker.health.last_sink_error
 
