@@ -11,13 +11,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
 from sinks.clickhouse import connect
 from streams.changelog import changelog_topic, fold
 from streams.classify import Classifier
 from streams.kafka_config import confluent_config
-from streams.processing import HOOK
+from streams.processing import HOOK, SMTP_REPLY
 from streams.progress import committed
 from streams.reference import SUMMARY_KEYS, expected
 from streams.settings import Settings
@@ -38,6 +38,17 @@ def read_topic(settings: Settings, topic: str, idle_s: float = 2.0) -> list[Any]
     finally:
         consumer.close()
     return out
+
+
+def produce_elsewhere(settings: Settings, events: list[dict[str, Any]]) -> None:
+    """Keyed by address but spread by librdkafka's own partitioner (CRC32), as a producer that
+    is not a Java client may do: most replies are not on their state's partition and take the
+    round trip through the repartition topic."""
+    producer = Producer(confluent_config(settings, partitioner="consistent_random"))
+    for e in events:
+        producer.produce(settings.topic_replies, SMTP_REPLY.encode(e),
+                         e["email"].strip().lower().encode())
+    producer.flush()
 
 
 def table_state(settings: Settings, table: str) -> dict[str, Any]:

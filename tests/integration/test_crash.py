@@ -6,10 +6,18 @@ from __future__ import annotations
 import pytest
 
 from streams.classify import Classifier
+from streams.progress import committed
 from streams.reference import expected
 from streams.synth import generate
+from streams.topics import ensure_topics
 from tests.conftest import jsonl, run_cli
-from tests.integration.checks import assert_exact, kill_mid_stream
+from tests.integration.checks import (
+    assert_exact,
+    kill_mid_stream,
+    produce_elsewhere,
+    read_topic,
+    wait_until,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -21,6 +29,29 @@ def test_kill_9_mid_stream_then_restart(settings_factory, worker_factory, tmp_pa
 
     second = worker_factory(settings)
     second.wait(replies)
+    assert second.stop() == 0
+    assert_exact(settings, want)
+
+
+def test_kill_9_while_replies_take_the_round_trip(settings_factory, worker_factory, tmp_path):
+    """Replies spread by CRC32, not by their address's partition: most are classified on one
+    partition and tracked on another, through the repartition topic, when the worker dies."""
+    settings = settings_factory(sink_batch_size=300)
+    ensure_topics(settings)
+    events = list(generate(20000, seed=23))
+    produce_elsewhere(settings, events)
+    want = expected(events, Classifier(settings.policy), settings.max_attempts)
+    worker = worker_factory(settings)
+    wait_until(lambda: committed(settings, [settings.topic_repartition])[
+        settings.topic_repartition] > 0, timeout=120, interval=0.02)
+    worker.process.kill()
+    worker.process.wait()
+    # Classifying runs ahead of tracking: what must be unfinished is the repartitioned stream.
+    tracked = committed(settings, [settings.topic_repartition])[settings.topic_repartition]
+    assert tracked < len(read_topic(settings, settings.topic_repartition)), "killed too late"
+
+    second = worker_factory(settings)
+    second.wait(len(events))
     assert second.stop() == 0
     assert_exact(settings, want)
 

@@ -14,14 +14,13 @@ from sinks.clickhouse import connect
 from streams.classify import Classifier
 from streams.engine import Engine
 from streams.health import Health
-from streams.kafka_config import confluent_config
-from streams.processing import CLASSIFIED, SMTP_REPLY
+from streams.processing import CLASSIFIED
 from streams.progress import committed, wait_drained
 from streams.reference import expected
 from streams.synth import generate
 from streams.topics import ensure_topics
 from tests.conftest import jsonl, run_cli
-from tests.integration.checks import assert_exact, read_topic, wait_until
+from tests.integration.checks import assert_exact, produce_elsewhere, read_topic, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -50,19 +49,6 @@ class EngineThread:
 def produce(settings, events, tmp_path, name):
     done = run_cli(settings, "produce", str(jsonl(events, tmp_path / name)), "--quiet")
     assert done.returncode == 0, done.stderr
-
-
-def produce_elsewhere(settings, events):
-    """Keyed by address but spread by librdkafka's own partitioner (CRC32), as a producer that
-    is not a Java client may do: most replies are not on their state's partition and take the
-    round trip through the repartition topic."""
-    from confluent_kafka import Producer
-
-    producer = Producer(confluent_config(settings, partitioner="consistent_random"))
-    for e in events:
-        producer.produce(settings.topic_replies, SMTP_REPLY.encode(e),
-                         e["email"].strip().lower().encode())
-    producer.flush()
 
 
 def test_a_worker_joins_and_another_leaves_mid_stream(settings_factory, tmp_path):
