@@ -96,6 +96,15 @@ def wait_until(condition, timeout: float = 60.0, interval: float = 0.2) -> None:
         time.sleep(interval)
 
 
+def kill_at_first_commit(settings: Settings, worker: Worker, topic: str) -> int:
+    """kill -9 the worker at the first commit seen on ``topic``; return the records of
+    ``topic`` it had committed."""
+    wait_until(lambda: committed(settings, [topic])[topic] > 0, timeout=120, interval=0.02)
+    worker.process.kill()
+    worker.process.wait()
+    return committed(settings, [topic])[topic]
+
+
 def kill_mid_stream(settings: Settings, start: Callable[[Settings], Worker], replies: int,
                     seed: int, tmp_path: Path) -> tuple[Worker, dict[str, Any], int]:
     """Produce ``replies``, start a worker and kill -9 it at the first commit seen; return it,
@@ -108,11 +117,7 @@ def kill_mid_stream(settings: Settings, start: Callable[[Settings], Worker], rep
     want = expected(events, Classifier(settings.policy), settings.max_attempts)
 
     worker = start(settings)
-    wait_until(lambda: committed(settings, [settings.topic_replies])[
-        settings.topic_replies] > 0, timeout=120, interval=0.02)
-    worker.process.kill()
-    worker.process.wait()
-    tracked = committed(settings, [settings.topic_replies])[settings.topic_replies]
+    tracked = kill_at_first_commit(settings, worker, settings.topic_replies)
     print(f"killed with {tracked} of {replies} replies committed")
     assert tracked < replies, "the kill came too late to test anything"
     return worker, want, tracked

@@ -6,17 +6,16 @@ from __future__ import annotations
 import pytest
 
 from streams.classify import Classifier
-from streams.progress import committed
 from streams.reference import expected
 from streams.synth import generate
 from streams.topics import ensure_topics
 from tests.conftest import jsonl, run_cli
 from tests.integration.checks import (
     assert_exact,
+    kill_at_first_commit,
     kill_mid_stream,
     produce_elsewhere,
     read_topic,
-    wait_until,
 )
 
 pytestmark = pytest.mark.integration
@@ -41,13 +40,8 @@ def test_kill_9_while_replies_take_the_round_trip(settings_factory, worker_facto
     events = list(generate(20000, seed=23))
     produce_elsewhere(settings, events)
     want = expected(events, Classifier(settings.policy), settings.max_attempts)
-    worker = worker_factory(settings)
-    wait_until(lambda: committed(settings, [settings.topic_repartition])[
-        settings.topic_repartition] > 0, timeout=120, interval=0.02)
-    worker.process.kill()
-    worker.process.wait()
     # Classifying runs ahead of tracking: what must be unfinished is the repartitioned stream.
-    tracked = committed(settings, [settings.topic_repartition])[settings.topic_repartition]
+    tracked = kill_at_first_commit(settings, worker_factory(settings), settings.topic_repartition)
     assert tracked < len(read_topic(settings, settings.topic_repartition)), "killed too late"
 
     second = worker_factory(settings)
