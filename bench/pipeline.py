@@ -238,9 +238,10 @@ class CoresUsed:
         for name, pid in self.pids.items():
             used = thread_cpu_seconds(pid) - self.threads[name]
             for (child, thread), ticks in sorted(used.items(), key=lambda kv: -kv[1]):
-                if ticks / hz / wall >= 0.01:
-                    group = f"{name} children" if child else name
-                    out.setdefault(group, {})[thread] = round(ticks / hz / wall, 2)
+                cores = ticks / hz / wall
+                if cores >= 0.01:
+                    out.setdefault(f"{name} children" if child else name, {})[thread] = round(
+                        cores, 2)
         return out
 
 
