@@ -20,7 +20,8 @@ import time
 import faust
 
 from streams.classify import Classifier
-from streams.processing import HOOK, classify_reply
+from streams.hooks import encode as encode_hook
+from streams.processing import classify_reply
 from streams.settings import Settings
 from streams.tracking import Limits, decide
 
@@ -79,7 +80,7 @@ async def classify(stream: faust.StreamT) -> None:
             elif decision.forget_message:
                 messages.pop(message_id, None)
             for hook in decision.hooks:
-                await hooks.send(key=email.encode(), value=HOOK.encode(hook))
+                await hooks.send(key=email.encode(), value=encode_hook(hook))
         counted()
 
 

@@ -19,7 +19,8 @@ from collections import Counter
 from sinks.avro_rows import source_suffix
 from streams.classify import Classifier
 from streams.codec import Codec
-from streams.processing import HOOK, REPLY_SPANS, SMTP_REPLY, classified_record, classify_reply
+from streams.hooks import encode as encode_hook
+from streams.processing import REPLY_SPANS, SMTP_REPLY, classified_record, classify_reply
 from streams.state import PartitionState
 from streams.synth import generate
 from streams.tracking import Limits
@@ -44,7 +45,7 @@ def one_pass(replies: list[bytes]) -> Counter[str]:
         t3 = clock()
         source = source_suffix(0, offset)  # as the engine does: once for a reply and its hooks
         rows.append(value + source)
-        rows += [HOOK.encode(hook) + source for hook in hooks]
+        rows += [encode_hook(hook) + source for hook in hooks]
         t4 = clock()
         spent["classify_reply"] += t1 - t0
         spent["classified_record"] += t2 - t1

@@ -58,12 +58,13 @@ from .classify import Classifier
 from .codec import Codec, Invalid
 from .exceptions import BrokerError
 from .health import Health
+from .hooks import EMAIL
+from .hooks import encode as encode_hook
 from .kafka_config import confluent_config, produce
 from .partitioner import partition_of
 from .processing import (
     CLASSIFIED,
     DEAD_LETTER,
-    HOOK,
     REPLY_SPANS,
     Source,
     classified_record,
@@ -258,9 +259,8 @@ class Engine:
         source = source_suffix(partition, offset)  # the rows of a reply and of its hooks
         self.sinks["replies"].add(classified + source, topic, partition, offset)
         for hook in hooks:
-            value = HOOK.encode(hook)
-            produce(self.producer, self.settings.topic_hooks,
-                    hook["event_data"]["email"].encode(), value)
+            value = encode_hook(hook)
+            produce(self.producer, self.settings.topic_hooks, hook[EMAIL].encode(), value)
             self.sinks["hooks"].add(value + source, topic, partition, offset)
         self.health.tracked += 1
         self.health.hooks += len(hooks)

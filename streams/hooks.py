@@ -8,6 +8,9 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any
 
+from .avro_writer import compile_flat_writer
+from .codec import schema_json
+
 HARDBOUNCED = "Hardbounced"
 
 
@@ -43,33 +46,47 @@ HOOK_FIELDS = ("event_id", "event_time", "account_id", "profile_id", "list_id", 
                "bounce_text")
 
 
-def make_hook(event_type: str, reply: dict[str, Any], **data: Any) -> dict[str, Any]:
+# A hook is the values of its schema's fields in order, the event data's in its place (FIELDS):
+# encoded without building the nested record, 2.5 µs instead of 4.3 (one or two a reply).
+FIELDS, _encode = compile_flat_writer(schema_json("action_hook"))
+EMAIL = FIELDS.index("event_data.email")  # the key it is produced with
+Hook = tuple[Any, ...]
+
+
+def hook_values(event_type: str, reply: dict[str, Any], retry_after: int | None = None,
+                retry_at: str | None = None, status: str | None = None,
+                cause: str | None = None) -> Hook:
     bounce = event_type != "deliv"
-    return {
-        "hook_id": hook_id(event_type, reply),
-        "event_type": event_type,
-        "event_date": rfc3339(reply["event_time"]),
-        "account_id": reply["account_id"],
-        "profile_id": reply.get("profile_id"),
-        "list_id": reply.get("list_id"),
-        "sends_trying_num": reply["attempt"],
-        "is_test": reply.get("is_test", False),
-        "event_data": {
-            "event_id": reply["event_id"],
-            "message_id": reply["message_id"],
-            "campaign_id": reply.get("campaign_id"),
-            "email": reply["email"],
-            "recipient_domain": reply["recipient_domain"],
-            "from_domain": reply["from_domain"],
-            "sending_ip": reply["sending_ip"],
-            "reply_code": reply.get("reply_code"),
-            "enhanced_status": reply.get("enhanced_status"),
-            "reason": reply["reason"] if bounce else None,
-            "bounce_text": reply["bounce_text"] if bounce else None,
-            "retry_after": data.get("retry_after"),
-            "retry_at": data.get("retry_at"),
-            "status": data.get("status"),
-            "cause": data.get("cause"),
-            "alert": None,
-        },
-    }
+    return (
+        hook_id(event_type, reply), event_type, rfc3339(reply["event_time"]),
+        reply["account_id"], reply.get("profile_id"), reply.get("list_id"), reply["attempt"],
+        reply.get("is_test", False),
+        # event_data
+        reply["event_id"], reply["message_id"], reply.get("campaign_id"), reply["email"],
+        reply["recipient_domain"], reply["from_domain"], reply["sending_ip"],
+        reply.get("reply_code"), reply.get("enhanced_status"),
+        reply["reason"] if bounce else None, reply["bounce_text"] if bounce else None,
+        retry_after, retry_at, status, cause,
+        None,  # alert: only the provider-health hooks carry one (alerts.py)
+    )
+
+
+def encode(hook: Hook) -> bytes:
+    """``HOOK.encode(as_dict(hook))``."""
+    return _encode(*hook)
+
+
+def as_dict(hook: Hook) -> dict[str, Any]:
+    """The hook as the ActionHook record, nested."""
+    out: dict[str, Any] = {}
+    for name, value in zip(FIELDS, hook):
+        outer, _, inner = name.partition(".")
+        if inner:
+            out.setdefault(outer, {})[inner] = value
+        else:
+            out[name] = value
+    return out
+
+
+def make_hook(event_type: str, reply: dict[str, Any], **data: Any) -> dict[str, Any]:
+    return as_dict(hook_values(event_type, reply, **data))

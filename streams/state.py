@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .hooks import Hook
 from .tracking import Limits, PendingIndex, decide, expiry_hook
 
 TABLES = ("recipients", "messages")
@@ -28,7 +29,7 @@ class PartitionState:
         # Keys changed since the last ``take_changes``: the changelog records to write.
         self._changed: dict[str, set[str]] = {t: set() for t in TABLES}
 
-    def apply(self, reply: dict[str, Any]) -> list[dict[str, Any]]:
+    def apply(self, reply: dict[str, Any]) -> list[Hook]:
         """Process one classified reply; return the hooks it emits, in order."""
         email, mid = reply["email"], reply["message_id"]
         decision = decide(reply, self.recipients.get(email), self.messages.get(mid),

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import recent
-from .hooks import HARDBOUNCED, HOOK_FIELDS, make_hook, rfc3339
+from .hooks import HARDBOUNCED, HOOK_FIELDS, Hook, hook_values, rfc3339
 
 # The flag of an entry of ``recent``: flag -> (suppressed_before, escalated).
 RECENT_FLAGS = {"0": (False, False), "1": (True, False), "2": (False, True)}
@@ -41,7 +41,7 @@ class Limits:
 
 @dataclass
 class Decision:
-    hooks: list[dict[str, Any]] = field(default_factory=list)
+    hooks: list[Hook] = field(default_factory=list)  # hooks.py: a hook's field values
     recipient: dict[str, Any] | None = None  # new recipient state; None: unchanged
     message: dict[str, Any] | None = None  # new pending-message state
     forget_message: bool = False  # the message is settled: drop it from the pending table
@@ -69,11 +69,11 @@ def decide(
     out = Decision()
 
     if suppressed_before:
-        out.hooks.append(make_hook("suppress", reply, cause=recipient["suppressed_by"]))
+        out.hooks.append(hook_values("suppress", reply, cause=recipient["suppressed_by"]))
     else:
         _reply_hooks(reply, message, limits, partition, out)
     if escalated:
-        out.hooks.append(make_hook("status", reply, status=HARDBOUNCED, cause="soft_bounces"))
+        out.hooks.append(hook_values("status", reply, status=HARDBOUNCED, cause="soft_bounces"))
 
     if replayed is None:
         out.recipient = _next_recipient(recipient, reply, suppressed_before, escalated,
@@ -101,23 +101,23 @@ def _reply_hooks(
 ) -> None:
     kind = reply["kind"]
     if kind == "delivered":
-        out.hooks.append(make_hook("deliv", reply))
+        out.hooks.append(hook_values("deliv", reply))
         out.forget_message = message is not None
     elif kind == "hard":
-        out.hooks.append(make_hook("hbounce", reply))
+        out.hooks.append(hook_values("hbounce", reply))
         if reply["suppress"]:
-            out.hooks.append(make_hook("status", reply, status=HARDBOUNCED))
+            out.hooks.append(hook_values("status", reply, status=HARDBOUNCED))
         out.forget_message = message is not None
     else:
         retry_after = reply.get("retry_after") or limits.default_retry_s
-        out.hooks.append(make_hook(
+        out.hooks.append(hook_values(
             "sbounce", reply, retry_after=retry_after,
             retry_at=rfc3339(reply["event_time"] + retry_after * 1000),
         ))
         cause = ("final" if reply.get("final")
                  else "max_attempts" if reply["attempt"] >= limits.max_attempts else None)
         if cause:
-            out.hooks.append(make_hook("undeliv", reply, cause=cause))
+            out.hooks.append(hook_values("undeliv", reply, cause=cause))
             out.forget_message = message is not None
         else:
             out.message = {
@@ -184,5 +184,5 @@ class PendingIndex:
         return out
 
 
-def expiry_hook(message: dict[str, Any]) -> dict[str, Any]:
-    return make_hook("undeliv", message["reply"], cause="lifetime")
+def expiry_hook(message: dict[str, Any]) -> Hook:
+    return hook_values("undeliv", message["reply"], cause="lifetime")

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from streams.avro_writer import Unsupported, compile_writer
+from streams.avro_writer import Unsupported, compile_flat_writer, compile_writer
 from streams.codec import SCHEMA_DIR, schema, schema_json
 from streams.varint import SMALL
 
@@ -58,6 +58,38 @@ def test_every_schema_is_compiled_and_writes_what_fastavro_writes(name: str) -> 
         assert write(record) == fastavro_bytes(name, record)
 
     same_bytes()
+
+
+@pytest.mark.parametrize("name", SCHEMAS)
+def test_the_flat_writer_writes_what_the_record_writer_writes(name: str) -> None:
+    names, write_flat = compile_flat_writer(schema_json(name))
+    write = compile_writer(schema_json(name))
+
+    def value(record: dict[str, Any], dotted: str) -> Any:
+        for part in dotted.split("."):
+            record = record[part]
+        return record
+
+    @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(records(schema_json(name)))
+    def same_bytes(record: dict[str, Any]) -> None:
+        assert write_flat(*(value(record, n) for n in names)) == write(record)
+
+    same_bytes()
+
+
+def test_flat_fields_name_a_nested_record_s_fields_in_its_place() -> None:
+    spec = {"type": "record", "name": "R", "fields": [
+        {"name": "a", "type": "long"},
+        {"name": "n", "type": {"type": "record", "name": "N", "fields": [
+            {"name": "b", "type": "string"},
+            {"name": "o", "type": ["null", {"type": "record", "name": "O", "fields": [
+                {"name": "c", "type": "long"}]}]}]}},
+        {"name": "d", "type": "boolean"},
+    ]}
+    names, write = compile_flat_writer(spec)
+    assert names == ("a", "n.b", "n.o", "d")
+    assert write(-3, "x", {"c": 1}, True) == b"\x05\x02x\x02\x02\x01"
 
 
 def test_a_field_with_a_default_may_be_left_out() -> None:

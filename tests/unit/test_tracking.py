@@ -1,7 +1,8 @@
 """The recipient state machine, transition by transition, replays included."""
 
 from streams import recent
-from streams.hooks import make_hook
+from streams.hooks import as_dict, encode, hook_values, make_hook
+from streams.processing import HOOK
 from streams.tracking import Limits, PendingIndex, decide, expiry_hook
 
 LIMITS = Limits(max_attempts=3, default_retry_s=600, message_lifetime_s=86400)
@@ -22,7 +23,7 @@ def reply(event_id, kind, *, attempt=1, final=False, suppress=None, retry_after=
 
 
 def types(decision):
-    return [h["event_type"] for h in decision.hooks]
+    return [as_dict(h)["event_type"] for h in decision.hooks]
 
 
 def test_delivery_emits_deliv_and_settles_the_message():
@@ -35,7 +36,7 @@ def test_delivery_emits_deliv_and_settles_the_message():
 def test_hard_bounce_suppresses_and_changes_status():
     d = decide(reply("e1", "hard"), None, None, LIMITS, 0)
     assert types(d) == ["hbounce", "status"]
-    assert d.hooks[1]["event_data"]["status"] == "Hardbounced"
+    assert as_dict(d.hooks[1])["event_data"]["status"] == "Hardbounced"
     assert d.recipient["suppressed_by"] == "e1"
 
 
@@ -49,13 +50,13 @@ def test_send_to_suppressed_address_is_a_suppress_event():
     state = decide(reply("e1", "hard"), None, None, LIMITS, 0).recipient
     d = decide(reply("e2", "delivered", message_id="m2"), state, None, LIMITS, 0)
     assert types(d) == ["suppress"]
-    assert d.hooks[0]["event_data"]["cause"] == "e1"
+    assert as_dict(d.hooks[0])["event_data"]["cause"] == "e1"
 
 
 def test_soft_bounce_announces_the_retry_and_stays_pending():
     d = decide(reply("e1", "soft", retry_after=120), None, None, LIMITS, 4)
     assert types(d) == ["sbounce"]
-    data = d.hooks[0]["event_data"]
+    data = as_dict(d.hooks[0])["event_data"]
     assert data["retry_after"] == 120
     assert data["retry_at"] == "1970-01-01T00:18:40.000+00:00"
     assert {k: v for k, v in d.message.items() if k != "reply"} == \
@@ -65,21 +66,21 @@ def test_soft_bounce_announces_the_retry_and_stays_pending():
 
 def test_soft_bounce_without_hint_uses_default_retry():
     d = decide(reply("e1", "soft"), None, None, LIMITS, 0)
-    assert d.hooks[0]["event_data"]["retry_after"] == 600
+    assert as_dict(d.hooks[0])["event_data"]["retry_after"] == 600
 
 
 def test_final_soft_bounce_is_undelivered_once_per_message():
     d = decide(reply("e1", "soft", final=True), None, {"first": 1, "attempts": 1}, LIMITS, 0)
     assert types(d) == ["sbounce", "undeliv"]
-    assert d.hooks[1]["hook_id"] == "m1:undeliv"
-    assert d.hooks[1]["event_data"]["cause"] == "final"
+    assert as_dict(d.hooks[1])["hook_id"] == "m1:undeliv"
+    assert as_dict(d.hooks[1])["event_data"]["cause"] == "final"
     assert d.forget_message
 
 
 def test_max_attempts_makes_undelivered():
     d = decide(reply("e3", "soft", attempt=3), None, None, LIMITS, 0)
     assert types(d) == ["sbounce", "undeliv"]
-    assert d.hooks[1]["event_data"]["cause"] == "max_attempts"
+    assert as_dict(d.hooks[1])["event_data"]["cause"] == "max_attempts"
 
 
 def test_soft_streak_counts_and_resets():
@@ -94,7 +95,7 @@ def test_replay_re_emits_the_same_hooks_and_changes_nothing():
     first = decide(reply("e1", "hard"), None, None, LIMITS, 0)
     # The state was written (changelog) but the offset not committed: e1 comes again.
     again = decide(reply("e1", "hard"), first.recipient, None, LIMITS, 0)
-    assert [h["hook_id"] for h in again.hooks] == [h["hook_id"] for h in first.hooks]
+    assert again.hooks == first.hooks
     assert again.recipient is None
 
 
@@ -130,7 +131,7 @@ def test_pending_index_forgets_settled_messages_before_their_lifetime_ends():
 
 def test_expiry_hook_is_the_same_undeliv_as_a_final_reply():
     message = {"reply": reply("e1", "soft")}
-    hook = expiry_hook(message)
+    hook = as_dict(expiry_hook(message))
     assert hook["hook_id"] == "m1:undeliv"
     assert hook["event_data"]["cause"] == "lifetime"
 
@@ -152,7 +153,7 @@ def test_escalation_suppresses_after_n_soft_bounces_in_the_window():
     state, decisions = soft_run([0, 1000, 2000, 3000])
     assert [types(d) for d in decisions] == [
         ["sbounce"], ["sbounce"], ["sbounce", "status"], ["suppress"]]
-    assert decisions[2].hooks[1]["event_data"]["cause"] == "soft_bounces"
+    assert as_dict(decisions[2].hooks[1])["event_data"]["cause"] == "soft_bounces"
     assert state["suppressed_by"] == "e2"
 
 
@@ -176,7 +177,7 @@ def test_a_pending_message_keeps_what_its_expiry_hook_needs_and_not_the_text():
     full = {**reply("e1", "soft"), "reply_text": "x" * 60000, "mx_host": "mx.example"}
     stored = decide(full, None, None, LIMITS, 0).message
     assert "reply_text" not in stored["reply"]
-    assert expiry_hook(stored) == make_hook("undeliv", full, cause="lifetime")
+    assert as_dict(expiry_hook(stored)) == make_hook("undeliv", full, cause="lifetime")
 
 
 def test_hook_dates_are_rfc3339_with_milliseconds():
@@ -218,3 +219,23 @@ def test_recipient_state_from_an_old_changelog_keeps_recognising_replays():
     assert types(d) == ["suppress"] and d.recipient is None
     d = decide(reply("e3", "delivered"), old, None, LIMITS, 0)
     assert d.recipient["recent"] == recent.parse(["0e1", "1e2"]) + "1" + recent.digest("e3")
+
+
+def test_a_hook_s_values_are_its_record_s_fields():
+    sent = reply("e1", "soft")
+    hook = hook_values("sbounce", sent, retry_after=60, retry_at="then", status="S", cause="C")
+    assert as_dict(hook) == {
+        "hook_id": "e1:sbounce", "event_type": "sbounce",
+        "event_date": "1970-01-01T00:16:40.000+00:00", "account_id": 1, "profile_id": "p1",
+        "list_id": 5, "sends_trying_num": 1, "is_test": False,
+        "event_data": {
+            "event_id": "e1", "message_id": "m1", "campaign_id": 7, "email": "a@x.com",
+            "recipient_domain": "x.com", "from_domain": "news.example",
+            "sending_ip": "192.0.2.1", "reply_code": 450, "enhanced_status": None, "reason": "r",
+            "bounce_text": "t", "retry_after": 60, "retry_at": "then", "status": "S",
+            "cause": "C", "alert": None,
+        },
+    }
+    assert encode(hook) == HOOK.encode(as_dict(hook))
+    delivered = as_dict(hook_values("deliv", reply("e2", "delivered")))["event_data"]
+    assert delivered["reason"] is None and delivered["bounce_text"] is None
