@@ -183,10 +183,13 @@ class Engine:
                 on_tick()
             self.checkpoint()
         finally:
-            self.consumer.close()  # leaves the group; on_revoke checkpoints again (a no-op)
-            self.writer.shutdown(wait=True)
-            self.sink_client.close()
-            self.clickhouse.close()  # chDB: lets the next process open the directory
+            self.close()
+
+    def close(self) -> None:
+        self.consumer.close()  # leaves the group; on_revoke checkpoints again (a no-op)
+        self.writer.shutdown(wait=True)
+        self.sink_client.close()
+        self.clickhouse.close()  # chDB: lets the next process open the directory
 
     def _process(self, msg: Message) -> None:
         error = msg.error()
