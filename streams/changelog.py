@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 import orjson
@@ -41,11 +42,12 @@ def write_changes(
 
     Values are written by orjson (70 ns a recipient; json took 1.5 µs, 4% of a backlog's
     time). Keys stay json's: its ASCII escapes keep a key's bytes, which compaction matches,
-    the same as in changelogs written before."""
+    the same as in changelogs written before; written by the escaper ``json.dumps`` calls for
+    a str (60 ns instead of 270, about one key a reply at 100,000 recipients)."""
     for table, values in changes.items():
         topic = changelog_topic(settings, table)
         for key, value in values.items():
-            produce(producer, topic, json.dumps(key).encode(),
+            produce(producer, topic, encode_basestring_ascii(key).encode(),
                     None if value is None else orjson.dumps(value), partition)
 
 
