@@ -86,7 +86,3 @@ def as_dict(hook: Hook) -> dict[str, Any]:
         else:
             out[name] = value
     return out
-
-
-def make_hook(event_type: str, reply: dict[str, Any], **data: Any) -> dict[str, Any]:
-    return as_dict(hook_values(event_type, reply, **data))

@@ -18,7 +18,7 @@ import pytest
 from streams.broker import free_port
 from streams.delivery_policy import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from streams.demo import worker_env
-from streams.hooks import make_hook
+from streams.hooks import as_dict, hook_values
 from streams.kafka_config import confluent_config
 from streams.processing import DEAD_LETTER, HOOK
 from streams.topics import ensure_topics
@@ -76,8 +76,8 @@ def test_hooks_reach_http_targets_through_failures(settings_factory, tmp_path):
 
     settings = settings_factory()
     ensure_topics(settings)
-    hooks = [make_hook("sbounce", {**reply(f"e{i}", "soft", message_id=f"m{i}", t=i),
-                                   "email": f"u{i % 8}@x.com"}) for i in range(40)]
+    hooks = [as_dict(hook_values("sbounce", {**reply(f"e{i}", "soft", message_id=f"m{i}", t=i),
+                                             "email": f"u{i % 8}@x.com"})) for i in range(40)]
     producer = Producer(confluent_config(settings))
     for h in hooks:
         producer.produce(settings.topic_hooks, key=h["event_data"]["email"].encode(),

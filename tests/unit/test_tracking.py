@@ -1,7 +1,7 @@
 """The recipient state machine, transition by transition, replays included."""
 
 from streams import recent
-from streams.hooks import as_dict, encode, hook_values, make_hook
+from streams.hooks import as_dict, encode, hook_values
 from streams.processing import HOOK
 from streams.tracking import Limits, PendingIndex, decide, expiry_hook
 
@@ -177,7 +177,7 @@ def test_a_pending_message_keeps_what_its_expiry_hook_needs_and_not_the_text():
     full = {**reply("e1", "soft"), "reply_text": "x" * 60000, "mx_host": "mx.example"}
     stored = decide(full, None, None, LIMITS, 0).message
     assert "reply_text" not in stored["reply"]
-    assert as_dict(expiry_hook(stored)) == make_hook("undeliv", full, cause="lifetime")
+    assert expiry_hook(stored) == hook_values("undeliv", full, cause="lifetime")
 
 
 def test_hook_dates_are_rfc3339_with_milliseconds():
