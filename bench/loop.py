@@ -23,7 +23,6 @@ from typing import Any
 from confluent_kafka import Message
 
 from streams.broker import LocalBroker
-from streams.changelog import write_changes
 from streams.engine import Engine
 from streams.health import Health
 from streams.partitioner import partition_of
@@ -56,8 +55,7 @@ def one_pass(settings: Settings, batch: list[Message]) -> dict[str, Any]:
         engine._process(msg)
         if i % CHECKPOINT_REPLIES == 0 or i == len(batch):
             at = clock()
-            for partition, state in engine.states.items():
-                write_changes(engine.producer, settings, partition, state.take_changes())
+            engine._write_changelogs()
             changelog += clock() - at
             for sink in engine.sinks.values():
                 sink.take()
@@ -76,7 +74,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--recipients", type=int, help="distinct addresses (default replies/10)")
     parser.add_argument("--passes", type=int, default=5)
     args = parser.parse_args(argv)
-    if min(args.replies, args.passes, args.recipients or 1) < 1:
+    if min(args.replies, args.passes) < 1 or (args.recipients is not None and args.recipients < 1):
         parser.error("--replies, --recipients and --passes must be at least 1")
     root = tempfile.mkdtemp(prefix="bounceflow-loop-")
     with LocalBroker() as broker:

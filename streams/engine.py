@@ -288,8 +288,7 @@ class Engine:
     def _start_checkpoint(self) -> None:
         """Steps 1-2, and step 3 handed to the writer thread."""
         self._finish_checkpoint()
-        for partition, state in self.states.items():
-            write_changes(self.producer, self.settings, partition, state.take_changes())
+        self._write_changelogs()
         remaining = self.producer.flush(60)
         if remaining or self.failed_deliveries:
             raise BrokerError(
@@ -303,6 +302,11 @@ class Engine:
         self.health.state_keys = sum(len(s.recipients) + len(s.messages)
                                      for s in self.states.values())
         self.last_checkpoint = time.monotonic()
+
+    def _write_changelogs(self) -> None:
+        """Step 1: the changelog records of every table key changed since the last one."""
+        for partition, state in self.states.items():
+            write_changes(self.producer, self.settings, partition, state.take_changes())
 
     def _finish_checkpoint(self) -> None:
         """Wait for the write in flight, then step 4."""

@@ -20,8 +20,9 @@ def test_the_loop_bench_tracks_every_reply(capsys):
     assert out["loop_us"] > out["changelog_us"] > 0
 
 
-def test_a_bad_argument_is_a_usage_error(capsys):
+@pytest.mark.parametrize("argument", [["--passes", "0"], ["--recipients", "0"]])
+def test_a_bad_argument_is_a_usage_error(capsys, argument):
     with pytest.raises(SystemExit) as exit_:
-        main(["--passes", "0"])
+        main(argument)
     assert exit_.value.code == 2
     assert "at least 1" in capsys.readouterr().err
