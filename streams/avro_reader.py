@@ -21,6 +21,7 @@ import struct
 from collections.abc import Callable, Collection
 from typing import Any
 
+from . import avro_native
 from .avro_writer import Unsupported
 
 MAX_VARINT_BYTES = 10  # a 64-bit long
@@ -148,12 +149,13 @@ class _Compiler:
 
 
 def compile_reader(
-    schema: dict[str, Any], spans: Collection[str] = ()
+    schema: dict[str, Any], spans: Collection[str] = (), native: bool = avro_native.AVAILABLE
 ) -> Callable[[bytes, int], dict[str, Any]]:
     """The decoder of records of ``schema`` (a record schema as JSON, logical types removed):
     ``data`` from ``start`` (a frame's header before it) must be one record. ``spans``: top-level
     fields whose byte positions in ``data`` the record holds too, as ``record[SPAN + name]``
-    (the bytes around them can then be copied, not encoded again)."""
+    (the bytes around them can then be copied, not encoded again). ``native``: read by the C
+    codec (``avro_native.py``), the same records, instead of the generated function."""
     if not isinstance(schema, dict) or schema.get("type") != "record":
         raise Unsupported("the top-level schema must be a record")
     unknown = set(spans) - {f["name"] for f in schema["fields"]}
@@ -162,7 +164,8 @@ def compile_reader(
     compiler = _Compiler()
     top = compiler.record(schema, spans)
     exec("\n".join(compiler.functions), compiler.env)  # the source is built above, from the schema
-    read_record: Callable[[bytes, int], tuple[dict[str, Any], int]] = compiler.env[top]
+    read_record: Callable[[bytes, int], tuple[dict[str, Any], int]] = (
+        avro_native.reader(schema, spans, ReadError, _long) if native else compiler.env[top])
 
     def read(data: bytes, start: int = 0) -> dict[str, Any]:
         try:

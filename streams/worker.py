@@ -20,7 +20,7 @@ from sinks import provider_health
 from sinks.clickhouse import connect
 from sinks.ddl import HEALTH_WINDOWS
 
-from . import interpreter, logs, subscriptions
+from . import avro_native, interpreter, logs, subscriptions
 from .delivery import Delivery
 from .engine import Engine
 from .engine_processes import EngineProcesses
@@ -34,6 +34,7 @@ def run_worker(settings: Settings) -> None:
     logs.configure(settings)
     interpreter.tune()
     log.info("starting worker with settings %s", json.dumps(settings.redacted()))
+    log.info("Avro codec: %s", avro_native.CODEC)
     ensure_topics(settings)
     health = Health()
     engines = EngineProcesses(settings, health) if settings.processes > 1 else None

@@ -1,5 +1,6 @@
-"""The compiled Avro writer against fastavro's, the reference: the same bytes for generated records
-of every schema bounceflow writes, and a clear refusal of the types it does not cover."""
+"""The compiled Avro writers (generated Python and C) against fastavro's, the reference: the same
+bytes for generated records of every schema bounceflow writes, and a clear refusal of the types
+they do not cover."""
 
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ from streams.avro_writer import Unsupported, compile_flat_writer, compile_writer
 from streams.codec import SCHEMA_DIR, schema, schema_json
 from streams.varint import SMALL
 
+# Every test runs on both codecs: the generated Python functions and the C one (avro_native.py).
+BOTH_CODECS = pytest.mark.parametrize("native", [False, True], ids=["python", "c"])
+pytestmark = BOTH_CODECS
 SCHEMAS = sorted(p.stem for p in SCHEMA_DIR.glob("*.avsc"))
 LONGS = (st.integers(-2**63, 2**63 - 1) | st.integers(-2, SMALL + 2)
          | st.sampled_from([SMALL - 1, SMALL, -SMALL, 2**31 - 1, -2**31]))
@@ -49,8 +53,8 @@ def fastavro_bytes(name: str, record: dict[str, Any]) -> bytes:
 
 
 @pytest.mark.parametrize("name", SCHEMAS)
-def test_every_schema_is_compiled_and_writes_what_fastavro_writes(name: str) -> None:
-    write = compile_writer(schema_json(name))
+def test_every_schema_is_compiled_and_writes_what_fastavro_writes(native: bool, name: str) -> None:
+    write = compile_writer(schema_json(name), native=native)
 
     @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(records(schema_json(name)))
@@ -61,9 +65,9 @@ def test_every_schema_is_compiled_and_writes_what_fastavro_writes(name: str) -> 
 
 
 @pytest.mark.parametrize("name", SCHEMAS)
-def test_the_flat_writer_writes_what_the_record_writer_writes(name: str) -> None:
-    names, write_flat = compile_flat_writer(schema_json(name))
-    write = compile_writer(schema_json(name))
+def test_the_flat_writer_writes_what_the_record_writer_writes(native: bool, name: str) -> None:
+    names, write_flat = compile_flat_writer(schema_json(name), native=native)
+    write = compile_writer(schema_json(name), native=native)
 
     def value(record: dict[str, Any], dotted: str) -> Any:
         for part in dotted.split("."):
@@ -78,7 +82,7 @@ def test_the_flat_writer_writes_what_the_record_writer_writes(name: str) -> None
     same_bytes()
 
 
-def test_flat_fields_name_a_nested_record_s_fields_in_its_place() -> None:
+def test_flat_fields_name_a_nested_record_s_fields_in_its_place(native: bool) -> None:
     spec = {"type": "record", "name": "R", "fields": [
         {"name": "a", "type": "long"},
         {"name": "n", "type": {"type": "record", "name": "N", "fields": [
@@ -87,18 +91,18 @@ def test_flat_fields_name_a_nested_record_s_fields_in_its_place() -> None:
                 {"name": "c", "type": "long"}]}]}]}},
         {"name": "d", "type": "boolean"},
     ]}
-    names, write = compile_flat_writer(spec)
+    names, write = compile_flat_writer(spec, native=native)
     assert names == ("a", "n.b", "n.o", "d")
     assert write(-3, "x", {"c": 1}, True) == b"\x05\x02x\x02\x02\x01"
 
 
-def test_a_field_with_a_default_may_be_left_out() -> None:
+def test_a_field_with_a_default_may_be_left_out(native: bool) -> None:
     spec = {"type": "record", "name": "R", "fields": [
         {"name": "a", "type": "long"},
         {"name": "b", "type": ["null", "string"], "default": None},
         {"name": "c", "type": "boolean", "default": True},
     ]}
-    assert compile_writer(spec)({"a": -3}) == b"\x05\x00\x01"
+    assert compile_writer(spec, native=native)({"a": -3}) == b"\x05\x00\x01"
 
 
 @pytest.mark.parametrize("field_type", [
@@ -107,7 +111,7 @@ def test_a_field_with_a_default_may_be_left_out() -> None:
     ["string", "long"],
     {"type": "fixed", "name": "F", "size": 4},
 ])
-def test_types_it_does_not_cover_are_refused(field_type: Any) -> None:
+def test_types_it_does_not_cover_are_refused(native: bool, field_type: Any) -> None:
     spec = {"type": "record", "name": "R", "fields": [{"name": "x", "type": field_type}]}
     with pytest.raises(Unsupported):
-        compile_writer(spec)
+        compile_writer(spec, native=native)
