@@ -62,7 +62,9 @@ class Classifier:
         # 29% and 100,000 hit 31%, for ~50 MB more.
         self._cached = lru_cache(maxsize=8192)(self._classify)
         self._delivered = lru_cache(maxsize=128)(self._classify)
-        self._prefilter = Prefilter([r.regex.pattern for r in self.rules])
+        # Every rule's patterns in rule order, each with its rule's index.
+        self._patterns = [(i, p) for i, rule in enumerate(self.rules) for p in rule.alternatives]
+        self._prefilter = Prefilter([p.pattern for _, p in self._patterns])
         self._retry_prefilter = Prefilter([p.pattern for p in self._retry.patterns])
         self._candidates = lru_cache(maxsize=4096)(self._rules_for)
 
@@ -115,10 +117,14 @@ class Classifier:
         stage = stage.lower() if stage else None
         order, reachable = self._candidates(code_key, stage)
         possible = self._prefilter.possible(text)
-        for i in order if possible is None else sorted(possible & reachable):
-            rule = self.rules[i]
-            if rule.regex.search(text):
-                return rule.kind or code_kind, rule.reason, rule.id
+        if possible is None:
+            matched = next((i for i in order if self.rules[i].regex.search(text)), None)
+        else:  # patterns in rule order: the first that matches is the first matching rule's
+            matched = next((i for i, pattern in map(self._patterns.__getitem__, sorted(possible))
+                            if i in reachable and pattern.search(text)), None)
+        if matched is not None:
+            rule = self.rules[matched]
+            return rule.kind or code_kind, rule.reason, rule.id
         if status:
             subject = status.split(".", 1)[1] if "." in status else ""
             key = f"X.{subject}"

@@ -30,6 +30,11 @@ class TextRule:
     reason: str
     source: str
     regex: re.Pattern[str]
+    # The patterns on their own, each matching where the joined regex may: the prefilter names
+    # the few that may match a text, and only those are tried (the joined alternation of ~30
+    # patterns took 5-15 µs a search). One regex, the joined one, where a pattern refers to a
+    # group (which it would find elsewhere in the joined regex).
+    alternatives: tuple[re.Pattern[str], ...]
     codes: tuple[str, ...]  # empty: any
     stages: frozenset[str]  # empty: any
     kind: str | None
@@ -79,6 +84,11 @@ def load_reasons(path: Path = RULES_DIR / "reasons.toml") -> dict[str, str]:
     return dict(load_toml(path, "bounceflow.reasons/1")["reasons"])
 
 
+# A back reference or a conditional group, or text that looks like one (then the rule's
+# patterns are tried joined, as written: never wrong, only slower).
+_GROUP_REFERENCE = re.compile(r"\\[1-9]|\(\?P=|\(\?\(")
+
+
 def load_text_rules(path: Path) -> list[TextRule]:
     data = load_toml(path, "bounceflow.patterns/1")
     rules, seen = [], set()
@@ -110,8 +120,12 @@ def load_text_rules(path: Path) -> list[TextRule]:
             regex = re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
         except re.error as exc:
             raise RulesError(f"{where}: bad pattern: {exc}") from None
+        alone = not any(_GROUP_REFERENCE.search(p) for p in patterns)
+        alternatives = (tuple(re.compile(f"(?:{p})", re.IGNORECASE) for p in patterns)
+                        if alone else (regex,))
         rules.append(TextRule(
             id=raw["id"], reason=raw["reason"], source=raw.get("source", ""), regex=regex,
+            alternatives=alternatives,
             codes=tuple(str(c) for c in raw.get("codes", [])),
             stages=frozenset(raw.get("stages", [])), kind=raw.get("kind"), origin=str(path),
         ))

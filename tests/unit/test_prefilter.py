@@ -31,6 +31,9 @@ def test_hyperscan_is_installed_and_takes_the_built_in_rules() -> None:
     db, always = prefilter._database(tuple(r.regex.pattern for r in RULES))
     assert db is not None, "hyperscan is a dependency on this platform"
     assert not always, f"rules tried always: {sorted(always)}"
+    # The classifier scans each rule's patterns on their own.
+    db, always = prefilter._database(tuple(p.pattern for _, p in CLASSIFIER._patterns))
+    assert db is not None and not always and len(CLASSIFIER._patterns) > 2 * len(RULES)
 
 
 def test_no_rule_that_matches_a_known_text_is_missed() -> None:

@@ -55,3 +55,15 @@ def test_wrong_schema_tag(tmp_path):
     path.write_text('schema = "something/9"\n')
     with pytest.raises(RulesError, match="expected schema"):
         load_text_rules(path)
+
+
+def test_a_rule_s_patterns_are_tried_alone_unless_one_refers_to_a_group(tmp_path):
+    path = tmp_path / "rules.toml"
+    path.write_text('schema = "bounceflow.patterns/1"\n'
+                    "[[rule]]\nid='alone'\nreason='blocked'\npatterns=['spam', 'black ?list']\n"
+                    "[[rule]]\nid='joined'\nreason='blocked'\npatterns=['(x)y', '(a)\\1']\n")
+    alone, joined = load_text_rules(path)
+    assert [p.pattern for p in alone.alternatives] == ["(?:spam)", "(?:black ?list)"]
+    # Alone, "(a)\1" would find its own group; joined, \1 is the first pattern's (no group).
+    assert joined.alternatives == (joined.regex,)
+    assert not joined.regex.search("aa")
