@@ -62,12 +62,21 @@ def test_known_texts_are_masked_word_by_word_as_a_whole() -> None:
         assert normalize.masked(text) == masked_as_a_whole(text), text
 
 
+@pytest.mark.parametrize("text", [
+    "text 550 5.1.1 more", "a 450 4.2.0 b", "a 452-4.2.2 b", "x 250 2.0.0 y", "a 550-5.1.1 b",
+    "b 421-4.7.0 c", "c 250-2.0.0 d", "x\n550 y", "  550 5.1.1 y", "\u2028421-4.7.0 x", "550-text",
+])
+def test_continuation_prefixes_are_folded(text: str) -> None:
+    assert normalize.masked(text) == masked_as_a_whole(text)
+    assert normalize.masked(text) != " ".join(text.split())
+
+
 # Pieces of what the masks look for, glued by every kind of separator, whitespace or not.
 pieces = st.sampled_from([
     "alice@mail.ru", "<bob.x+y@sub.example.com>", "10.1.2.3", "[203.0.113.9]:25", "::1",
     "fe80::1:2", "http://x.example/a?b=1", "www.example.org", "mx.gmail.com", "4Bx2Yk5z1Hz8",
     "20260101123456", "550-5.1.1", "5.7.1", "full", "a", "-", "_", ".", ":", "@", "[", "]",
-    "1", "12", "123456", "\u00e9", "\u0430\u0431",
+    "1", "12", "123456", "\u00e9", "\u0430\u0431", "421", "4.2.0", "250-2.0.0",
 ]) | st.text(alphabet=st.characters(min_codepoint=9, max_codepoint=0x450), max_size=6)
 separators = st.sampled_from(["", " ", "  ", "\t", "\n", "\r\n", "\n550 ", "\xa0", "\u2028",
                               "\x1c", ",", ";", "/", "=", "(", ")"])
