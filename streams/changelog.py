@@ -70,6 +70,11 @@ def restore(
     waiting = {(topic, p) for topic in topics for p in partitions}
     consumer = Consumer(confluent_config(settings, **{
         "group.id": f"{settings.app_id}-restore", "enable.auto.commit": False}))
+    # Partitions assigned before the client knows their leaders wait out librdkafka's fixed
+    # 500 ms retry of the offset query: with the metadata first, empty partitions restore in
+    # ~0.1 s, not 0.5 s (every assignment, a worker's start, a failover waits for it).
+    for topic in topics:
+        consumer.list_topics(topic, timeout=RESTORE_TIMEOUT_S)
     consumer.assign([TopicPartition(t, p, OFFSET_BEGINNING) for t, p in waiting])
     for topic, p in waiting:
         produce(producer, topic, fence, None, p)
