@@ -1,6 +1,6 @@
 """The C Avro codec (``_avro.c``), given programs built here from a schema: the same records and
-bytes as the Python functions ``avro_reader`` and ``avro_writer`` generate, ~4x as fast (an
-SmtpReply read in ~1 µs instead of 4.2, a hook written in ~0.6 µs instead of 2.5).
+bytes as the Python functions ``avro_reader`` and ``avro_writer`` generate, 4-6x as fast (an
+SmtpReply read in 1.05 µs instead of 4.2, a hook written in 0.32 µs instead of 1.9).
 
 The C extension is built by ``pip install``; where it could not be compiled, ``AVAILABLE`` is
 false and the codec is the generated Python (the worker's log says which: ``CODEC``). The
@@ -25,13 +25,14 @@ except ImportError as exc:  # not compiled: the generated Python functions are u
 AVAILABLE = _avro is not None
 
 
-def _program(schema: Any) -> tuple[Any, ...]:
+def _program(schema: Any, spans: Collection[str] = ()) -> tuple[Any, ...]:
+    """``spans``: a record's fields whose byte positions a reader keeps too."""
     if isinstance(schema, list):  # null and one other type
         null_at = schema.index("null")
         return (_avro.UNION, null_at, _program(schema[1 - null_at]))
     kind = schema["type"] if isinstance(schema, dict) else schema
     if kind == "record":
-        return _record([(f["name"], f["type"], f) for f in schema["fields"]])
+        return _record([(f["name"], f["type"], f) for f in schema["fields"]], spans)
     if kind == "enum":
         symbols = tuple(schema["symbols"])
         return (_avro.ENUM, symbols, {s: zigzag(i) for i, s in enumerate(symbols)})
@@ -52,8 +53,7 @@ def reader(schema: dict[str, Any], spans: Collection[str], read_error: type[Exce
            ) -> Callable[[bytes, int], tuple[dict[str, Any], int]]:
     """Reads a record of ``schema`` at ``data[start]``: (the record, the position after it).
     ``long_tail`` reads a varint of 10 bytes (Python's ints are wider than C's)."""
-    program = _record([(f["name"], f["type"], f) for f in schema["fields"]], spans)
-    return _avro.Reader(program, read_error, long_tail)
+    return _avro.Reader(_program(schema, spans), read_error, long_tail)
 
 
 def writer(schema: dict[str, Any]) -> Callable[[dict[str, Any]], bytes]:

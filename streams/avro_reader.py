@@ -162,10 +162,13 @@ def compile_reader(
     if unknown:
         raise Unsupported(f"no field {sorted(unknown)} to mark")
     compiler = _Compiler()
-    top = compiler.record(schema, spans)
-    exec("\n".join(compiler.functions), compiler.env)  # the source is built above, from the schema
-    read_record: Callable[[bytes, int], tuple[dict[str, Any], int]] = (
-        avro_native.reader(schema, spans, ReadError, _long) if native else compiler.env[top])
+    top = compiler.record(schema, spans)  # refuses what neither codec covers
+    read_record: Callable[[bytes, int], tuple[dict[str, Any], int]]
+    if native:
+        read_record = avro_native.reader(schema, spans, ReadError, _long)
+    else:
+        exec("\n".join(compiler.functions), compiler.env)  # the source is built from the schema
+        read_record = compiler.env[top]
 
     def read(data: bytes, start: int = 0) -> dict[str, Any]:
         try:

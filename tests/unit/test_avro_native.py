@@ -14,8 +14,12 @@ def test_the_c_codec_is_built() -> None:
     assert avro_native.AVAILABLE, avro_native.CODEC
 
 
-@pytest.mark.parametrize("program", [(), ("long",), (99,), (9, "fields"), (9, (("x",),)),
-                                     (8, 2, (0,)), (7, [], {})])
+C = avro_native._avro
+
+
+@pytest.mark.parametrize("program", [(), ("long",), (99,), (C.RECORD, "fields"),
+                                     (C.RECORD, (("x",),)), (C.UNION, 2, (C.LONG,)),
+                                     (C.ENUM, [], {})])
 def test_a_malformed_program_is_refused(program: tuple) -> None:
     with pytest.raises((TypeError, ValueError)):
         avro_native._avro.Writer(program, False)
