@@ -3,14 +3,16 @@ in the same run on the same topic: a raw aiokafka consumer and two naive Faust a
 
     python -m bench.pipeline [--events 200000] [--recipients N] [--rate 5000] [--processes 1]
 
-Phases: produce N replies (the synthetic realistic mix); read them with a raw aiokafka consumer;
-classify them with the naive Faust agent, then (the first ``--naive-track-events``) classify and
-track them with the naive agent that also keeps Faust tables and sends hooks
-(``bench/naive_faust.py``); run ``bounceflow worker``
-until every reply is committed, which means it is classified, tracked, its hooks produced and its
-rows in ClickHouse; then, with the worker idle, produce at ``--rate`` replies/s for
+Phases: produce N replies (the synthetic realistic mix) to a baseline topic; read them with a
+raw aiokafka consumer; classify them with the naive Faust agent, then (the first
+``--naive-track-events``) classify and track them with the naive agent that also keeps Faust
+tables and sends hooks (``bench/naive_faust.py``); start ``bounceflow worker``, wait until its
+engines hold every partition, produce the same N replies to its topic and wait until every one
+is committed, which means it is classified, tracked, its hooks produced and its rows in
+ClickHouse; then, with the worker idle, produce at ``--rate`` replies/s for
 ``--latency-seconds`` and time each reply to its first hook. Rates count from the first record
-each reader saw to the last, so group joins and process starts are not in them. For both worker
+each reader saw to the last, so group joins and process starts are not in them (the worker's
+replies are produced faster than it reads them: a backlog from its first record on). For both worker
 phases it also reports the cores the worker and the broker kept busy (``*_cores_used``): the two
 cores are shared, and a slow phase is often the other process; ``pipeline_thread_cores`` splits
 the processing phase's by thread name (the engines' loops, chDB's pools, librdkafka's and the
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import json
 import os
@@ -34,10 +37,12 @@ import threading
 import time
 import urllib.request
 from collections import Counter
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from confluent_kafka import OFFSET_END, Consumer, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
 
 from streams.broker import LocalBroker, free_port
 from streams.demo import start_worker, stop_worker
@@ -53,12 +58,19 @@ def say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def produce_stream(settings: Settings, events: Any) -> int:
+def encode_stream(events: Iterable[dict[str, Any]]) -> list[tuple[bytes, bytes]]:
+    """Each reply as the (key, value) it is produced with: encoded once, before any clock runs."""
+    return [(e["email"].encode(), SMTP_REPLY.encode(e)) for e in events]
+
+
+def produce_stream(settings: Settings, records: Iterable[tuple[bytes, bytes]],
+                   topic: str | None = None) -> int:
+    """Produce encoded replies to ``topic`` (default: the replies topic); return how many."""
     producer = Producer(confluent_config(settings, **{"linger.ms": 20,
                                                       "partitioner": "murmur2_random"}))
     n = 0
-    for e in events:
-        produce(producer, settings.topic_replies, e["email"].encode(), SMTP_REPLY.encode(e))
+    for key, value in records:
+        produce(producer, topic or settings.topic_replies, key, value)
         n += 1
         if n % 100_000 == 0:
             producer.poll(0)
@@ -67,12 +79,43 @@ def produce_stream(settings: Settings, events: Any) -> int:
     return n
 
 
-def raw_consumer_rate(settings: Settings, n: int) -> float:
+def baseline_topic(settings: Settings) -> str:
+    """The baselines' copy of the replies: the worker's topic is produced only once it has
+    joined its group (``wait_joined``)."""
+    return f"{settings.app_id}-baseline-replies"
+
+
+def create_topic(settings: Settings, name: str) -> None:
+    admin = AdminClient(confluent_config(settings))
+    for future in admin.create_topics([NewTopic(name, settings.partitions, 1)]).values():
+        future.result(timeout=30)
+
+
+def wait_joined(settings: Settings, alive: Callable[[], bool], timeout: float = 120) -> None:
+    """Wait until the worker's engines hold every partition between them (its /health).
+
+    Why the benchmark waits: the local broker answers a follower's SyncGroup up to a second
+    after the leader's when it arrives first (a real coordinator answers both at once), so with
+    two engine processes one of them often started a second late, and that second, in a
+    backlog of a few seconds, was in the rate as if it were the worker's."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with contextlib.suppress(OSError):
+            if len(health(settings.web_port)["partitions"]) == settings.partitions:
+                return
+        if not alive():
+            raise SystemExit("the worker exited before it joined its group")
+        if time.monotonic() > deadline:
+            raise SystemExit(f"the worker did not hold every partition after {timeout:.0f}s")
+        time.sleep(0.1)
+
+
+def raw_consumer_rate(settings: Settings, n: int, topic: str) -> float:
     from aiokafka import AIOKafkaConsumer
 
     async def read() -> float:
         consumer = AIOKafkaConsumer(
-            settings.topic_replies, bootstrap_servers=settings.kafka_bootstrap,
+            topic, bootstrap_servers=settings.kafka_bootstrap,
             group_id=f"raw-{os.getpid()}", auto_offset_reset="earliest",
             enable_auto_commit=False, session_timeout_ms=6000, heartbeat_interval_ms=1000)
         await consumer.start()
@@ -96,9 +139,10 @@ def naive_hooks_topic(settings: Settings) -> str:
     return f"{settings.app_id}-naive-hooks"
 
 
-def naive_faust_rate(settings: Settings, n: int, root: Path, track: bool = False) -> float:
-    """The naive agent's rate over the first ``n`` replies; ``track``: with the track step
-    (Faust tables and hooks, ``bench/naive_faust.py``)."""
+def naive_faust_rate(settings: Settings, n: int, root: Path, track: bool = False,
+                     topic: str | None = None) -> float:
+    """The naive agent's rate over the first ``n`` replies of ``topic`` (default: the replies
+    topic); ``track``: with the track step (Faust tables and hooks, ``bench/naive_faust.py``)."""
     app_id = f"{settings.app_id}-naive" + ("-track" if track else "")
     out = root / f"{app_id}.json"
     options = ["--partitions", str(settings.partitions), "--app-id", app_id]
@@ -108,7 +152,7 @@ def naive_faust_rate(settings: Settings, n: int, root: Path, track: bool = False
         options += ["--hooks-topic", hooks]
     done = subprocess.run(
         [sys.executable, "-m", "bench.naive_faust", settings.kafka_bootstrap,
-         settings.topic_replies, str(n), str(out), *options],
+         topic or settings.topic_replies, str(n), str(out), *options],
         capture_output=True, text=True, timeout=3600,
         cwd=Path(__file__).resolve().parent.parent,
     )
@@ -318,21 +362,29 @@ def main(argv: list[str] | None = None) -> None:
             web_port=free_port(), alert_check_s=1e9, processes=args.processes,
         )
         ensure_topics(settings)
-        say(f"producing {args.events} replies")
-        produce_stream(settings, generate(args.events, seed=1,
-                                          recipients=args.recipients or args.events // 10))
+        records = encode_stream(generate(args.events, seed=1,
+                                         recipients=args.recipients or args.events // 10))
         if not args.skip_baselines:
+            baseline = baseline_topic(settings)
+            create_topic(settings, baseline)
+            say(f"producing {args.events} replies to {baseline}")
+            produce_stream(settings, records, baseline)
             say("raw aiokafka consumer")
-            out["raw_consumer_events_per_s"] = round(raw_consumer_rate(settings, args.events))
+            out["raw_consumer_events_per_s"] = round(
+                raw_consumer_rate(settings, args.events, baseline))
             say("naive Faust agent")
-            out["naive_faust_events_per_s"] = round(naive_faust_rate(settings, args.events, root))
+            out["naive_faust_events_per_s"] = round(
+                naive_faust_rate(settings, args.events, root, topic=baseline))
             tracked = min(args.events, args.naive_track_events)
             say(f"naive Faust agent with the track step, first {tracked} replies")
             out["naive_faust_track_events_per_s"] = round(
-                naive_faust_rate(settings, tracked, root, track=True))
+                naive_faust_rate(settings, tracked, root, track=True, topic=baseline))
         say("bounceflow worker")
         assert broker.process is not None
         worker = start_worker(settings, root / "worker.log")
+        wait_joined(settings, lambda: worker.poll() is None)
+        say(f"producing {args.events} replies to {settings.topic_replies}")
+        produce_stream(settings, records)
         pids = {"worker": worker.pid, "broker": broker.process.pid}
         memory = PeakMemory(worker.pid)
         phase: list[CoresUsed] = []

@@ -8,7 +8,7 @@ import time
 import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
-from bench.pipeline import naive_faust_rate, naive_hooks_topic, produce_stream
+from bench.pipeline import encode_stream, naive_faust_rate, naive_hooks_topic, produce_stream
 from streams.kafka_config import confluent_config
 from streams.processing import HOOK
 from streams.synth import generate
@@ -22,7 +22,7 @@ def test_naive_agents_read_the_replies_and_the_tracking_one_sends_hooks(settings
     settings = settings_factory()
     ensure_topics(settings)
     events = list(generate(400, seed=3))
-    produce_stream(settings, iter(events))
+    produce_stream(settings, encode_stream(events))
     assert naive_faust_rate(settings, len(events), tmp_path) > 0
     assert naive_faust_rate(settings, len(events), tmp_path, track=True) > 0
 
