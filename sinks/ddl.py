@@ -17,15 +17,19 @@ DEDUP_WINDOW = 10000
 # worker's process, that was ~70 MB of its peak RSS at 1M replies (peak 494-513 -> 471-481 MB).
 # Vertical merges of every size saved a little more but cost enough CPU to double the hook
 # latency after a backlog.
-# A merge waits until the parts it joins add up to 12 times the largest of them (ClickHouse's
+# A merge waits until the parts it joins add up to 40 times the largest of them (ClickHouse's
 # default: 5), so a row is rewritten by fewer merges. On chDB, in the worker's process, merges took
 # ~0.26 of the machine's 2 cores at 27,000 replies/s; with 12, 1M replies ran at 29,900-31,500/s
-# instead of 27,100-28,100 (bench.pipeline, alternating), ending with 3-13 parts a table.
+# instead of 27,100-28,100 (bench.pipeline, alternating), ending with 3-13 parts a table. At 1M
+# replies with two engine processes merges still took 0.35 cores with 12, 0.19-0.21 with 40 (the
+# machine's freed share went to the engines), ending with 25-29 parts a table; the reports took
+# as long (~1 s). A merge joins at most 100 parts (max_parts_to_merge_at_once), so the count
+# stays bounded far below parts_to_delay_insert (1,000).
 TABLE_SETTINGS = {
     "non_replicated_deduplication_window": DEDUP_WINDOW,
     "vertical_merge_algorithm_min_rows_to_activate": 32768,
     "vertical_merge_algorithm_min_columns_to_activate": 1,
-    "merge_selector_base": 12,
+    "merge_selector_base": 40,
 }
 
 TABLES: dict[str, str] = {
