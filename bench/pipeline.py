@@ -180,7 +180,10 @@ def process_tree(pid: int) -> list[int]:
 def _read(path: Path) -> str:
     try:
         return path.read_text()
-    except FileNotFoundError:  # the process or thread ended since the tree was read
+    # The process or thread ended since the tree was read: its directory is gone, or (ESRCH)
+    # the file was opened while it was there. The sampler thread once died of the second and
+    # left the peak at 0.
+    except (FileNotFoundError, ProcessLookupError):
         return ""
 
 
