@@ -12,14 +12,14 @@ is committed, which means it is classified, tracked, its hooks produced and its 
 ClickHouse; then, with the worker idle, produce at ``--rate`` replies/s for
 ``--latency-seconds`` and time each reply to its first hook. Rates count from the first record
 each reader saw to the last, so group joins and process starts are not in them (the worker's
-replies are produced faster than it reads them: a backlog from its first record on). For both worker
-phases it also reports the cores the worker and the broker kept busy (``*_cores_used``): the two
-cores are shared, and a slow phase is often the other process; ``pipeline_thread_cores`` splits
-the processing phase's by thread name (the engines' loops, chDB's pools, librdkafka's and the
-broker's threads). Memory is the sum of the peak
-RSS of the worker's processes (``peak_rss_mb``, an upper bound) and the peak of their summed PSS,
-sampled every 0.2 s (``peak_pss_mb``: shared pages once). Progress goes to stderr; the last line
-of stdout is one JSON object.
+replies are produced faster than it reads them: a backlog from its first record on). For both
+worker phases it also reports the cores the worker and the broker kept busy (``*_cores_used``):
+the two cores are shared, and a slow phase is often the other process; ``pipeline_thread_cores``
+splits the processing phase's by thread name (the engines' loops, chDB's pools, librdkafka's and
+the broker's threads). Memory is the sum of the peak RSS of the worker's processes
+(``peak_rss_mb``, an upper bound) and the peak of their summed PSS, sampled every 0.2 s
+(``peak_pss_mb``: shared pages once). Progress goes to stderr; the last line of stdout is one
+JSON object.
 """
 
 from __future__ import annotations
@@ -42,7 +42,6 @@ from pathlib import Path
 from typing import Any
 
 from confluent_kafka import OFFSET_END, Consumer, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
 
 from streams.broker import LocalBroker, free_port
 from streams.demo import start_worker, stop_worker
@@ -68,9 +67,10 @@ def produce_stream(settings: Settings, records: Iterable[tuple[bytes, bytes]],
     """Produce encoded replies to ``topic`` (default: the replies topic); return how many."""
     producer = Producer(confluent_config(settings, **{"linger.ms": 20,
                                                       "partitioner": "murmur2_random"}))
+    topic = topic or settings.topic_replies
     n = 0
     for key, value in records:
-        produce(producer, topic or settings.topic_replies, key, value)
+        produce(producer, topic, key, value)
         n += 1
         if n % 100_000 == 0:
             producer.poll(0)
@@ -83,12 +83,6 @@ def baseline_topic(settings: Settings) -> str:
     """The baselines' copy of the replies: the worker's topic is produced only once it has
     joined its group (``wait_joined``)."""
     return f"{settings.app_id}-baseline-replies"
-
-
-def create_topic(settings: Settings, name: str) -> None:
-    admin = AdminClient(confluent_config(settings))
-    for future in admin.create_topics([NewTopic(name, settings.partitions, 1)]).values():
-        future.result(timeout=30)
 
 
 def wait_joined(settings: Settings, alive: Callable[[], bool], timeout: float = 120) -> None:
@@ -369,7 +363,7 @@ def main(argv: list[str] | None = None) -> None:
                                          recipients=args.recipients or args.events // 10))
         if not args.skip_baselines:
             baseline = baseline_topic(settings)
-            create_topic(settings, baseline)
+            ensure_topics(dataclasses.replace(settings, topic_replies=baseline))
             say(f"producing {args.events} replies to {baseline}")
             produce_stream(settings, records, baseline)
             say("raw aiokafka consumer")
