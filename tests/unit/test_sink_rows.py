@@ -44,7 +44,7 @@ def test_a_reply_row_is_the_classified_record_with_its_source_and_one_field_per_
     r = classified()
     schema = {**schema_json("classified_reply"),
               "fields": [*schema_json("classified_reply")["fields"], *SOURCE_FIELDS]}
-    assert [f["name"] for f in schema["fields"]] == columns("replies")
+    assert [f["name"] for f in schema["fields"]] == columns("replies") == columns("replies_in")
     row = CLASSIFIED.encode(r) + source_suffix(3, 1_234_567_890)
     assert fastavro.schemaless_reader(io.BytesIO(row), fastavro.parse_schema(schema), None) == \
         {**r, "src_partition": 3, "src_offset": 1_234_567_890}
