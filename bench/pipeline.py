@@ -104,6 +104,11 @@ def wait_joined(settings: Settings, alive: Callable[[], bool], timeout: float = 
         time.sleep(0.1)
 
 
+# The raw consumer's batch. Its clock starts once the first batch is in, whose records are not
+# counted: a stream of at most this many replies leaves nothing to time.
+RAW_BATCH = 10_000
+
+
 def raw_consumer_rate(settings: Settings, n: int, topic: str) -> float:
     from aiokafka import AIOKafkaConsumer
 
@@ -116,7 +121,7 @@ def raw_consumer_rate(settings: Settings, n: int, topic: str) -> float:
         seen, first, before = 0, 0.0, 0
         try:
             while seen < n:
-                batch = await consumer.getmany(timeout_ms=1000, max_records=10000)
+                batch = await consumer.getmany(timeout_ms=1000, max_records=RAW_BATCH)
                 size = sum(len(records) for records in batch.values())
                 if size and not seen:
                     # The clock starts when the first batch is in: its records are not counted.
@@ -124,7 +129,9 @@ def raw_consumer_rate(settings: Settings, n: int, topic: str) -> float:
                 seen += size
         finally:
             await consumer.stop()
-        return (n - before) / (time.monotonic() - first) if n > before else float("nan")
+        if n <= before:
+            raise ValueError(f"{n} replies are one batch of the raw consumer: nothing to time")
+        return (n - before) / (time.monotonic() - first)
 
     return asyncio.run(read())
 
@@ -349,6 +356,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if min(args.events, args.rate, args.naive_track_events, args.processes) < 1:
         parser.error("--events, --rate, --naive-track-events and --processes must be at least 1")
+    if args.events <= RAW_BATCH and not args.skip_baselines:
+        parser.error(f"--events must be above {RAW_BATCH} for the baselines (the raw consumer's "
+                     "first batch is not timed), or give --skip-baselines")
     root = Path(tempfile.mkdtemp(prefix="bounceflow-bench-"))
     say(f"data directory: {root}")
     out: dict[str, Any] = {"events": args.events, "processes": args.processes}

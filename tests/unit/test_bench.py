@@ -107,3 +107,12 @@ def test_the_steps_benchmark_refuses_a_count_below_one(capsys):
     with pytest.raises(SystemExit) as exit_:
         steps.main(["--replies", "0"])
     assert exit_.value.code == 2 and "at least 1" in capsys.readouterr().err
+
+
+def test_the_pipeline_benchmark_refuses_a_stream_the_raw_consumer_reads_in_one_batch(capsys):
+    """Its clock starts after its first batch: 5,000 replies left it nothing to time (NaN)."""
+    from bench import pipeline
+
+    with pytest.raises(SystemExit) as exit_:
+        pipeline.main(["--events", "5000"])
+    assert exit_.value.code == 2 and "--skip-baselines" in capsys.readouterr().err
