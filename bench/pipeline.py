@@ -7,12 +7,12 @@ Phases: produce N replies (the synthetic realistic mix) to a baseline topic; rea
 raw aiokafka consumer; classify them with the naive Faust agent, then (the first
 ``--naive-track-events``) classify and track them with the naive agent that also keeps Faust
 tables and sends hooks (``bench/naive_faust.py``); start ``bounceflow worker``, wait until its
-engines hold every partition, produce the same N replies to its topic and wait until every one
-is committed, which means it is classified, tracked, its hooks produced and its rows in
-ClickHouse; then, with the worker idle, produce at ``--rate`` replies/s for
-``--latency-seconds`` and time each reply to its first hook. Rates count from the first record
-each reader saw to the last, so group joins and process starts are not in them (the worker's
-replies are produced faster than it reads them: a backlog from its first record on). For both
+engines hold every partition, pause it (SIGSTOP), produce the same N replies to its topic,
+continue it and wait until every one is committed, which means it is classified, tracked, its
+hooks produced and its rows in ClickHouse; then, with the worker idle, produce at ``--rate``
+replies/s for ``--latency-seconds`` and time each reply to its first hook. Rates count from the
+first record each reader saw to the last, so group joins and process starts are not in them,
+and each reader finds its whole stream in the topic when it starts (``paused``). For both
 worker phases it also reports the cores the worker and the broker kept busy (``*_cores_used``):
 the two cores are shared, and a slow phase is often the other process; ``pipeline_thread_cores``
 splits the processing phase's by thread name (the engines' loops, chDB's pools, librdkafka's and
@@ -30,6 +30,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -37,7 +38,7 @@ import threading
 import time
 import urllib.request
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +103,29 @@ def wait_joined(settings: Settings, alive: Callable[[], bool], timeout: float = 
         if time.monotonic() > deadline:
             raise SystemExit(f"the worker did not hold every partition after {timeout:.0f}s")
         time.sleep(0.1)
+
+
+@contextlib.contextmanager
+def paused(pids: list[int]) -> Iterator[None]:
+    """The processes stopped (SIGSTOP) while the block runs, continued after, even if it fails.
+
+    Why: the baselines read a topic produced before they start; the worker's replies can only
+    be produced once it has joined (``wait_joined``), and producing them took the benchmark's
+    process a core and the broker more while the worker read its first records. Stopped, the
+    worker finds the whole stream there, as the baselines do. The pause must stay well inside
+    the group's session timeout: heartbeats stop with it."""
+    try:
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)
+        deadline = time.monotonic() + 5
+        # A signal is delivered, not obeyed at once: a process may run on for a moment.
+        while time.monotonic() < deadline and any(process_state(p) not in ("T", "") for p in pids):
+            time.sleep(0.001)
+        yield
+    finally:
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
 
 
 # The raw consumer's batch. Its clock starts once the first batch is in, whose records are not
@@ -186,6 +210,12 @@ def _read(path: Path) -> str:
     # left the peak at 0.
     except (FileNotFoundError, ProcessLookupError):
         return ""
+
+
+def process_state(pid: int) -> str:
+    """A process's state letter (``T``: stopped), or "" if it is gone."""
+    stat = _proc(pid, "stat")
+    return stat.rsplit(")", 1)[1].split()[0] if stat else ""
 
 
 def _proc(pid: int, name: str) -> str:
@@ -365,7 +395,9 @@ def main(argv: list[str] | None = None) -> None:
     with LocalBroker(log_file=root / "broker.log") as broker:
         settings = Settings.load(
             env={}, kafka_bootstrap=broker.bootstrap, clickhouse_dsn=f"chdb://{root}/chdb",
-            partitions=args.partitions, app_id="bench", session_timeout_s=6.0,
+            partitions=args.partitions, app_id="bench",
+            # The worker is paused while its stream is produced (``paused``): ~1 s a million.
+            session_timeout_s=max(6.0, args.events / 100_000),
             web_port=free_port(), alert_check_s=1e9, processes=args.processes,
         )
         ensure_topics(settings)
@@ -390,8 +422,9 @@ def main(argv: list[str] | None = None) -> None:
         assert broker.process is not None
         worker = start_worker(settings, root / "worker.log")
         wait_joined(settings, lambda: worker.poll() is None)
-        say(f"producing {args.events} replies to {settings.topic_replies}")
-        produce_stream(settings, records)
+        say(f"producing {args.events} replies to {settings.topic_replies}, the worker paused")
+        with paused(process_tree(worker.pid)):
+            produce_stream(settings, records)
         pids = {"worker": worker.pid, "broker": broker.process.pid}
         memory = PeakMemory(worker.pid)
         phase: list[CoresUsed] = []

@@ -8,7 +8,14 @@ import time
 
 import pytest
 
-from bench.pipeline import CoresUsed, PeakMemory, peak_rss_mb, process_tree
+from bench.pipeline import (
+    CoresUsed,
+    PeakMemory,
+    paused,
+    peak_rss_mb,
+    process_state,
+    process_tree,
+)
 
 
 def _start(code: str) -> subprocess.Popen:
@@ -116,3 +123,17 @@ def test_the_pipeline_benchmark_refuses_a_stream_the_raw_consumer_reads_in_one_b
     with pytest.raises(SystemExit) as exit_:
         pipeline.main(["--events", "5000"])
     assert exit_.value.code == 2 and "--skip-baselines" in capsys.readouterr().err
+
+
+def test_paused_stops_the_processes_for_the_block_and_continues_them_even_when_it_fails():
+    shell = _start("import time; time.sleep(30)")
+    try:
+        time.sleep(0.3)
+        pids = process_tree(shell.pid)
+        assert len(pids) == 2
+        with pytest.raises(RuntimeError), paused(pids):
+            assert {process_state(pid) for pid in pids} == {"T"}  # stopped
+            raise RuntimeError("the produce failed")
+        assert {process_state(pid) for pid in pids} == {"S"}  # running again, sleeping
+    finally:
+        _stop(shell)
