@@ -22,3 +22,12 @@ SWITCH_INTERVAL_S = 0.0002
 def tune() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
     sys.setswitchinterval(SWITCH_INTERVAL_S)
+
+
+def compiled_modules() -> list[str]:
+    """bounceflow's imported modules that run a compiled build (setup.py: the C codec, and the
+    per-reply modules mypyc compiled), for the worker's log: without a compiler they run as
+    Python, correct and slower."""
+    return sorted(name for name, module in list(sys.modules.items())
+                  if name.split(".")[0] in ("streams", "sinks")
+                  and (getattr(module, "__file__", None) or "").endswith(".so"))

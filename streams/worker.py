@@ -35,6 +35,8 @@ def run_worker(settings: Settings) -> None:
     interpreter.tune()
     log.info("starting worker with settings %s", json.dumps(settings.redacted()))
     log.info("Avro codec: %s", avro_native.CODEC)
+    log.info("compiled modules: %s",
+             ", ".join(interpreter.compiled_modules()) or "none, all run as Python")
     ensure_topics(settings)
     health = Health()
     engines = EngineProcesses(settings, health) if settings.processes > 1 else None

@@ -14,3 +14,12 @@ def test_no_compiled_module_is_older_than_its_source():
         if source.exists() and source.stat().st_mtime > built.stat().st_mtime:
             stale.append(str(source.relative_to(ROOT)))
     assert not stale, f"edited since they were compiled, run `pip install -e .` again: {stale}"
+
+
+def test_the_compiled_modules_named_for_the_log_are_the_ones_loaded_from_a_build():
+    from streams import avro_native, interpreter, tracking
+
+    named = interpreter.compiled_modules()
+    assert ("streams._avro" in named) == avro_native.CODEC.startswith("C ")
+    assert ("streams.tracking" in named) == (tracking.__file__ or "").endswith(".so")
+    assert all(name.split(".")[0] in ("streams", "sinks") for name in named)
