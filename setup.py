@@ -21,7 +21,7 @@ COMPILED = ["streams/classify.py", "streams/hooks.py", "streams/normalize.py",
 def compiled() -> list[Extension]:
     try:
         from mypyc.build import mypycify
-    except ImportError:  # a build without mypy (not a declared build requirement's absence)
+    except ImportError:  # built outside pip's isolated build environment, without mypy
         print("mypyc is not installed: bounceflow's per-reply modules run as Python")
         return []
     # Type errors only in the compiled modules: the others are read for their types alone.

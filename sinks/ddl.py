@@ -126,7 +126,7 @@ TABLES: dict[str, str] = {
 # Replies go the same way, into their table's columns with LowCardinality(T) as T: ClickHouse's
 # Avro input fills a LowCardinality column value by value, the view's cast a block at once. On
 # chDB an insert of 20,000 classified replies took 4.2-6.0 µs a row straight into the table,
-# 2.9-3.4 through the Null table (the 8 LowCardinality columns were a third of the insert).
+# 2.5-3.4 through the Null table (the 8 LowCardinality columns were a third of the insert).
 INPUTS = {"hooks": "hooks_in", "replies": "replies_in"}
 _ALERT = ("Tuple(provider String, pair_type String, pair String, window_start String, "
           "window_seconds Int32, volume Int64, blocks Int64, deferrals Int64, rate Float64, "
