@@ -1,7 +1,7 @@
 """What pyproject.toml cannot declare: the compiled parts of the build, each optional (where one
 does not build, its Python runs).
 
-- the C Avro codec (streams/_avro.c); without it, the codec's generated Python functions;
+- the C Avro codec (streams/ingest/_avro.c); without it, the codec's generated Python functions;
 - the per-reply modules compiled by mypyc from their own source: the same code, run without the
   interpreter's dispatch. ``python -m bench.loop`` 18.7-20.4 -> 14.3-14.5 µs a reply (2026-12-06).
   A module loads its compiled build when there is one (``*.so`` beside the ``.py``): after
@@ -12,10 +12,11 @@ from setuptools import Extension, setup
 
 # Pure logic on the path of every reply; mypyc cannot compile a module that reads ``__file__``
 # (codec, rules_loader) or a class an interpreted class inherits from (sinks/base.py).
-COMPILED = ["streams/classify.py", "streams/hooks.py", "streams/normalize.py",
-            "streams/partitioner.py", "streams/processing.py", "streams/recent.py",
-            "streams/state.py", "streams/tracking.py", "streams/validation.py",
-            "streams/varint.py", "sinks/avro_rows.py"]
+COMPILED = ["streams/classify/classifier.py", "streams/classify/normalize.py",
+            "streams/tracking/hooks.py", "streams/tracking/machine.py",
+            "streams/tracking/recent.py", "streams/tracking/state.py",
+            "streams/runtime/partitioner.py", "streams/runtime/processing.py",
+            "streams/ingest/validation.py", "streams/ingest/varint.py", "sinks/avro_rows.py"]
 
 
 def compiled() -> list[Extension]:
@@ -32,4 +33,5 @@ def compiled() -> list[Extension]:
     return extensions
 
 
-setup(ext_modules=[Extension("streams._avro", ["streams/_avro.c"], optional=True), *compiled()])
+setup(ext_modules=[Extension("streams.ingest._avro", ["streams/ingest/_avro.c"], optional=True),
+                   *compiled()])

@@ -14,9 +14,9 @@ import json
 import time
 from typing import Any
 
-from streams.classify import Classifier
+from streams.classify.classifier import Classifier
+from streams.local.synth import generate
 from streams.settings import POLICIES
-from streams.synth import generate
 
 
 def rate(policy: str, replies: list[tuple[Any, ...]]) -> float:

@@ -22,15 +22,15 @@ from typing import Any
 
 from confluent_kafka import Message
 
-from streams.broker import LocalBroker
-from streams.engine import Engine
-from streams.health import Health
-from streams.partitioner import partition_of
-from streams.processing import SMTP_REPLY
+from streams.local.broker import LocalBroker
+from streams.local.synth import generate
+from streams.runtime.engine import Engine
+from streams.runtime.health import Health
+from streams.runtime.partitioner import partition_of
+from streams.runtime.processing import SMTP_REPLY
+from streams.runtime.topics import ensure_topics
 from streams.settings import Settings
-from streams.state import PartitionState
-from streams.synth import generate
-from streams.topics import ensure_topics
+from streams.tracking.state import PartitionState
 
 CHECKPOINT_REPLIES = 20_000  # the default sink_batch_size: a checkpoint's worth
 

@@ -19,11 +19,11 @@ import time
 
 import faust
 
-from streams.classify import Classifier
-from streams.hooks import encode as encode_hook
-from streams.processing import classify_reply
+from streams.classify.classifier import Classifier
+from streams.runtime.processing import classify_reply
 from streams.settings import Settings
-from streams.tracking import Limits, decide
+from streams.tracking.hooks import encode as encode_hook
+from streams.tracking.machine import Limits, decide
 
 parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
 parser.add_argument("bootstrap")

@@ -44,14 +44,14 @@ from typing import Any
 
 from confluent_kafka import OFFSET_END, Consumer, Producer, TopicPartition
 
-from streams.broker import LocalBroker, free_port
-from streams.demo import start_worker, stop_worker
 from streams.kafka_config import confluent_config, produce
-from streams.processing import HOOK, SMTP_REPLY
-from streams.progress import wait_drained
+from streams.local.broker import LocalBroker, free_port
+from streams.local.synth import generate
+from streams.local.testing import start_worker, stop_worker
+from streams.runtime.processing import HOOK, SMTP_REPLY
+from streams.runtime.progress import wait_drained
+from streams.runtime.topics import ensure_topics
 from streams.settings import Settings
-from streams.synth import generate
-from streams.topics import ensure_topics
 
 
 def say(text: str) -> None:

@@ -21,14 +21,14 @@ from typing import Any
 from sinks.avro_rows import source_suffix
 from sinks.base import Batch
 from sinks.clickhouse import ClickHouseSink, connect
-from streams.classify import Classifier
-from streams.codec import Codec, Invalid
-from streams.hooks import encode as encode_hook
-from streams.processing import REPLY_SPANS, SMTP_REPLY, classified_record, classify_reply
+from streams.classify.classifier import Classifier
+from streams.ingest.codec import Codec, Invalid
+from streams.local.synth import generate
+from streams.runtime.processing import REPLY_SPANS, SMTP_REPLY, classified_record, classify_reply
 from streams.settings import Settings
-from streams.state import PartitionState
-from streams.synth import generate
-from streams.tracking import Limits
+from streams.tracking.hooks import encode as encode_hook
+from streams.tracking.machine import Limits
+from streams.tracking.state import PartitionState
 
 TOPIC = "smtp-replies"
 

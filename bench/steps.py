@@ -17,13 +17,13 @@ import time
 from collections import Counter
 
 from sinks.avro_rows import source_suffix
-from streams.classify import Classifier
-from streams.codec import Codec
-from streams.hooks import encode as encode_hook
-from streams.processing import REPLY_SPANS, SMTP_REPLY, classified_record, classify_reply
-from streams.state import PartitionState
-from streams.synth import generate
-from streams.tracking import Limits
+from streams.classify.classifier import Classifier
+from streams.ingest.codec import Codec
+from streams.local.synth import generate
+from streams.runtime.processing import REPLY_SPANS, SMTP_REPLY, classified_record, classify_reply
+from streams.tracking.hooks import encode as encode_hook
+from streams.tracking.machine import Limits
+from streams.tracking.state import PartitionState
 
 LIMITS = Limits(max_attempts=5, default_retry_s=600, message_lifetime_s=86400)
 

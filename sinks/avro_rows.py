@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from streams.varint import LengthPrefixed, zigzag
+from streams.ingest.varint import LengthPrefixed, zigzag
 
 AVRO = LengthPrefixed(zigzag)
 MAGIC = b"Obj\x01"

@@ -21,15 +21,14 @@ import logging
 from typing import Any
 from urllib.parse import urlsplit
 
+from sinks.avro_rows import AvroRows
+from sinks.base import Batch, BatchingSink, token
+from sinks.ddl import INPUTS, column_types, columns, statements
+from sinks.rowbinary import RowBinaryRows
 from streams import memory
-from streams.codec import declared_schema
 from streams.exceptions import ConfigError, SinkError
+from streams.ingest.codec import declared_schema
 from streams.settings import redact_dsn
-
-from .avro_rows import AvroRows
-from .base import Batch, BatchingSink, token
-from .ddl import INPUTS, column_types, columns, statements
-from .rowbinary import RowBinaryRows
 
 log = logging.getLogger("bounceflow")
 

@@ -9,8 +9,7 @@ the delivery guarantee upstream. ``non_replicated_deduplication_window`` makes a
 from __future__ import annotations
 
 import re
-
-from streams.rules_loader import load_reason_group
+from collections.abc import Sequence
 
 DEDUP_WINDOW = 10000
 
@@ -212,8 +211,6 @@ def statements(database: str, table: str) -> list[str]:
     ]
     out += [f"ALTER TABLE `{database}`.`{table}` ADD COLUMN IF NOT EXISTS {column} {kind} "
             f"AFTER {after}" for t, column, kind, after in ADDED_COLUMNS if t == table]
-    if table == "replies":
-        out += [_health_view(database, name, start) for name, start in HEALTH_WINDOWS.values()]
     if table in INPUTS:
         # IF NOT EXISTS, not replaced: another engine may be inserting through it right now.
         source = INPUTS[table]
@@ -224,17 +221,21 @@ def statements(database: str, table: str) -> list[str]:
     return out
 
 
-def _health_view(database: str, name: str, window_start: str) -> str:
-    # Replaced at every start: a view holds no data, and its definition follows the version.
-    return f"CREATE OR REPLACE VIEW `{database}`.`{name}` AS\n" + \
-        health_select(database, window_start)
+def health_views(database: str, pushback: Sequence[str]) -> list[str]:
+    """The provider-health views over the replies table (after its ``statements``). ``pushback``
+    is the reasons counted as blocks and deferrals (the classifier's ``sender_pushback`` group).
+    Replaced at every start: a view holds no data, and its definition follows the version."""
+    return [f"CREATE OR REPLACE VIEW `{database}`.`{name}` AS\n"
+            + health_select(database, window_start, pushback)
+            for name, window_start in HEALTH_WINDOWS.values()]
 
 
-def health_select(database: str, window_start: str, where: str = "1") -> str:
+def health_select(database: str, window_start: str, pushback: Sequence[str],
+                  where: str = "1") -> str:
     """The provider-health aggregation over the replies whose rows match ``where``: the body of
     the views, and what the alert evaluator runs with an event-time range (so that ClickHouse
     reads only the partitions of that range)."""
-    pushback = ", ".join(f"'{r}'" for r in load_reason_group("sender_pushback"))
+    pushback = ", ".join(f"'{r}'" for r in pushback)
     return f"""SELECT {window_start}(event_time) AS window_start, sending_ip, from_domain, provider,
            count() AS replies,
            countIf(kind = 'delivered') AS delivered,

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .reports import Report
+from sinks.reports import Report
 
 FORMATS = ("table", "csv", "xlsx", "json")
 

@@ -3,11 +3,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from streams.alerts import PAIR_TYPES, Window
-
-from .ddl import HEALTH_WINDOWS, health_select
+from sinks.ddl import HEALTH_WINDOWS, health_select
 
 KEY_SEPARATOR = "\x1f"  # joins (pair_type, pair, provider) in the saved alerting set
 
@@ -23,12 +22,14 @@ def horizon_ms(client: Any, database: str, since_ms: int) -> int | None:
     return rows[0][0] if rows and rows[0][1] else None
 
 
-def closed_windows(client: Any, database: str, minutes: int, after_ms: int,
-                   until_ms: int) -> list[Window]:
-    """Windows that start after ``after_ms`` and end by ``until_ms``, per pair, in order."""
+def closed_windows(client: Any, database: str, minutes: int, after_ms: int, until_ms: int,
+                   pair_types: Sequence[str], pushback: Sequence[str]) -> list[tuple[Any, ...]]:
+    """Windows that start after ``after_ms`` and end by ``until_ms``, per pair, as rows of
+    (pair_type, pair, provider, start_ms, seconds, replies, blocks, deferrals, top reason, top
+    bounce text): the fields of the alert machine's ``Window``."""
     seconds = minutes * 60
-    out = []
-    for pair_type in PAIR_TYPES:
+    out: list[tuple[Any, ...]] = []
+    for pair_type in pair_types:
         # Whole windows after `after` that end by `until`, read by event-time range.
         in_range = ("event_time >= fromUnixTimestamp64Milli({first:Int64}) "
                     "AND event_time < fromUnixTimestamp64Milli({end:Int64})")
@@ -40,15 +41,14 @@ def closed_windows(client: Any, database: str, minutes: int, after_ms: int,
             f"SELECT toUnixTimestamp(window_start) * 1000 AS start, {pair_type}, provider, "
             f"sum(replies), sum(blocks), sum(deferrals), "
             f"argMax(top_reason, blocks + deferrals), argMax(top_bounce_text, blocks + deferrals) "
-            f"FROM ({health_select(database, HEALTH_WINDOWS[minutes][1], in_range)}) "
+            f"FROM ({health_select(database, HEALTH_WINDOWS[minutes][1], pushback, in_range)}) "
             f"GROUP BY start, {pair_type}, provider ORDER BY start, {pair_type}, provider",
             parameters={"first": first, "end": end},
         )
-        out += [Window(pair_type, pair, provider, start, seconds, volume, blocks, deferrals,
-                       reason, text)
+        out += [(pair_type, pair, provider, start, seconds, volume, blocks, deferrals, reason,
+                 text)
                 for start, pair, provider, volume, blocks, deferrals, reason, text
                 in result.result_rows]
-    out.sort(key=lambda w: (w.start_ms, w.key))
     return out
 
 

@@ -15,7 +15,7 @@ import struct
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from streams.varint import LengthPrefixed, uleb128
+from streams.ingest.varint import LengthPrefixed, uleb128
 
 ROWBINARY = LengthPrefixed(uleb128)
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import click
 
-from .exceptions import BounceflowError, ConfigError
-from .settings import POLICIES, Settings, describe
+from streams.exceptions import BounceflowError, ConfigError
+from streams.settings import POLICIES, Settings, describe
 
 
 def _settings(ctx: click.Context, **overrides: Any) -> Settings:
@@ -41,7 +41,7 @@ def broker(port: int | None) -> None:
 
     Prints its bootstrap address; stops on Ctrl-C or SIGTERM. Memory storage: topics are lost
     when it stops."""
-    from .broker import LocalBroker
+    from streams.local.broker import LocalBroker
 
     with LocalBroker(port=port) as b:
         click.echo(b.bootstrap)
@@ -76,7 +76,7 @@ def worker(ctx: click.Context, bootstrap: str | None, clickhouse: str | None,
     Creates the topics if they do not exist. Stops cleanly on SIGTERM or Ctrl-C. Start more
     workers with the same settings to share the partitions. Every setting can also be given as
     an environment variable or in a TOML file (--config); `bounceflow settings` lists them."""
-    from .worker import run_worker
+    from streams.runtime.worker import run_worker
 
     run_worker(_settings(ctx, kafka_bootstrap=bootstrap, clickhouse_dsn=clickhouse,
                          partitions=partitions, policy=policy, rules_file=rules,
@@ -96,8 +96,8 @@ def produce(ctx: click.Context, file: Any, bootstrap: str | None, topic: str | N
     One JSON object per line with the fields of schemas/smtp_reply.avsc; event_time as epoch
     milliseconds or RFC 3339. Bad lines are reported with their number and reason on stderr and
     the good lines are still sent. Exit code 0: all sent; 1: some lines were bad or failed."""
-    from .produce import produce as run
-    from .topics import ensure_topics
+    from streams.ingest.produce import produce as run
+    from streams.runtime.topics import ensure_topics
 
     settings = _settings(ctx, kafka_bootstrap=bootstrap, topic_replies=topic)
     ensure_topics(settings)
@@ -181,7 +181,7 @@ def classify(ctx: click.Context, policy: str | None, rules: str | None, explain:
     """Classify replies: JSON Lines on stdin, each with reply_code, enhanced_status, reply_text
     and smtp_stage; each object is written back with kind, reason, suppress, retry_after and
     bounce_text added. A bad line is reported on stderr and the exit code is 1."""
-    from .classify import Classifier
+    from streams.classify.classifier import Classifier
 
     settings = _settings(ctx, policy=policy, rules_file=rules)
     classifier = Classifier(settings.policy, settings.rules_file or None)
@@ -213,7 +213,7 @@ def classify(ctx: click.Context, policy: str | None, rules: str | None, explain:
 
 
 def _subscriptions(settings: Any) -> list[Any]:
-    from .subscriptions import load
+    from streams.delivery.subscriptions import load
 
     if not settings.hooks_file:
         raise click.UsageError("no hook subscriptions: give --hooks FILE or BOUNCEFLOW_HOOKS_FILE")
@@ -234,8 +234,8 @@ def deliver(ctx: click.Context, hooks_file: str | None, bootstrap: str | None) -
     gives up on goes to dead-letters with the last answer. Stops cleanly on SIGTERM or Ctrl-C.
     A worker started with BOUNCEFLOW_HOOKS_FILE delivers too; run this instead to keep delivery
     in its own process. The README's "Hook delivery" describes the file, payloads and headers."""
-    from .delivery import run_delivery
-    from .topics import ensure_topics
+    from streams.delivery.deliverer import run_delivery
+    from streams.runtime.topics import ensure_topics
 
     settings = _settings(ctx, hooks_file=hooks_file, kafka_bootstrap=bootstrap)
     subs = _subscriptions(settings)
@@ -256,8 +256,8 @@ def hooks() -> None:
 def hooks_test(ctx: click.Context, name: str, hooks_file: str | None) -> None:
     """Send one test event to subscription NAME and show the answer (exit 1 unless it counts
     as delivered)."""
-    from .delivery import send_test_event
-    from .delivery_policy import OK
+    from streams.delivery.deliverer import send_test_event
+    from streams.delivery.policy import OK
 
     subs = {s.name: s for s in _subscriptions(_settings(ctx, hooks_file=hooks_file))}
     if name not in subs:
@@ -277,7 +277,7 @@ def rules() -> None:
 @click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False))
 def rules_validate(files: tuple[str, ...]) -> None:
     """Check the built-in rules and FILES (your rules files) against the rules schema."""
-    from .classify import Classifier
+    from streams.classify.classifier import Classifier
 
     Classifier()
     for f in files:
@@ -300,7 +300,7 @@ def demo(events: int, data_dir: str | None, partitions: int, seed: int, policy: 
     stream of SMTP replies, shows progress, prints the Bounces, Undeliveries and summary reports,
     checks them against what it produced, and shuts everything down. Exit code 1 if the reports
     differ from the stream."""
-    from .demo import run_demo
+    from streams.local.demo import run_demo
 
     ok = run_demo(events=events, data_dir=data_dir, partitions=partitions, seed=seed,
                   policy=policy)

@@ -7,7 +7,7 @@ from typing import Any
 
 from confluent_kafka import Producer
 
-from .settings import Settings
+from streams.settings import Settings
 
 
 def confluent_config(settings: Settings, **extra: Any) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from .settings import LOG_LEVELS, Settings
+from streams.settings import LOG_LEVELS, Settings
 
 
 def configure(settings: Settings) -> None:

@@ -19,7 +19,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-from .exceptions import ConfigError
+from streams.exceptions import ConfigError
 
 POLICIES = ("altcraft", "recipient")
 LOG_LEVELS = {"debug": 10, "info": 20, "warn": 30, "error": 40}

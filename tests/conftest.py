@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from streams.broker import LocalBroker
-from streams.demo import start_worker, stop_worker, worker_env
-from streams.progress import wait_drained
+from streams.local.broker import LocalBroker
+from streams.local.testing import start_worker, stop_worker, worker_env
+from streams.runtime.progress import wait_drained
 from streams.settings import Settings
 
 
@@ -103,7 +103,7 @@ os.environ.setdefault("PYTHONUNBUFFERED", "1")
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     """Print the corpus test's agreement per reason (tests/unit/test_corpus.py)."""
-    from tests.unit.test_corpus import CORPUS_REPORT
+    from tests.unit.classify.test_corpus import CORPUS_REPORT
 
     report = config.stash.get(CORPUS_REPORT, None)
     if report:

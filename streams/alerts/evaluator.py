@@ -21,12 +21,11 @@ from sinks import provider_health
 from sinks.avro_rows import source_suffix
 from sinks.clickhouse import ClickHouseSink
 from sinks.ddl import statements
-
-from .alerts import AlertPolicy, transitions
-from .health import Health
-from .kafka_config import produce
-from .processing import HOOK
-from .settings import Settings
+from streams.alerts.machine import PAIR_TYPES, SENDER_PUSHBACK, AlertPolicy, Window, transitions
+from streams.kafka_config import produce
+from streams.runtime.health import Health
+from streams.runtime.processing import HOOK
+from streams.settings import Settings
 
 log = logging.getLogger("bounceflow")
 # The evaluator reads no window older than this before the newest reply (no saved progress: a new
@@ -67,8 +66,9 @@ class AlertEvaluator:
             return
         upto = max(upto, latest - FIRST_LOOKBACK_MS)
         until = latest - int(self.settings.alert_grace_s * 1000)
-        windows = provider_health.closed_windows(
-            client, db, self.settings.alert_window_minutes, upto, until)
+        windows = sorted((Window(*row) for row in provider_health.closed_windows(
+            client, db, self.settings.alert_window_minutes, upto, until, PAIR_TYPES,
+            SENDER_PUSHBACK)), key=lambda w: (w.start_ms, w.key))
         if not windows:
             return
         for window, hook in transitions(windows, alerting, self.policy):

@@ -13,9 +13,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .hooks import rfc3339
+from streams.classify.rules_loader import load_reason_group
+from streams.tracking.hooks import rfc3339
 
 PAIR_TYPES = ("sending_ip", "from_domain")
+# The reasons that are a receiver pushing back on the sender: counted as blocks (hard) and
+# deferrals (soft) in provider health.
+SENDER_PUSHBACK = load_reason_group("sender_pushback")
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from .exceptions import ConfigError
-from .normalize import bounce_text
-from .prefilter import Prefilter
-from .rules_loader import (
+from streams.classify.normalize import bounce_text
+from streams.classify.prefilter import Prefilter
+from streams.classify.rules_loader import (
     RULES_DIR,
     Policy,
     StatusTable,
@@ -31,6 +30,7 @@ from .rules_loader import (
     load_status_table,
     load_text_rules,
 )
+from streams.exceptions import ConfigError
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ import fnmatch
 from functools import lru_cache
 from pathlib import Path
 
-from .exceptions import RulesError
-from .rules_loader import RULES_DIR, load_toml
+from streams.classify.rules_loader import RULES_DIR, load_toml
+from streams.exceptions import RulesError
 
 OTHER = "other"
 

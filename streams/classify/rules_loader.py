@@ -16,7 +16,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-from .exceptions import RulesError
+from streams.exceptions import RulesError
 
 RULES_DIR = Path(__file__).resolve().parent / "rules"
 STAGES = frozenset({"connect", "helo", "ehlo", "starttls", "mail", "rcpt", "data", "dot"})

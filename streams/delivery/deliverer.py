@@ -19,14 +19,14 @@ from typing import Any, Protocol
 
 from confluent_kafka import Consumer, Message, Producer
 
-from . import logs
-from .codec import Invalid
-from .delivery_policy import GIVE_UP, OK, RETRY, Attempt, next_delay
-from .health import HEALTH_LOG_INTERVAL_S
-from .kafka_config import confluent_config, produce
-from .processing import DEAD_LETTER, HOOK, Source, dead_letter
-from .settings import Settings
-from .subscriptions import HttpSubscription, RabbitSubscription, Subscription
+from streams import logs
+from streams.delivery.policy import GIVE_UP, OK, RETRY, Attempt, next_delay
+from streams.delivery.subscriptions import HttpSubscription, RabbitSubscription, Subscription
+from streams.ingest.codec import Invalid
+from streams.kafka_config import confluent_config, produce
+from streams.runtime.health import HEALTH_LOG_INTERVAL_S
+from streams.runtime.processing import DEAD_LETTER, HOOK, Source, dead_letter
+from streams.settings import Settings
 
 log = logging.getLogger("bounceflow")
 MAX_POLL_INTERVAL_MS = 86_400_000  # librdkafka's maximum: a batch may be retried for a day
@@ -40,11 +40,13 @@ class Target(Protocol):
 
 def target_for(sub: Subscription) -> Target:
     if isinstance(sub, HttpSubscription):
-        from .http_target import HttpTarget
+        from streams.delivery.http_target import HttpTarget
 
         return HttpTarget(sub)
     if isinstance(sub, RabbitSubscription):
-        from .rabbitmq_target import RabbitTarget  # aio-pika is imported only when used
+        from streams.delivery.rabbitmq_target import (
+            RabbitTarget,  # aio-pika is imported only when used
+        )
 
         return RabbitTarget(sub)
     raise TypeError(f"no delivery target for {type(sub).__name__}")

@@ -9,7 +9,7 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
-from .delivery_policy import (
+from streams.delivery.policy import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     Attempt,
@@ -17,7 +17,7 @@ from .delivery_policy import (
     parse_retry_after,
     signature,
 )
-from .subscriptions import HttpSubscription
+from streams.delivery.subscriptions import HttpSubscription
 
 
 class HttpTarget:

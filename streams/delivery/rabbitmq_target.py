@@ -19,8 +19,8 @@ from typing import Any
 import aio_pika
 from pamqp.commands import Basic
 
-from .delivery_policy import OK, RETRY, Attempt
-from .subscriptions import RabbitSubscription
+from streams.delivery.policy import OK, RETRY, Attempt
+from streams.delivery.subscriptions import RabbitSubscription
 
 
 class RabbitTarget:

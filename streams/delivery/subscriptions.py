@@ -33,7 +33,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-from .exceptions import ConfigError
+from streams.exceptions import ConfigError
 
 AUTH = ("none", "bearer", "oauth2")
 EXCHANGE_TYPES = ("direct", "topic", "fanout", "headers")

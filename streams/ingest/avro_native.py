@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from typing import Any
 
-from .varint import zigzag
+from streams.ingest.varint import zigzag
 
 try:
-    from . import _avro
+    from streams.ingest import _avro
 
-    CODEC = "C (streams/_avro.c)"
+    CODEC = "C (streams/ingest/_avro.c)"
 except ImportError as exc:  # not compiled: the generated Python functions are used
     _avro = None
     CODEC = f"generated Python (the C extension is not built: {exc})"

@@ -21,8 +21,8 @@ import struct
 from collections.abc import Callable, Collection
 from typing import Any
 
-from . import avro_native
-from .avro_writer import Unsupported
+from streams.ingest import avro_native
+from streams.ingest.avro_writer import Unsupported
 
 MAX_VARINT_BYTES = 10  # a 64-bit long
 SPAN = "@"  # before a field's name, the key of its byte positions: no Avro name starts with @

@@ -18,8 +18,8 @@ import struct
 from collections.abc import Callable
 from typing import Any
 
-from . import avro_native
-from .varint import SMALL, LengthPrefixed, zigzag
+from streams.ingest import avro_native
+from streams.ingest.varint import SMALL, LengthPrefixed, zigzag
 
 AVRO = LengthPrefixed(zigzag)
 

@@ -20,10 +20,10 @@ from typing import Any
 
 import fastavro
 
-from .avro_reader import ReadError, compile_reader
-from .avro_writer import compile_writer
+from streams.ingest.avro_reader import ReadError, compile_reader
+from streams.ingest.avro_writer import compile_writer
 
-SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
+SCHEMA_DIR = Path(__file__).resolve().parents[1] / "schemas"
 CONFLUENT_MAGIC = 0
 
 
@@ -97,3 +97,10 @@ class Codec:
 
 def confluent_frame(schema_id: int, body: bytes) -> bytes:
     return struct.pack(">bI", CONFLUENT_MAGIC, schema_id) + body
+
+
+# One codec per topic, shared by every module that reads or writes it.
+SMTP_REPLY = Codec("smtp_reply")
+CLASSIFIED = Codec("classified_reply")
+HOOK = Codec("action_hook")
+DEAD_LETTER = Codec("dead_letter")

@@ -12,12 +12,11 @@ from typing import Any
 from confluent_kafka import Producer
 from fastavro.validation import ValidationError, validate
 
-from .codec import schema
-from .kafka_config import confluent_config
-from .kafka_config import produce as send
-from .processing import SMTP_REPLY
-from .settings import Settings
-from .validation import problems
+from streams.ingest.codec import SMTP_REPLY, schema
+from streams.ingest.validation import problems
+from streams.kafka_config import confluent_config
+from streams.kafka_config import produce as send
+from streams.settings import Settings
 
 
 @dataclass

@@ -9,7 +9,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from .exceptions import BrokerError
+from streams.exceptions import BrokerError
 
 
 def free_port() -> int:

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -15,44 +11,18 @@ from typing import Any
 
 import click
 
-from .broker import LocalBroker
-from .classify import Classifier
-from .exceptions import BounceflowError
-from .produce import produce
-from .progress import wait_drained
-from .reference import SUMMARY_KEYS, expected
-from .settings import Settings, env_var
-from .synth import generate
-from .topics import ensure_topics
+from streams.classify.classifier import Classifier
+from streams.exceptions import BounceflowError
+from streams.ingest.produce import produce
+from streams.local.broker import LocalBroker
+from streams.local.reference import SUMMARY_KEYS, expected
+from streams.local.synth import generate
+from streams.local.testing import start_worker, stop_worker
+from streams.runtime.progress import wait_drained
+from streams.runtime.topics import ensure_topics
+from streams.settings import Settings
 
 SHOW_ROWS = 12
-
-
-def worker_env(settings: Settings) -> dict[str, str]:
-    """The environment that gives a worker subprocess these settings."""
-    env = dict(os.environ)
-    for name, value in settings.__dict__.items():
-        env[env_var(name)] = str(value)
-    return env
-
-
-def start_worker(settings: Settings, log_path: Path) -> subprocess.Popen[bytes]:
-    with open(log_path, "ab") as log:
-        return subprocess.Popen(
-            [sys.executable, "-m", "streams.cli", "worker"], env=worker_env(settings),
-            stdout=log, stderr=subprocess.STDOUT,
-        )
-
-
-def stop_worker(process: subprocess.Popen[bytes], timeout: float = 60) -> int:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    return process.returncode
 
 
 def compare(actual: dict[str, Any], want: dict[str, Any]) -> list[str]:

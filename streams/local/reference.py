@@ -13,8 +13,8 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from .classify import Classifier
-from .validation import problems
+from streams.classify.classifier import Classifier
+from streams.ingest.validation import problems
 
 GROUPS = ("from_domain", "sending_ip")
 HOOK_TYPE = {"delivered": "deliv", "soft": "sbounce", "hard": "hbounce"}

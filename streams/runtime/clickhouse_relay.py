@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
-from .exceptions import SinkError
+from streams.exceptions import SinkError
 
 log = logging.getLogger("bounceflow")
 

@@ -50,19 +50,17 @@ from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartit
 from sinks.avro_rows import source_suffix
 from sinks.base import Batch
 from sinks.clickhouse import ClickHouseSink, connect, dead_letter_row
-
-from . import memory
-from .alerting import AlertEvaluator
-from .changelog import restore, write_changes
-from .classify import Classifier
-from .codec import Codec, Invalid
-from .exceptions import BrokerError
-from .health import Health
-from .hooks import EMAIL
-from .hooks import encode as encode_hook
-from .kafka_config import confluent_config, produce
-from .partitioner import partition_of
-from .processing import (
+from sinks.ddl import health_views
+from streams import memory
+from streams.alerts.evaluator import AlertEvaluator
+from streams.alerts.machine import SENDER_PUSHBACK
+from streams.classify.classifier import Classifier
+from streams.exceptions import BrokerError
+from streams.ingest.codec import Codec, Invalid
+from streams.kafka_config import confluent_config, produce
+from streams.runtime.health import Health
+from streams.runtime.partitioner import partition_of
+from streams.runtime.processing import (
     CLASSIFIED,
     DEAD_LETTER,
     REPLY_SPANS,
@@ -71,9 +69,12 @@ from .processing import (
     classify_reply,
     dead_letter,
 )
-from .settings import Settings
-from .state import PartitionState
-from .tracking import Limits
+from streams.settings import Settings
+from streams.tracking.changelog import restore, write_changes
+from streams.tracking.hooks import EMAIL
+from streams.tracking.hooks import encode as encode_hook
+from streams.tracking.machine import Limits
+from streams.tracking.state import PartitionState
 
 log = logging.getLogger("bounceflow")
 
@@ -113,6 +114,8 @@ class Engine:
         self.sinks = {t: ClickHouseSink(self.sink_client, database, t) for t in SINK_TABLES}
         for sink in self.sinks.values():
             sink.setup()
+        for statement in health_views(database, SENDER_PUSHBACK):
+            self.sink_client.command(statement)
         # Keys set here: the writer thread updates the counts while /health reads them.
         health.sink_rows = {t: health.sink_rows.get(t, 0) for t in SINK_TABLES}
         self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clickhouse-writer")

@@ -37,13 +37,13 @@ from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from sinks.clickhouse import connect, database_of
-
-from . import clickhouse_relay, interpreter, logs
-from .classify import Classifier
-from .engine import Engine
-from .exceptions import BounceflowError
-from .health import Health, merge
-from .settings import Settings, redact_dsn
+from streams import logs
+from streams.classify.classifier import Classifier
+from streams.exceptions import BounceflowError
+from streams.runtime import clickhouse_relay, interpreter
+from streams.runtime.engine import Engine
+from streams.runtime.health import Health, merge
+from streams.settings import Settings, redact_dsn
 
 log = logging.getLogger("bounceflow")
 

@@ -7,17 +7,18 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from .avro_reader import SPAN
-from .avro_writer import compile_writer
-from .classify import Classifier
-from .codec import Codec, Invalid, schema_json
-from .providers import PROVIDERS
-from .validation import problems
-
-SMTP_REPLY = Codec("smtp_reply")
-CLASSIFIED = Codec("classified_reply")
-HOOK = Codec("action_hook")
-DEAD_LETTER = Codec("dead_letter")
+from streams.classify.classifier import Classifier
+from streams.classify.providers import PROVIDERS
+from streams.ingest.avro_reader import SPAN
+from streams.ingest.avro_writer import compile_writer
+from streams.ingest.codec import (
+    CLASSIFIED,
+    SMTP_REPLY,
+    Codec,
+    Invalid,
+    schema_json,
+)
+from streams.ingest.validation import problems
 
 
 def _splice_writers() -> tuple[tuple[str, str], Any, Any]:

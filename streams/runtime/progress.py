@@ -12,9 +12,9 @@ from collections.abc import Callable
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
-from .exceptions import BounceflowError
-from .kafka_config import confluent_config
-from .settings import Settings
+from streams.exceptions import BounceflowError
+from streams.kafka_config import confluent_config
+from streams.settings import Settings
 
 
 def committed(settings: Settings, topics: list[str]) -> dict[str, int]:

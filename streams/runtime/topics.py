@@ -9,11 +9,11 @@ import logging
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from .changelog import changelog_topic
-from .exceptions import BrokerError
-from .kafka_config import confluent_config
-from .settings import Settings
-from .state import TABLES
+from streams.exceptions import BrokerError
+from streams.kafka_config import confluent_config
+from streams.settings import Settings
+from streams.tracking.changelog import changelog_topic
+from streams.tracking.state import TABLES
 
 log = logging.getLogger(__name__)
 

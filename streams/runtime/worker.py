@@ -19,14 +19,16 @@ from urllib.parse import parse_qsl, urlsplit
 from sinks import provider_health
 from sinks.clickhouse import connect
 from sinks.ddl import HEALTH_WINDOWS
-
-from . import avro_native, interpreter, logs, subscriptions
-from .delivery import Delivery
-from .engine import Engine
-from .engine_processes import EngineProcesses
-from .health import HEALTH_LOG_INTERVAL_S, Health
-from .settings import Settings
-from .topics import ensure_topics
+from streams import logs
+from streams.delivery import subscriptions
+from streams.delivery.deliverer import Delivery
+from streams.ingest import avro_native
+from streams.runtime import interpreter
+from streams.runtime.engine import Engine
+from streams.runtime.engine_processes import EngineProcesses
+from streams.runtime.health import HEALTH_LOG_INTERVAL_S, Health
+from streams.runtime.topics import ensure_topics
+from streams.settings import Settings
 
 log = logging.getLogger("bounceflow")
 

@@ -21,10 +21,10 @@ from typing import Any
 import orjson
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
-from .exceptions import BrokerError
-from .kafka_config import confluent_config, produce
-from .settings import Settings
-from .state import TABLES
+from streams.exceptions import BrokerError
+from streams.kafka_config import confluent_config, produce
+from streams.settings import Settings
+from streams.tracking.state import TABLES
 
 FENCE_PREFIX = b"\x00fence:"  # JSON keys never start with a NUL byte
 RESTORE_TIMEOUT_S = 300.0

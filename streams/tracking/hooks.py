@@ -8,8 +8,8 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any
 
-from .avro_writer import compile_flat_writer
-from .codec import schema_json
+from streams.ingest.avro_writer import compile_flat_writer
+from streams.ingest.codec import schema_json
 
 HARDBOUNCED = "Hardbounced"
 

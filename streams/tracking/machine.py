@@ -21,8 +21,8 @@ import heapq
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import recent
-from .hooks import HARDBOUNCED, HOOK_FIELDS, Hook, hook_values, rfc3339
+from streams.tracking import recent
+from streams.tracking.hooks import HARDBOUNCED, HOOK_FIELDS, Hook, hook_values, rfc3339
 
 # The flag of an entry of ``recent``: flag -> (suppressed_before, escalated).
 RECENT_FLAGS = {"0": (False, False), "1": (True, False), "2": (False, True)}

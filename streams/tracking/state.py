@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .hooks import Hook
-from .tracking import Limits, PendingIndex, decide, expiry_hook
+from streams.tracking.hooks import Hook
+from streams.tracking.machine import Limits, PendingIndex, decide, expiry_hook
 
 TABLES = ("recipients", "messages")
 

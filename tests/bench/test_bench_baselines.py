@@ -10,9 +10,9 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from bench.pipeline import encode_stream, naive_faust_rate, naive_hooks_topic, produce_stream
 from streams.kafka_config import confluent_config
-from streams.processing import HOOK
-from streams.synth import generate
-from streams.topics import ensure_topics
+from streams.local.synth import generate
+from streams.runtime.processing import HOOK
+from streams.runtime.topics import ensure_topics
 
 pytestmark = pytest.mark.integration
 

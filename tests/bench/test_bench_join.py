@@ -10,8 +10,8 @@ import urllib.request
 import pytest
 
 from bench.pipeline import wait_joined
-from streams.broker import free_port
-from streams.topics import ensure_topics
+from streams.local.broker import free_port
+from streams.runtime.topics import ensure_topics
 
 pytestmark = pytest.mark.integration
 

@@ -14,14 +14,14 @@ from typing import Any
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
 from sinks.clickhouse import connect
-from streams.changelog import changelog_topic, fold
-from streams.classify import Classifier
+from streams.classify.classifier import Classifier
 from streams.kafka_config import confluent_config
-from streams.processing import HOOK, SMTP_REPLY
-from streams.progress import committed
-from streams.reference import SUMMARY_KEYS, expected
+from streams.local.reference import SUMMARY_KEYS, expected
+from streams.local.synth import generate
+from streams.runtime.processing import HOOK, SMTP_REPLY
+from streams.runtime.progress import committed
 from streams.settings import Settings
-from streams.synth import generate
+from streams.tracking.changelog import changelog_topic, fold
 from tests.conftest import Worker, jsonl, report_json, run_cli
 
 

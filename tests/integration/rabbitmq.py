@@ -11,7 +11,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from streams.broker import free_port
+from streams.local.broker import free_port
 
 SERVER = Path("/usr/lib/rabbitmq/bin/rabbitmq-server")
 CTL = Path("/usr/lib/rabbitmq/bin/rabbitmqctl")

@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import run_cli
 from tests.integration.checks import read_topic
-from tests.unit.test_codec_and_validation import GOOD
+from tests.unit.ingest.test_codec_and_validation import GOOD
 
 
 @pytest.mark.parametrize(

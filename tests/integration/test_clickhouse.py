@@ -11,15 +11,22 @@ from sinks.base import Batch
 from sinks.clickhouse import ClickHouseSink, connect, dead_letter_row
 from sinks.ddl import TABLE_SETTINGS, TABLES
 from sinks.reports import Filters, run_report
-from streams import alerts
-from streams.classify import Classifier
-from streams.codec import schema_json
-from streams.hooks import as_dict
-from streams.hooks import encode as encode_hook
-from streams.processing import CLASSIFIED, HOOK, SMTP_REPLY, Source, classify_reply, dead_letter
-from streams.state import PartitionState
-from streams.tracking import Limits
-from tests.unit.test_codec_and_validation import GOOD
+from streams.alerts import machine as alerts
+from streams.classify.classifier import Classifier
+from streams.ingest.codec import schema_json
+from streams.runtime.processing import (
+    CLASSIFIED,
+    HOOK,
+    SMTP_REPLY,
+    Source,
+    classify_reply,
+    dead_letter,
+)
+from streams.tracking.hooks import as_dict
+from streams.tracking.hooks import encode as encode_hook
+from streams.tracking.machine import Limits
+from streams.tracking.state import PartitionState
+from tests.unit.ingest.test_codec_and_validation import GOOD
 
 pytestmark = pytest.mark.integration
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)

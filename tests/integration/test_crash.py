@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from streams.classify import Classifier
-from streams.reference import expected
-from streams.synth import generate
-from streams.topics import ensure_topics
+from streams.classify.classifier import Classifier
+from streams.local.reference import expected
+from streams.local.synth import generate
+from streams.runtime.topics import ensure_topics
 from tests.conftest import jsonl, run_cli
 from tests.integration.checks import (
     assert_exact,

@@ -14,10 +14,10 @@ import urllib.request
 import pytest
 
 from sinks.clickhouse import connect
-from streams import clickhouse_relay
-from streams.broker import free_port
-from streams.engine_processes import HEALTH_SEND_INTERVAL_S
 from streams.exceptions import SinkError
+from streams.local.broker import free_port
+from streams.runtime import clickhouse_relay
+from streams.runtime.engine_processes import HEALTH_SEND_INTERVAL_S
 from tests.integration.checks import assert_exact, kill_mid_stream
 
 pytestmark = pytest.mark.integration

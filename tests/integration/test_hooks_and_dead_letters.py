@@ -11,12 +11,12 @@ import pytest
 from confluent_kafka import Producer
 
 from sinks.clickhouse import connect
-from streams.codec import Codec, confluent_frame
+from streams.ingest.codec import Codec, confluent_frame
 from streams.kafka_config import confluent_config
-from streams.processing import DEAD_LETTER, HOOK, SMTP_REPLY
-from streams.topics import ensure_topics
+from streams.runtime.processing import DEAD_LETTER, HOOK, SMTP_REPLY
+from streams.runtime.topics import ensure_topics
 from tests.integration.checks import read_topic
-from tests.unit.test_codec_and_validation import GOOD
+from tests.unit.ingest.test_codec_and_validation import GOOD
 
 pytestmark = pytest.mark.integration
 

@@ -15,16 +15,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from streams.broker import free_port
-from streams.delivery_policy import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
-from streams.demo import worker_env
-from streams.hooks import as_dict, hook_values
+from streams.delivery.policy import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from streams.kafka_config import confluent_config
-from streams.processing import DEAD_LETTER, HOOK
-from streams.topics import ensure_topics
+from streams.local.broker import free_port
+from streams.local.testing import worker_env
+from streams.runtime.processing import DEAD_LETTER, HOOK
+from streams.runtime.topics import ensure_topics
+from streams.tracking.hooks import as_dict, hook_values
 from tests.conftest import run_cli
 from tests.integration.checks import read_topic, wait_until
-from tests.unit.test_tracking import reply
+from tests.unit.tracking.test_machine import reply
 
 pytestmark = pytest.mark.integration
 SECRET = "receiver-shared-secret"

@@ -8,8 +8,8 @@ import pytest
 from confluent_kafka import Producer
 
 from streams.kafka_config import confluent_config, produce
-from streams.partitioner import partition_of
-from streams.topics import ensure_topics
+from streams.runtime.partitioner import partition_of
+from streams.runtime.topics import ensure_topics
 
 pytestmark = pytest.mark.integration
 

@@ -11,11 +11,11 @@ import openpyxl
 import pytest
 
 from sinks.clickhouse import connect
-from streams.classify import Classifier
-from streams.providers import PROVIDERS
-from streams.reference import expected
-from streams.rules_loader import load_reason_group
-from streams.synth import generate
+from streams.classify.classifier import Classifier
+from streams.classify.providers import PROVIDERS
+from streams.classify.rules_loader import load_reason_group
+from streams.local.reference import expected
+from streams.local.synth import generate
 from tests.conftest import jsonl, report_json, run_cli
 from tests.integration.checks import assert_exact
 

@@ -11,14 +11,14 @@ import time
 import pytest
 
 from sinks.clickhouse import connect
-from streams.classify import Classifier
-from streams.engine import Engine
-from streams.health import Health
-from streams.processing import CLASSIFIED
-from streams.progress import committed, wait_drained
-from streams.reference import expected
-from streams.synth import generate
-from streams.topics import ensure_topics
+from streams.classify.classifier import Classifier
+from streams.local.reference import expected
+from streams.local.synth import generate
+from streams.runtime.engine import Engine
+from streams.runtime.health import Health
+from streams.runtime.processing import CLASSIFIED
+from streams.runtime.progress import committed, wait_drained
+from streams.runtime.topics import ensure_topics
 from tests.conftest import jsonl, run_cli
 from tests.integration.checks import assert_exact, produce_elsewhere, read_topic, wait_until
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from streams.classify import Classifier
-from streams.codec import Codec, Invalid, confluent_frame
-from streams.processing import classify_reply
-from streams.rules_loader import REASONS
-from tests.unit.test_codec_and_validation import GOOD
+from streams.classify.classifier import Classifier
+from streams.classify.rules_loader import REASONS
+from streams.ingest.codec import Codec, Invalid, confluent_frame
+from streams.runtime.processing import classify_reply
+from tests.unit.ingest.test_codec_and_validation import GOOD
 
 CODEC = Codec("smtp_reply", schema_ids=[1])
 CLASSIFIER = Classifier("recipient")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from streams.classify import Classifier
+from streams.classify.classifier import Classifier
 
 
 @pytest.fixture(scope="module")

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from streams.classify import Classifier
-from streams.rules_loader import REASONS
-from streams.validation import SMTP_STAGES
+from streams.classify.classifier import Classifier
+from streams.classify.rules_loader import REASONS
+from streams.ingest.validation import SMTP_STAGES
 
-CORPUS = Path(__file__).resolve().parent.parent / "corpus" / "replies.tsv"
+CORPUS = Path(__file__).resolve().parents[2] / "corpus" / "replies.tsv"
 COLUMNS = ["code", "status", "stage", "kind", "reason", "source", "text"]
 RECIPIENT_CAUSED = {"userunknown", "hostunknown", "hasmoved", "notaccept"}
 STATUS = re.compile(r"[245]\.\d{1,3}\.\d{1,3}")

@@ -7,10 +7,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from streams import normalize
-from streams.normalize import bounce_text
-from streams.synth import generate
-from tests.unit.test_corpus import load
+from streams.classify import normalize
+from streams.classify.normalize import bounce_text
+from streams.local.synth import generate
+from tests.unit.classify.test_corpus import load
 
 
 @pytest.mark.parametrize(

@@ -11,11 +11,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from streams import prefilter
-from streams.classify import Classifier
-from streams.prefilter import Prefilter, Untranslatable, pcre
-from streams.synth import generate
-from tests.unit.test_corpus import load
+from streams.classify import prefilter
+from streams.classify.classifier import Classifier
+from streams.classify.prefilter import Prefilter, Untranslatable, pcre
+from streams.local.synth import generate
+from tests.unit.classify.test_corpus import load
 
 CLASSIFIER = Classifier("recipient")
 RULES = CLASSIFIER.rules

@@ -2,8 +2,8 @@
 
 import pytest
 
+from streams.classify.providers import PROVIDERS, Providers
 from streams.exceptions import RulesError
-from streams.providers import PROVIDERS, Providers
 
 
 @pytest.mark.parametrize(("domain", "provider"), [

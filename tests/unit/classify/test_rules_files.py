@@ -2,8 +2,7 @@
 
 import pytest
 
-from streams.exceptions import RulesError
-from streams.rules_loader import (
+from streams.classify.rules_loader import (
     REASONS,
     RULES_DIR,
     load_policies,
@@ -11,6 +10,7 @@ from streams.rules_loader import (
     load_status_table,
     load_text_rules,
 )
+from streams.exceptions import RulesError
 
 
 def test_builtin_rules_load_and_use_the_vocabulary():

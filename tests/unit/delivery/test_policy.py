@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from streams.delivery_policy import (
+from streams.delivery.policy import (
     GIVE_UP,
     MAX_DELAY_S,
     OK,

@@ -2,8 +2,8 @@
 
 import pytest
 
+from streams.delivery.subscriptions import load
 from streams.exceptions import ConfigError
-from streams.subscriptions import load
 
 GOOD = '''
 [[http]]

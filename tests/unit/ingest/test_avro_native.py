@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from streams import avro_native
+from streams.ingest import avro_native
 
 
 def test_the_c_codec_is_built() -> None:

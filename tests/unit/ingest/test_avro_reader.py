@@ -12,10 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from streams.avro_reader import SPAN, ReadError, compile_reader
-from streams.avro_writer import AVRO, Unsupported, compile_writer
-from streams.codec import schema, schema_json
-from tests.unit.test_avro_writer import BOTH_CODECS, SCHEMAS, records
+from streams.ingest.avro_reader import SPAN, ReadError, compile_reader
+from streams.ingest.avro_writer import AVRO, Unsupported, compile_writer
+from streams.ingest.codec import schema, schema_json
+from tests.unit.ingest.test_avro_writer import BOTH_CODECS, SCHEMAS, records
 
 pytestmark = BOTH_CODECS
 

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from streams.avro_writer import Unsupported, compile_flat_writer, compile_writer
-from streams.codec import SCHEMA_DIR, schema, schema_json
-from streams.varint import SMALL
+from streams.ingest.avro_writer import Unsupported, compile_flat_writer, compile_writer
+from streams.ingest.codec import SCHEMA_DIR, schema, schema_json
+from streams.ingest.varint import SMALL
 
 # Every test runs on both codecs: the generated Python functions and the C one (avro_native.py).
 BOTH_CODECS = pytest.mark.parametrize("native", [False, True], ids=["python", "c"])

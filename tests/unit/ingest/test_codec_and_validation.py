@@ -7,18 +7,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from streams.classify import Classifier
-from streams.codec import SCHEMA_DIR, Codec, Invalid, confluent_frame
-from streams.processing import (
+from streams.classify.classifier import Classifier
+from streams.ingest.codec import SCHEMA_DIR, Codec, Invalid, confluent_frame
+from streams.ingest.produce import parse_line
+from streams.ingest.validation import problems
+from streams.local.synth import generate
+from streams.runtime.processing import (
     CLASSIFIED,
     REPLY_SPANS,
     SMTP_REPLY,
     classified_record,
     classify_reply,
 )
-from streams.produce import parse_line
-from streams.synth import generate
-from streams.validation import problems
 
 CLASSIFIER = Classifier()
 EVENTS = list(generate(3000, seed=13))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from streams.health import Health, merge
+from streams.runtime.health import Health, merge
 
 
 def test_merge_adds_counts_and_joins_partitions_and_times():

@@ -2,7 +2,7 @@
 
 import pytest
 
-from streams.partitioner import murmur2
+from streams.runtime.partitioner import murmur2
 
 # Kafka's own test vectors (clients/src/test/java/org/apache/kafka/common/utils/UtilsTest.java).
 JAVA = {b"21": -973932308, b"foobar": -790332482, b"a-little-bit-long-string": -985981536,

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-FORKED = "from streams.engine_processes import start_method; print(start_method())"
+FORKED = "from streams.runtime.engine_processes import start_method; print(start_method())"
 THREADED = ("import threading, time; threading.Thread(target=time.sleep, args=(5,), daemon=True)"
             ".start(); " + FORKED)
 # librdkafka's threads are the C library's: Python's threading does not see them.

@@ -9,10 +9,10 @@ from sinks.avro_rows import SOURCE_FIELDS, AvroRows, source_suffix
 from sinks.base import BatchingSink, token
 from sinks.clickhouse import dead_letter_row
 from sinks.ddl import columns
-from streams.classify import Classifier
-from streams.codec import declared_schema, schema_json
-from streams.processing import CLASSIFIED, SMTP_REPLY, Source, classify_reply, dead_letter
-from tests.unit.test_codec_and_validation import GOOD
+from streams.classify.classifier import Classifier
+from streams.ingest.codec import declared_schema, schema_json
+from streams.runtime.processing import CLASSIFIED, SMTP_REPLY, Source, classify_reply, dead_letter
+from tests.unit.ingest.test_codec_and_validation import GOOD
 
 
 def classified():

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from streams.changelog import fold, write_changes
 from streams.settings import Settings
+from streams.tracking.changelog import fold, write_changes
 
 
 class RecordingProducer:

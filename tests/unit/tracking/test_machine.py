@@ -1,9 +1,9 @@
 """The recipient state machine, transition by transition, replays included."""
 
-from streams import recent
-from streams.hooks import as_dict, encode, hook_values
-from streams.processing import HOOK
-from streams.tracking import Limits, PendingIndex, decide, expiry_hook
+from streams.runtime.processing import HOOK
+from streams.tracking import recent
+from streams.tracking.hooks import as_dict, encode, hook_values
+from streams.tracking.machine import Limits, PendingIndex, decide, expiry_hook
 
 LIMITS = Limits(max_attempts=3, default_retry_s=600, message_lifetime_s=86400)
 
@@ -184,7 +184,7 @@ def test_hook_dates_are_rfc3339_with_milliseconds():
     import random
     from datetime import datetime, timezone
 
-    from streams.hooks import rfc3339
+    from streams.tracking.hooks import rfc3339
 
     rng = random.Random(3)
     for ms in [0, 999, 59_999, 60_000, 1_767_225_599_999,
