@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from streams.exceptions import BounceflowError, ConfigError
-from streams.settings import POLICIES, Settings, describe
+from streams.settings import LOG_LEVELS, POLICIES, Settings, describe, markdown_table
 
 
 def _settings(ctx: click.Context, **overrides: Any) -> Settings:
@@ -64,7 +64,7 @@ _bootstrap_option = click.option(
 @click.option("--partitions", type=click.IntRange(1), help="Topic partitions.")
 @click.option("--policy", type=click.Choice(POLICIES), help="Suppression policy.")
 @click.option("--rules", type=click.Path(exists=True, dir_okay=False), help="Your rules file.")
-@click.option("--log-level", type=click.Choice(["debug", "info", "warn", "error"]))
+@click.option("--log-level", type=click.Choice(list(LOG_LEVELS)))
 @click.option("--processes", type=click.IntRange(1),
               help="Engine processes (BOUNCEFLOW_PROCESSES); 2 use both cores of a 2-core box.")
 @click.pass_context
@@ -290,9 +290,10 @@ def rules_validate(files: tuple[str, ...]) -> None:
               help="How many replies to produce.")
 @click.option("--data-dir", type=click.Path(file_okay=False),
               help="Where ClickHouse data and logs go (default: a new temporary directory).")
-@click.option("--partitions", type=click.IntRange(1), default=4, show_default=True)
+@click.option("--partitions", type=click.IntRange(1), default=Settings.partitions,
+              show_default=True)
 @click.option("--seed", type=int, default=7, show_default=True, help="Stream generator seed.")
-@click.option("--policy", type=click.Choice(POLICIES), default="altcraft", show_default=True)
+@click.option("--policy", type=click.Choice(POLICIES), default=Settings.policy, show_default=True)
 def demo(events: int, data_dir: str | None, partitions: int, seed: int, policy: str) -> None:
     """Run the whole pipeline on the embedded default and check the reports.
 
@@ -309,9 +310,14 @@ def demo(events: int, data_dir: str | None, partitions: int, seed: int, policy: 
 
 
 @cli.command("settings")
+@click.option("--markdown", is_flag=True,
+              help="Print docs/configuration.md (every setting's default) instead of values.")
 @click.pass_context
-def show_settings(ctx: click.Context) -> None:
+def show_settings(ctx: click.Context, markdown: bool) -> None:
     """List every setting: environment variable, current value (secrets masked) and meaning."""
+    if markdown:
+        click.echo(markdown_table(), nl=False)
+        return
     current = _settings(ctx).redacted()
     for env, _default, doc in describe():
         name = env[len("BOUNCEFLOW_"):].lower()

@@ -21,7 +21,11 @@ else:  # pragma: no cover
 
 from streams.exceptions import ConfigError
 
-POLICIES = ("altcraft", "recipient")
+# The suppression policies are the tables of the rules' policies file (the classifier reads the
+# rest of it); read here without importing the classifier, which every module would then load.
+POLICIES = tuple(name for name, table in tomllib.loads(
+    (Path(__file__).parent / "classify" / "rules" / "policies.toml").read_text("utf-8")).items()
+    if isinstance(table, dict))
 LOG_LEVELS = {"debug": 10, "info": 20, "warn": 30, "error": 40}
 
 
@@ -97,7 +101,7 @@ class Settings:
         "",
         "A TOML file of hook subscriptions (HTTP, RabbitMQ): a worker given one delivers to "
         "them and shows their figures in its health; `bounceflow deliver` does it in a process "
-        "of its own (README: Hook delivery).",
+        "of its own (docs/hooks.md).",
     )
     rules_file: str = _setting(
         "", "A rules file of your own, tried before the built-in rules (same TOML schema)."
@@ -124,7 +128,7 @@ class Settings:
         1,
         "Engine processes in this worker, each a consumer in the group; the worker's own process "
         "owns ClickHouse (chDB allows one) and serves /health. Python runs one engine on one "
-        "core: 2 on a 2-core machine processed 1.1-1.6x as many replies a second (README).",
+        "core: set it to the machine's cores (docs/performance.md).",
     )
     web_port: int = _setting(0, "Port of the worker's /health page (127.0.0.1); 0 disables it.")
     log_level: str = _setting("info", "Worker log level: debug, info, warn or error.")
@@ -233,8 +237,29 @@ def redact_dsn(dsn: str) -> str:
 
 
 def describe() -> list[tuple[str, str, str]]:
-    """(environment variable, default, doc) for every setting: the --help and README table."""
+    """(environment variable, default, doc) for every setting: `bounceflow settings` and
+    docs/configuration.md."""
     return [(env_var(f.name), repr(f.default), f.metadata["doc"]) for f in fields(Settings)]
+
+
+CONFIGURATION_INTRO = """\
+# Configuration
+
+<!-- Generated from streams/settings.py by `bounceflow settings --markdown`: do not edit. -->
+
+Settings come from flags, then `BOUNCEFLOW_*` environment variables, then a TOML file
+(`--config FILE` or `BOUNCEFLOW_CONFIG`; keys are the lower-case names without the prefix), then
+the defaults below. `bounceflow settings` prints the values in force (secrets masked); a bad value
+or an unknown key in the file stops the command with one line and exit code 2.
+"""
+
+
+def markdown_table() -> str:
+    """docs/configuration.md: every setting's variable, default and meaning, as one table."""
+    rows = ["| `{}` | `{}` | {} |".format(env, default, doc.replace("|", "\\|"))
+            for env, default, doc in describe()]
+    return "\n".join([CONFIGURATION_INTRO, "| variable | default | meaning |",
+                      "| --- | --- | --- |", *rows, ""])
 
 
 _TYPES = {"int": int, "float": float, "str": str}
