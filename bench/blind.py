@@ -1,0 +1,210 @@
+"""Blind agreement: the classifier on labelled replies its rules were not written from
+(tests/corpus/blind-*.tsv), so that a round of rule changes reports an unseen-text figure, not the
+tuning corpus's.
+
+    python -m bench.blind [--policy recipient] [--top 15] [FILE ...]
+
+A file is tab-separated with a header row: code status stage kind reasons suppress source text.
+``reasons`` lists the acceptable reasons (comma-separated), ``suppress`` is yes/no: whether the
+address should be suppressed (a permanent failure caused by the address, the ``recipient``
+policy's meaning). Prints, per file and overall: reason agreement (the predicted reason is one of
+the acceptable ones), kind agreement, the suppress decision's precision, recall and F1 (each on
+its own: a wrong suppression loses a good address, a missed one costs reputation), and the most
+common disagreements as counts (predicted -> labelled), never the texts, so that reading the
+report does not turn the blind set into a tuning set."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import re
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from streams.classify.classifier import Classifier
+from streams.classify.rules_loader import REASONS
+from streams.ingest.validation import SMTP_STAGES
+from streams.settings import POLICIES
+
+COLUMNS = ["code", "status", "stage", "kind", "reasons", "suppress", "source", "text"]
+DEFAULT_FILES = sorted((Path(__file__).resolve().parents[1] / "tests" / "corpus")
+                       .glob("blind-*.tsv"))
+KINDS = ("delivered", "soft", "hard")
+_STATUS = re.compile(r"[245]\.\d{1,3}\.\d{1,3}")
+
+
+class BlindFormatError(ValueError):
+    """A blind file that does not follow the format; the message names lines and columns, never
+    their values."""
+
+
+@dataclass(frozen=True)
+class Row:
+    code: int | None
+    status: str | None
+    stage: str | None
+    kind: str
+    reasons: frozenset[str]
+    suppress: bool
+    text: str
+
+
+def problems(row: dict[str | None, object]) -> list[str]:
+    """What is wrong with one row as csv.DictReader reads it: the columns at fault, not their
+    values."""
+    if None in row or any(row.get(c) is None for c in COLUMNS):
+        return [f"expected {len(COLUMNS)} tab-separated columns"]
+    value = {c: str(row[c]) for c in COLUMNS}
+    out = []
+    code = value["code"]
+    if code != "-" and not (code.isdigit() and 200 <= int(code) <= 599):
+        out.append("code is not '-' or a reply code 200-599")
+    if value["status"] != "-" and not _STATUS.fullmatch(value["status"]):
+        out.append("status is not '-' or an enhanced status code")
+    if value["stage"] != "-" and value["stage"] not in SMTP_STAGES:
+        out.append("stage is not '-' or an SMTP stage")
+    if value["kind"] not in KINDS:
+        out.append("kind is not delivered, soft or hard")
+    reasons = value["reasons"].split(",")
+    if not all(r.strip() in REASONS for r in reasons):
+        out.append("reasons has a reason outside the vocabulary")
+    if value["suppress"] not in ("yes", "no"):
+        out.append("suppress is not yes or no")
+    if not value["source"].strip() or not value["text"].strip():
+        out.append("source or text is empty")
+    return out
+
+
+def read(path: Path) -> list[Row]:
+    """The rows of one blind file; BlindFormatError listing every bad line."""
+    with path.open(encoding="utf-8", newline="") as f:
+        reader = csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
+        if reader.fieldnames != COLUMNS:
+            raise BlindFormatError(f"{path}: the header must be: {' '.join(COLUMNS)}")
+        rows, bad = [], []
+        for line, raw in enumerate(reader, start=2):
+            found = problems(raw)
+            if found:
+                bad += [f"{path.name} line {line}: {p}" for p in found]
+                continue
+            rows.append(Row(
+                code=None if raw["code"] == "-" else int(raw["code"]),
+                status=None if raw["status"] == "-" else raw["status"],
+                stage=None if raw["stage"] == "-" else raw["stage"],
+                kind=raw["kind"],
+                reasons=frozenset(r.strip() for r in raw["reasons"].split(",")),
+                suppress=raw["suppress"] == "yes",
+                text=raw["text"],
+            ))
+    if bad:
+        raise BlindFormatError("\n".join(bad))
+    return rows
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+@dataclass
+class Score:
+    rows: int = 0
+    reasons: int = 0  # predicted reason among the acceptable ones
+    kinds: int = 0
+    tp: int = 0  # suppressed and labelled so
+    fp: int = 0
+    fn: int = 0
+    confusion: Counter[tuple[str, str]] = field(default_factory=Counter)
+    wrong_suppress: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+    @property
+    def precision(self) -> float | None:
+        return _ratio(self.tp, self.tp + self.fp)
+
+    @property
+    def recall(self) -> float | None:
+        return _ratio(self.tp, self.tp + self.fn)
+
+    @property
+    def f1(self) -> float | None:
+        return _ratio(2 * self.tp, 2 * self.tp + self.fp + self.fn)
+
+    def __add__(self, other: Score) -> Score:
+        return Score(self.rows + other.rows, self.reasons + other.reasons,
+                     self.kinds + other.kinds, self.tp + other.tp, self.fp + other.fp,
+                     self.fn + other.fn, self.confusion + other.confusion,
+                     self.wrong_suppress + other.wrong_suppress)
+
+
+def score(classifier: Classifier, rows: list[Row]) -> Score:
+    s = Score(rows=len(rows))
+    for row in rows:
+        got = classifier.classify(row.code, row.status, row.text, row.stage)
+        labelled = "|".join(sorted(row.reasons))
+        if got.reason in row.reasons:
+            s.reasons += 1
+        else:
+            s.confusion[(got.reason, labelled)] += 1
+        s.kinds += got.kind == row.kind
+        s.tp += got.suppress and row.suppress
+        s.fp += got.suppress and not row.suppress
+        s.fn += row.suppress and not got.suppress
+        if got.suppress != row.suppress:
+            what = "suppressed" if got.suppress else "kept"
+            s.wrong_suppress[(f"{what} as {got.reason} ({got.rule})", labelled)] += 1
+    return s
+
+
+def _figure(value: float | None, percent: bool = True) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:.1%}" if percent else f"{value:.3f}"
+
+
+def report(name: str, s: Score, top: int) -> list[str]:
+    lines = [
+        f"{name}: {s.rows} rows; reasons {_figure(_ratio(s.reasons, s.rows))}, "
+        f"kinds {_figure(_ratio(s.kinds, s.rows))}; suppress precision "
+        f"{_figure(s.precision, False)} recall {_figure(s.recall, False)} "
+        f"F1 {_figure(s.f1, False)} (tp {s.tp}, fp {s.fp}, fn {s.fn})"]
+    if top:
+        lines += [f"  {n:4}  {got} -> {want}" for (got, want), n in s.confusion.most_common(top)]
+        lines += [f"  {n:4}  {got} -> {want}"
+                  for (got, want), n in s.wrong_suppress.most_common(top)]
+    return lines
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("files", nargs="*", type=Path, metavar="FILE",
+                        help="blind files (default: every tests/corpus/blind-*.tsv)")
+    parser.add_argument("--policy", choices=POLICIES, default="recipient",
+                        help="suppression policy whose decision is scored (default recipient)")
+    parser.add_argument("--top", type=int, default=15,
+                        help="how many of the commonest disagreements to list (0: none)")
+    args = parser.parse_args(argv)
+    files = args.files or DEFAULT_FILES
+    if not files:
+        parser.error("no FILE given and no tests/corpus/blind-*.tsv")
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        parser.error(f"no such file: {', '.join(missing)}")
+    if args.top < 0:
+        parser.error("--top must be 0 or more")
+    try:
+        per_file = [(f, read(f)) for f in files]
+    except BlindFormatError as exc:
+        sys.exit(f"blind file format: {exc}")
+    classifier = Classifier(args.policy)
+    total = Score()
+    for path, rows in per_file:
+        s = score(classifier, rows)
+        total += s
+        print("\n".join(report(path.name, s, args.top)))
+    if len(per_file) > 1:
+        print("\n".join(report("overall", total, args.top)))
+
+
+if __name__ == "__main__":
+    main()

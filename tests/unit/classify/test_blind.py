@@ -1,0 +1,110 @@
+"""bench.blind: the blind files' format, and its figures on a small file of invented rows (the
+blind rows themselves are read only by the format test, which prints no value of them)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench import blind
+from streams.classify.classifier import Classifier
+
+HEADER = "\t".join(blind.COLUMNS)
+# code status stage kind reasons suppress source text
+INVENTED = [
+    "550\t5.1.1\trcpt\thard\tuserunknown\tyes\tinvented\tUser unknown",
+    "554\t5.7.1\trcpt\thard\tbadreputation,blocked\tno\tinvented\t"
+    "Client host [192.0.2.1] blocked using zen.spamhaus.org",
+    "452\t4.2.2\trcpt\tsoft\tmailboxfull\tno\tinvented\tMailbox full",
+    # labelled against what the text says, so that the classifier disagrees on purpose
+    "550\t-\trcpt\tsoft\tblocked\tno\tinvented\t"
+    "<a@example.org>: Recipient address rejected: User unknown in local recipient table",
+    "599\t-\t-\thard\tuserunknown\tyes\tinvented\tGibberish with no known words",
+]
+
+
+def write(tmp_path: Path, lines: list[str], name: str = "blind-x.tsv") -> Path:
+    path = tmp_path / name
+    path.write_text("\n".join([HEADER, *lines]) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("path", blind.DEFAULT_FILES, ids=lambda p: p.name)
+def test_every_blind_row_follows_the_format(path):
+    # read() raises on any bad line, naming the line and the column but not the value
+    rows = blind.read(path)
+    assert all(r.reasons <= blind.REASONS and r.kind in blind.KINDS for r in rows)
+
+
+def test_figures_on_invented_rows(tmp_path):
+    rows = blind.read(write(tmp_path, INVENTED))
+    assert rows[1].reasons == {"badreputation", "blocked"}
+    assert (rows[0].suppress, rows[2].suppress, rows[4].code, rows[4].stage) == \
+        (True, False, 599, None)
+    s = blind.score(Classifier("recipient"), rows)
+    assert (s.rows, s.reasons, s.kinds) == (5, 3, 4)
+    assert (s.tp, s.fp, s.fn) == (1, 1, 1)
+    assert (s.precision, s.recall, s.f1) == (0.5, 0.5, 0.5)
+    assert s.confusion == {("userunknown", "blocked"): 1, ("undefined", "userunknown"): 1}
+    assert sum(s.wrong_suppress.values()) == 2
+
+
+def test_precision_and_recall_are_separate(tmp_path):
+    # two correct suppressions and one wrong one: precision 2/3, recall 1
+    lines = [INVENTED[0], INVENTED[3],
+             "550\t5.1.1\trcpt\thard\tuserunknown\tyes\tinvented\tNo such user here"]
+    s = blind.score(Classifier("recipient"), blind.read(write(tmp_path, lines)))
+    assert (s.tp, s.fp, s.fn) == (2, 1, 0)
+    assert (round(s.precision, 3), s.recall, s.f1) == (0.667, 1.0, 0.8)
+
+
+def test_report_per_file_and_overall_without_texts(tmp_path, capsys):
+    first = write(tmp_path, INVENTED[:3], "blind-a.tsv")
+    second = write(tmp_path, INVENTED[3:], "blind-b.tsv")
+    blind.main([str(first), str(second)])
+    out = capsys.readouterr().out
+    assert "blind-a.tsv: 3 rows; reasons 100.0%, kinds 100.0%" in out
+    assert "blind-b.tsv: 2 rows; reasons 0.0%, kinds 50.0%" in out
+    assert "overall: 5 rows; reasons 60.0%, kinds 80.0%; suppress precision 0.500 recall " \
+        "0.500 F1 0.500 (tp 1, fp 1, fn 1)" in out
+    assert "userunknown -> blocked" in out
+    for line in INVENTED:
+        assert line.split("\t")[-1] not in out
+
+
+def test_no_suppression_at_all_reports_no_figure(tmp_path, capsys):
+    blind.main([str(write(tmp_path, [INVENTED[2]]))])
+    assert "precision n/a recall n/a F1 n/a" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("line", "column"), [
+    ("550\t5.1.1\trcpt\thard\tuserunknown,nosuchreason\tyes\tinvented\tUser unknown", "reasons"),
+    ("550\t5.1.1\trcpt\tbounced\tuserunknown\tyes\tinvented\tUser unknown", "kind"),
+    ("550\t5.1.1\trcpt\thard\tuserunknown\tmaybe\tinvented\tUser unknown", "suppress"),
+    ("550\t5.1.1\tquit\thard\tuserunknown\tyes\tinvented\tUser unknown", "stage"),
+    ("550\t5.1\trcpt\thard\tuserunknown\tyes\tinvented\tUser unknown", "status"),
+    ("5x0\t5.1.1\trcpt\thard\tuserunknown\tyes\tinvented\tUser unknown", "code"),
+    ("550\t5.1.1\trcpt\thard\tuserunknown\tyes\tUser unknown", "columns"),
+])
+def test_a_bad_row_is_named_by_line_and_column_not_value(tmp_path, line, column):
+    with pytest.raises(blind.BlindFormatError) as err:
+        blind.read(write(tmp_path, [INVENTED[0], line]))
+    message = str(err.value)
+    assert "blind-x.tsv line 3:" in message and column in message
+    assert "User unknown" not in message and "nosuchreason" not in message
+
+
+def test_a_wrong_header_is_refused(tmp_path):
+    path = tmp_path / "blind-h.tsv"
+    path.write_text("code\tstatus\ttext\n550\t5.1.1\tUser unknown\n", encoding="utf-8")
+    with pytest.raises(SystemExit) as err:
+        blind.main([str(path)])
+    assert "header must be" in str(err.value.code)
+
+
+def test_a_missing_file_is_a_usage_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as err:
+        blind.main([str(tmp_path / "nowhere.tsv")])
+    assert err.value.code == 2
+    assert "no such file" in capsys.readouterr().err
