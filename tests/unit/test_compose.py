@@ -1,6 +1,7 @@
 """docker-compose.yml cannot run here (no Docker engine); read it and keep it in line with the
 code: the worker's environment names real settings, and its addresses point at the services."""
 
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -43,5 +44,9 @@ def test_worker_addresses_point_at_the_services():
 
 def test_ci_runs_the_readme_test_command():
     readme = (ROOT / "README.md").read_text()
-    ci = (ROOT / ".ci" / "run").read_text().strip().splitlines()[-1]
-    assert ci in readme
+    assert "```bash\nbash .ci/run\n```" in readme
+    ci = (ROOT / ".ci" / "run").read_text()
+    packages = re.search(r'^packages="([^"]*)"', ci, re.MULTILINE)
+    assert packages and {"rabbitmq-server", "chromium"} <= set(packages.group(1).split())
+    assert "apt-get install" in ci and "$missing" in ci
+    assert ci.strip().splitlines()[-1] == "python -m pytest"
