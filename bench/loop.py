@@ -22,12 +22,12 @@ from typing import Any
 
 from confluent_kafka import Message
 
+from streams.ingest.codec import SMTP_REPLY
 from streams.local.broker import LocalBroker
 from streams.local.synth import generate
 from streams.runtime.engine import Engine
 from streams.runtime.health import Health
 from streams.runtime.partitioner import partition_of
-from streams.runtime.processing import SMTP_REPLY
 from streams.runtime.topics import ensure_topics
 from streams.settings import Settings
 from streams.tracking.state import PartitionState

@@ -44,11 +44,11 @@ from typing import Any
 
 from confluent_kafka import OFFSET_END, Consumer, Producer, TopicPartition
 
+from streams.ingest.codec import HOOK, SMTP_REPLY
 from streams.kafka_config import confluent_config, produce
 from streams.local.broker import LocalBroker, free_port
 from streams.local.synth import generate
 from streams.local.testing import start_worker, stop_worker
-from streams.runtime.processing import HOOK, SMTP_REPLY
 from streams.runtime.progress import wait_drained
 from streams.runtime.topics import ensure_topics
 from streams.settings import Settings

@@ -22,9 +22,9 @@ from sinks.avro_rows import source_suffix
 from sinks.base import Batch
 from sinks.clickhouse import ClickHouseSink, connect
 from streams.classify.classifier import Classifier
-from streams.ingest.codec import Codec, Invalid
+from streams.ingest.codec import SMTP_REPLY, Codec, Invalid
 from streams.local.synth import generate
-from streams.runtime.processing import REPLY_SPANS, SMTP_REPLY, classified_record, classify_reply
+from streams.runtime.processing import REPLY_SPANS, classified_record, classify_reply
 from streams.settings import Settings
 from streams.tracking.hooks import encode as encode_hook
 from streams.tracking.machine import Limits

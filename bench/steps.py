@@ -18,9 +18,9 @@ from collections import Counter
 
 from sinks.avro_rows import source_suffix
 from streams.classify.classifier import Classifier
-from streams.ingest.codec import Codec
+from streams.ingest.codec import SMTP_REPLY, Codec
 from streams.local.synth import generate
-from streams.runtime.processing import REPLY_SPANS, SMTP_REPLY, classified_record, classify_reply
+from streams.runtime.processing import REPLY_SPANS, classified_record, classify_reply
 from streams.tracking.hooks import encode as encode_hook
 from streams.tracking.machine import Limits
 from streams.tracking.state import PartitionState

@@ -8,8 +8,8 @@ the delivery guarantee upstream. ``non_replicated_deduplication_window`` makes a
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 DEDUP_WINDOW = 10000
 
@@ -33,86 +33,113 @@ TABLE_SETTINGS = {
     "merge_selector_base": 40,
 }
 
-TABLES: dict[str, str] = {
-    "replies": """
-        event_id String,
-        event_time DateTime64(3, 'UTC'),
-        account_id Int64,
-        list_id Nullable(Int64),
-        campaign_id Nullable(Int64),
-        message_id String,
-        profile_id Nullable(String),
-        email String,
-        recipient_domain LowCardinality(String),
-        provider LowCardinality(String),
-        from_domain LowCardinality(String),
-        sending_ip LowCardinality(String),
-        mx_host Nullable(String),
-        attempt UInt16,
-        final Bool,
-        smtp_stage LowCardinality(Nullable(String)),
-        reply_code Nullable(UInt16),
-        enhanced_status LowCardinality(Nullable(String)),
-        reply_text String,
-        is_test Bool,
-        kind LowCardinality(String),
-        reason LowCardinality(String),
-        suppress Bool,
-        retry_after Nullable(UInt32),
-        bounce_text String,
-        rule LowCardinality(String),
-        src_partition UInt32,
-        src_offset UInt64
-    ) ENGINE = ReplacingMergeTree
-    PARTITION BY toYYYYMM(event_time)
-    ORDER BY (account_id, toDate(event_time), event_id)""",
-    "hooks": """
-        hook_id String,
-        event_type LowCardinality(String),
-        event_time DateTime64(3, 'UTC'),
-        account_id Int64,
-        profile_id Nullable(String),
-        list_id Nullable(Int64),
-        campaign_id Nullable(Int64),
-        sends_trying_num UInt16,
-        is_test Bool,
-        event_id String,
-        message_id String,
-        email String,
-        recipient_domain LowCardinality(String),
-        from_domain LowCardinality(String),
-        sending_ip LowCardinality(String),
-        reply_code Nullable(UInt16),
-        enhanced_status LowCardinality(Nullable(String)),
-        reason LowCardinality(Nullable(String)),
-        bounce_text Nullable(String),
-        retry_after Nullable(UInt32),
-        status LowCardinality(Nullable(String)),
-        cause LowCardinality(Nullable(String)),
-        provider LowCardinality(String),
-        alert_rate Nullable(Float64),
-        alert_volume Nullable(UInt64),
-        alert_action LowCardinality(Nullable(String)),
-        src_partition UInt32,
-        src_offset UInt64
-    ) ENGINE = ReplacingMergeTree
-    ORDER BY (account_id, event_type, hook_id)""",
+@dataclass(frozen=True)
+class Table:
+    """A table's columns, (name, ClickHouse type) in order, and its engine clause: the one
+    declaration that the DDL, the inserts' column lists and the row encoders are made from."""
+
+    columns: tuple[tuple[str, str], ...]
+    engine: str
+
+    def ddl(self) -> str:
+        """What follows ``CREATE TABLE name (``."""
+        body = ",\n".join(f"    `{name}` {kind}" for name, kind in self.columns)
+        return f"\n{body}\n) ENGINE = {self.engine}"
+
+
+def _without_low_cardinality(kind: str) -> str:
+    prefix = "LowCardinality("
+    return kind[len(prefix):-1] if kind.startswith(prefix) else kind
+
+
+TABLES: dict[str, Table] = {
+    "replies": Table(
+        (
+            ("event_id", "String"),
+            ("event_time", "DateTime64(3, 'UTC')"),
+            ("account_id", "Int64"),
+            ("list_id", "Nullable(Int64)"),
+            ("campaign_id", "Nullable(Int64)"),
+            ("message_id", "String"),
+            ("profile_id", "Nullable(String)"),
+            ("email", "String"),
+            ("recipient_domain", "LowCardinality(String)"),
+            ("provider", "LowCardinality(String)"),
+            ("from_domain", "LowCardinality(String)"),
+            ("sending_ip", "LowCardinality(String)"),
+            ("mx_host", "Nullable(String)"),
+            ("attempt", "UInt16"),
+            ("final", "Bool"),
+            ("smtp_stage", "LowCardinality(Nullable(String))"),
+            ("reply_code", "Nullable(UInt16)"),
+            ("enhanced_status", "LowCardinality(Nullable(String))"),
+            ("reply_text", "String"),
+            ("is_test", "Bool"),
+            ("kind", "LowCardinality(String)"),
+            ("reason", "LowCardinality(String)"),
+            ("suppress", "Bool"),
+            ("retry_after", "Nullable(UInt32)"),
+            ("bounce_text", "String"),
+            ("rule", "LowCardinality(String)"),
+            ("src_partition", "UInt32"),
+            ("src_offset", "UInt64"),
+        ),
+        "ReplacingMergeTree PARTITION BY toYYYYMM(event_time) "
+        "ORDER BY (account_id, toDate(event_time), event_id)",
+    ),
+    "hooks": Table(
+        (
+            ("hook_id", "String"),
+            ("event_type", "LowCardinality(String)"),
+            ("event_time", "DateTime64(3, 'UTC')"),
+            ("account_id", "Int64"),
+            ("profile_id", "Nullable(String)"),
+            ("list_id", "Nullable(Int64)"),
+            ("campaign_id", "Nullable(Int64)"),
+            ("sends_trying_num", "UInt16"),
+            ("is_test", "Bool"),
+            ("event_id", "String"),
+            ("message_id", "String"),
+            ("email", "String"),
+            ("recipient_domain", "LowCardinality(String)"),
+            ("from_domain", "LowCardinality(String)"),
+            ("sending_ip", "LowCardinality(String)"),
+            ("reply_code", "Nullable(UInt16)"),
+            ("enhanced_status", "LowCardinality(Nullable(String))"),
+            ("reason", "LowCardinality(Nullable(String))"),
+            ("bounce_text", "Nullable(String)"),
+            ("retry_after", "Nullable(UInt32)"),
+            ("status", "LowCardinality(Nullable(String))"),
+            ("cause", "LowCardinality(Nullable(String))"),
+            ("provider", "LowCardinality(String)"),
+            ("alert_rate", "Nullable(Float64)"),
+            ("alert_volume", "Nullable(UInt64)"),
+            ("alert_action", "LowCardinality(Nullable(String))"),
+            ("src_partition", "UInt32"),
+            ("src_offset", "UInt64"),
+        ),
+        "ReplacingMergeTree ORDER BY (account_id, event_type, hook_id)",
+    ),
     # The provider-health alert evaluator's progress: one row, the latest wins.
-    "alert_state": """
-        evaluated_upto Int64,
-        alerting Array(String)
-    ) ENGINE = ReplacingMergeTree(evaluated_upto)
-    ORDER BY tuple()""",
-    "dead_letters": """
-        source_topic LowCardinality(String),
-        source_partition UInt32,
-        source_offset UInt64,
-        reason String,
-        key Nullable(String),
-        value Nullable(String),
-        failed_at DateTime64(3, 'UTC')
-    ) ENGINE = ReplacingMergeTree
-    ORDER BY (source_topic, source_partition, source_offset)""",
+    "alert_state": Table(
+        (
+            ("evaluated_upto", "Int64"),
+            ("alerting", "Array(String)"),
+        ),
+        "ReplacingMergeTree(evaluated_upto) ORDER BY tuple()",
+    ),
+    "dead_letters": Table(
+        (
+            ("source_topic", "LowCardinality(String)"),
+            ("source_partition", "UInt32"),
+            ("source_offset", "UInt64"),
+            ("reason", "String"),
+            ("key", "Nullable(String)"),
+            ("value", "Nullable(String)"),
+            ("failed_at", "DateTime64(3, 'UTC')"),
+        ),
+        "ReplacingMergeTree ORDER BY (source_topic, source_partition, source_offset)",
+    ),
 }
 
 
@@ -131,35 +158,38 @@ _ALERT = ("Tuple(provider String, pair_type String, pair String, window_start St
           "window_seconds Int32, volume Int64, blocks Int64, deferrals Int64, rate Float64, "
           "action String)")
 INPUT_TABLES = {
-    "hooks_in": f"""
-        hook_id String,
-        event_type String,
-        event_date String,
-        account_id Int64,
-        profile_id Nullable(String),
-        list_id Nullable(Int64),
-        sends_trying_num Int32,
-        is_test Bool,
-        `event_data.event_id` String,
-        `event_data.message_id` String,
-        `event_data.campaign_id` Nullable(Int64),
-        `event_data.email` String,
-        `event_data.recipient_domain` String,
-        `event_data.from_domain` String,
-        `event_data.sending_ip` String,
-        `event_data.reply_code` Nullable(Int32),
-        `event_data.enhanced_status` Nullable(String),
-        `event_data.reason` Nullable(String),
-        `event_data.bounce_text` Nullable(String),
-        `event_data.retry_after` Nullable(Int32),
-        `event_data.status` Nullable(String),
-        `event_data.cause` Nullable(String),
-        `event_data.alert` {_ALERT},
-        src_partition UInt32,
-        src_offset UInt64
-    ) ENGINE = Null""",
-    "replies_in": re.sub(r"LowCardinality\(([^,\n]*)\)", r"\1",
-                         TABLES["replies"].split(") ENGINE")[0]) + ") ENGINE = Null",
+    "hooks_in": Table(
+        (
+            ("hook_id", "String"),
+            ("event_type", "String"),
+            ("event_date", "String"),
+            ("account_id", "Int64"),
+            ("profile_id", "Nullable(String)"),
+            ("list_id", "Nullable(Int64)"),
+            ("sends_trying_num", "Int32"),
+            ("is_test", "Bool"),
+            ("event_data.event_id", "String"),
+            ("event_data.message_id", "String"),
+            ("event_data.campaign_id", "Nullable(Int64)"),
+            ("event_data.email", "String"),
+            ("event_data.recipient_domain", "String"),
+            ("event_data.from_domain", "String"),
+            ("event_data.sending_ip", "String"),
+            ("event_data.reply_code", "Nullable(Int32)"),
+            ("event_data.enhanced_status", "Nullable(String)"),
+            ("event_data.reason", "Nullable(String)"),
+            ("event_data.bounce_text", "Nullable(String)"),
+            ("event_data.retry_after", "Nullable(Int32)"),
+            ("event_data.status", "Nullable(String)"),
+            ("event_data.cause", "Nullable(String)"),
+            ("event_data.alert", _ALERT),
+            ("src_partition", "UInt32"),
+            ("src_offset", "UInt64"),
+        ),
+        "Null",
+    ),
+    "replies_in": Table(tuple((name, _without_low_cardinality(kind))
+                              for name, kind in TABLES["replies"].columns), "Null"),
 }
 _HOOKS_SELECT = """WITH tupleElement(`event_data.alert`, 'action') = '' AS no_alert
     SELECT hook_id, event_type,
@@ -204,7 +234,7 @@ def statements(database: str, table: str) -> list[str]:
     settings = ", ".join(f"{k} = {v}" for k, v in TABLE_SETTINGS.items())
     out = [
         f"CREATE DATABASE IF NOT EXISTS `{database}`",
-        f"CREATE TABLE IF NOT EXISTS `{database}`.`{table}` ({TABLES[table]}"
+        f"CREATE TABLE IF NOT EXISTS `{database}`.`{table}` ({TABLES[table].ddl()}"
         f"\n    SETTINGS {settings}",
         # A table created by an older version takes the current settings too.
         f"ALTER TABLE `{database}`.`{table}` MODIFY SETTING {settings}",
@@ -214,7 +244,7 @@ def statements(database: str, table: str) -> list[str]:
     if table in INPUTS:
         # IF NOT EXISTS, not replaced: another engine may be inserting through it right now.
         source = INPUTS[table]
-        out += [f"CREATE TABLE IF NOT EXISTS `{database}`.`{source}` ({INPUT_TABLES[source]}",
+        out += [f"CREATE TABLE IF NOT EXISTS `{database}`.`{source}` ({INPUT_TABLES[source].ddl()}",
                 f"CREATE MATERIALIZED VIEW IF NOT EXISTS `{database}`.`{source}_mv` "
                 f"TO `{database}`.`{table}` AS\n    "
                 + INPUT_VIEWS[source].format(database=database)]
@@ -259,15 +289,9 @@ def _most_common_bounce(column: str) -> str:
     return f"if(empty({values}), '', {values}[indexOf({totals}, arrayMax({totals}))])"
 
 
-def _column_lines(table: str) -> list[tuple[str, str]]:
-    body = {**TABLES, **INPUT_TABLES}[table].split(") ENGINE")[0]
-    lines = [line.strip().rstrip(",").split(None, 1) for line in body.splitlines() if line.strip()]
-    return [(name.strip("`"), column_type) for name, column_type in lines]
-
-
 def columns(table: str) -> list[str]:
-    return [name for name, _type in _column_lines(table)]
+    return [name for name, _kind in {**TABLES, **INPUT_TABLES}[table].columns]
 
 
 def column_types(table: str) -> list[str]:
-    return [column_type for _name, column_type in _column_lines(table)]
+    return [kind for _name, kind in {**TABLES, **INPUT_TABLES}[table].columns]

@@ -5,6 +5,11 @@ It runs on the worker that owns partition 0 of the repartition topic (one per ap
 ClickHouse -> alert and recovered hooks to the hooks topic and table -> checkpoint -> save the
 progress (last window, pairs in alert) in ``alert_state``. A crash before the progress is saved
 evaluates the same windows again and emits the same hook ids.
+
+A ClickHouse error in a check does not stop the worker (the stream must not wait for alerts): it
+is counted in health (``alert_failures``), logged, and the check runs again at the next one. Hooks
+already emitted are not emitted again: their progress is kept here until it is saved, and saving
+it comes first at the next check.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from confluent_kafka import Producer
 
@@ -22,9 +27,9 @@ from sinks.avro_rows import source_suffix
 from sinks.clickhouse import ClickHouseSink
 from sinks.ddl import statements
 from streams.alerts.machine import PAIR_TYPES, SENDER_PUSHBACK, AlertPolicy, Window, transitions
+from streams.ingest.codec import HOOK
 from streams.kafka_config import produce
 from streams.runtime.health import Health
-from streams.runtime.processing import HOOK
 from streams.settings import Settings
 
 log = logging.getLogger("bounceflow")
@@ -33,6 +38,7 @@ log = logging.getLogger("bounceflow")
 # alerts on older windows come too late to act on, and reading all history at once can take
 # gigabytes.
 FIRST_LOOKBACK_MS = 86_400_000
+T = TypeVar("T")
 
 
 class AlertEvaluator:
@@ -43,6 +49,7 @@ class AlertEvaluator:
         self.policy = AlertPolicy(settings.alert_raise_rate, settings.alert_clear_rate,
                                   settings.alert_min_volume)
         self.state: tuple[int, set[tuple[str, str, str]]] | None = None
+        self.unsaved = False  # the state is newer than the saved progress
         self.next_check = 0.0
         for statement in statements(database, "alert_state"):
             client.command(statement)
@@ -52,25 +59,20 @@ class AlertEvaluator:
 
     def forget(self) -> None:
         """Partition 0 may move: whoever owns it next reloads the progress from ClickHouse."""
-        self.state = None
+        if self.unsaved:  # one more try, or the next owner emits these hooks again
+            self._try(self._save)
+        self.state, self.unsaved = None, False
 
     def run(self, checkpoint: Callable[[], None]) -> None:
         self.next_check = time.monotonic() + self.settings.alert_check_s
-        checkpoint()
-        client, db = self.client, self.database
-        if self.state is None:
-            self.state = provider_health.load_state(client, db)
-        upto, alerting = self.state
-        latest = provider_health.horizon_ms(client, db, upto)
-        if latest is None:
+        checkpoint()  # outside the tries: its errors (Kafka, a stop) are the engine's
+        if self.unsaved and not self._try(self._save):
             return
-        upto = max(upto, latest - FIRST_LOOKBACK_MS)
-        until = latest - int(self.settings.alert_grace_s * 1000)
-        windows = sorted((Window(*row) for row in provider_health.closed_windows(
-            client, db, self.settings.alert_window_minutes, upto, until, PAIR_TYPES,
-            SENDER_PUSHBACK)), key=lambda w: (w.start_ms, w.key))
+        windows = self._try(self._closed_windows)
         if not windows:
             return
+        assert self.state is not None  # loaded by _closed_windows
+        alerting = self.state[1]
         for window, hook in transitions(windows, alerting, self.policy):
             # Keyed by the pair: its alert and recovery share a partition, so consumers read
             # them in order.
@@ -81,5 +83,37 @@ class AlertEvaluator:
             log.warning("provider health %s: %s", hook["event_type"],
                         json.dumps(hook["event_data"]["alert"]))
         checkpoint()  # the hooks are on the broker and in ClickHouse
-        self.state = (windows[-1].start_ms, alerting)
-        provider_health.save_state(client, db, *self.state)
+        self.state, self.unsaved = (windows[-1].start_ms, alerting), True
+        self._try(self._save)
+
+    def _closed_windows(self) -> list[Window]:
+        """The windows closed since the saved progress, oldest first (none: an empty list)."""
+        client, db = self.client, self.database
+        if self.state is None:
+            self.state = provider_health.load_state(client, db)
+        upto = self.state[0]
+        latest = provider_health.horizon_ms(client, db, upto)
+        if latest is None:
+            return []
+        upto = max(upto, latest - FIRST_LOOKBACK_MS)
+        until = latest - int(self.settings.alert_grace_s * 1000)
+        return sorted((Window(*row) for row in provider_health.closed_windows(
+            client, db, self.settings.alert_window_minutes, upto, until, PAIR_TYPES,
+            SENDER_PUSHBACK)), key=lambda w: (w.start_ms, w.key))
+
+    def _save(self) -> bool:
+        assert self.state is not None
+        provider_health.save_state(self.client, self.database, *self.state)
+        self.unsaved = False
+        return True
+
+    def _try(self, step: Callable[[], T]) -> T | None:
+        """``step``'s result, or None when ClickHouse failed it (counted, logged)."""
+        try:
+            return step()
+        except Exception as exc:  # ClickHouse's errors come as several types (client, chDB, relay)
+            self.health.alert_failures += 1
+            self.health.last_alert_error = f"{type(exc).__name__}: {exc}"
+            log.error("provider health check failed, trying again in %.1fs: %s",
+                      self.settings.alert_check_s, self.health.last_alert_error)
+            return None

@@ -22,10 +22,10 @@ from confluent_kafka import Consumer, Message, Producer
 from streams import logs
 from streams.delivery.policy import GIVE_UP, OK, RETRY, Attempt, next_delay
 from streams.delivery.subscriptions import HttpSubscription, RabbitSubscription, Subscription
-from streams.ingest.codec import Invalid
+from streams.ingest.codec import DEAD_LETTER, HOOK, Invalid
 from streams.kafka_config import confluent_config, produce
 from streams.runtime.health import HEALTH_LOG_INTERVAL_S
-from streams.runtime.processing import DEAD_LETTER, HOOK, Source, dead_letter
+from streams.runtime.processing import Source, dead_letter
 from streams.settings import Settings
 
 log = logging.getLogger("bounceflow")

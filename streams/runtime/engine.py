@@ -56,13 +56,11 @@ from streams.alerts.evaluator import AlertEvaluator
 from streams.alerts.machine import SENDER_PUSHBACK
 from streams.classify.classifier import Classifier
 from streams.exceptions import BrokerError
-from streams.ingest.codec import Codec, Invalid
+from streams.ingest.codec import CLASSIFIED, DEAD_LETTER, Codec, Invalid
 from streams.kafka_config import confluent_config, produce
 from streams.runtime.health import Health
 from streams.runtime.partitioner import partition_of
 from streams.runtime.processing import (
-    CLASSIFIED,
-    DEAD_LETTER,
     REPLY_SPANS,
     Source,
     classified_record,

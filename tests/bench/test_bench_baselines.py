@@ -9,9 +9,9 @@ import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from bench.pipeline import encode_stream, naive_faust_rate, naive_hooks_topic, produce_stream
+from streams.ingest.codec import HOOK
 from streams.kafka_config import confluent_config
 from streams.local.synth import generate
-from streams.runtime.processing import HOOK
 from streams.runtime.topics import ensure_topics
 
 pytestmark = pytest.mark.integration

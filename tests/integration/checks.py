@@ -15,10 +15,10 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
 from sinks.clickhouse import connect
 from streams.classify.classifier import Classifier
+from streams.ingest.codec import HOOK, SMTP_REPLY
 from streams.kafka_config import confluent_config
 from streams.local.reference import SUMMARY_KEYS, expected
 from streams.local.synth import generate
-from streams.runtime.processing import HOOK, SMTP_REPLY
 from streams.runtime.progress import committed
 from streams.settings import Settings
 from streams.tracking.changelog import changelog_topic, fold

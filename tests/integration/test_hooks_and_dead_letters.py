@@ -11,9 +11,8 @@ import pytest
 from confluent_kafka import Producer
 
 from sinks.clickhouse import connect
-from streams.ingest.codec import Codec, confluent_frame
+from streams.ingest.codec import DEAD_LETTER, HOOK, SMTP_REPLY, Codec, confluent_frame
 from streams.kafka_config import confluent_config
-from streams.runtime.processing import DEAD_LETTER, HOOK, SMTP_REPLY
 from streams.runtime.topics import ensure_topics
 from tests.integration.checks import read_topic
 from tests.unit.ingest.test_codec_and_validation import GOOD

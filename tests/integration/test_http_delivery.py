@@ -16,10 +16,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from streams.delivery.policy import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from streams.ingest.codec import DEAD_LETTER, HOOK
 from streams.kafka_config import confluent_config
 from streams.local.broker import free_port
 from streams.local.testing import worker_env
-from streams.runtime.processing import DEAD_LETTER, HOOK
 from streams.runtime.topics import ensure_topics
 from streams.tracking.hooks import as_dict, hook_values
 from tests.conftest import run_cli

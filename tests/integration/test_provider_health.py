@@ -13,8 +13,8 @@ import urllib.request
 import pytest
 
 from sinks.clickhouse import connect
+from streams.ingest.codec import HOOK
 from streams.local.broker import free_port
-from streams.runtime.processing import HOOK
 from tests.conftest import jsonl, run_cli
 from tests.integration.checks import read_topic
 from tests.unit.ingest.test_codec_and_validation import GOOD

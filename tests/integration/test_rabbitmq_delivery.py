@@ -12,9 +12,9 @@ import urllib.request
 import aio_pika
 import pytest
 
+from streams.ingest.codec import DEAD_LETTER, HOOK
 from streams.local.broker import free_port
 from streams.local.synth import generate
-from streams.runtime.processing import DEAD_LETTER, HOOK
 from tests.conftest import jsonl, run_cli
 from tests.integration.checks import read_topic, wait_until
 from tests.integration.rabbitmq import RabbitServer

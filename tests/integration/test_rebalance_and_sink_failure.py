@@ -12,11 +12,11 @@ import pytest
 
 from sinks.clickhouse import connect
 from streams.classify.classifier import Classifier
+from streams.ingest.codec import CLASSIFIED
 from streams.local.reference import expected
 from streams.local.synth import generate
 from streams.runtime.engine import Engine
 from streams.runtime.health import Health
-from streams.runtime.processing import CLASSIFIED
 from streams.runtime.progress import committed, wait_drained
 from streams.runtime.topics import ensure_topics
 from tests.conftest import jsonl, run_cli

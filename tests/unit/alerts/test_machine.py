@@ -1,7 +1,7 @@
 """Alert and recovered hooks, transition by transition."""
 
 from streams.alerts.machine import AlertPolicy, Window, transitions
-from streams.runtime.processing import HOOK
+from streams.ingest.codec import HOOK
 
 POLICY = AlertPolicy(raise_at=0.3, clear_at=0.1, min_volume=50)
 

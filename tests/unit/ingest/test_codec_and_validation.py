@@ -8,17 +8,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from streams.classify.classifier import Classifier
-from streams.ingest.codec import SCHEMA_DIR, Codec, Invalid, confluent_frame
+from streams.ingest.codec import CLASSIFIED, SCHEMA_DIR, SMTP_REPLY, Codec, Invalid, confluent_frame
 from streams.ingest.produce import parse_line
 from streams.ingest.validation import problems
 from streams.local.synth import generate
-from streams.runtime.processing import (
-    CLASSIFIED,
-    REPLY_SPANS,
-    SMTP_REPLY,
-    classified_record,
-    classify_reply,
-)
+from streams.runtime.processing import REPLY_SPANS, classified_record, classify_reply
 
 CLASSIFIER = Classifier()
 EVENTS = list(generate(3000, seed=13))

@@ -10,8 +10,8 @@ from sinks.base import BatchingSink, token
 from sinks.clickhouse import dead_letter_row
 from sinks.ddl import columns
 from streams.classify.classifier import Classifier
-from streams.ingest.codec import declared_schema, schema_json
-from streams.runtime.processing import CLASSIFIED, SMTP_REPLY, Source, classify_reply, dead_letter
+from streams.ingest.codec import CLASSIFIED, SMTP_REPLY, declared_schema, schema_json
+from streams.runtime.processing import Source, classify_reply, dead_letter
 from tests.unit.ingest.test_codec_and_validation import GOOD
 
 

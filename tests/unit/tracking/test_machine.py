@@ -1,6 +1,6 @@
 """The recipient state machine, transition by transition, replays included."""
 
-from streams.runtime.processing import HOOK
+from streams.ingest.codec import HOOK
 from streams.tracking import recent
 from streams.tracking.hooks import as_dict, encode, hook_values
 from streams.tracking.machine import Limits, PendingIndex, decide, expiry_hook
