@@ -130,7 +130,21 @@ class Settings:
         "owns ClickHouse (chDB allows one) and serves /health. Python runs one engine on one "
         "core: set it to the machine's cores (docs/performance.md).",
     )
-    web_port: int = _setting(0, "Port of the worker's /health page (127.0.0.1); 0 disables it.")
+    web_port: int = _setting(
+        0,
+        "Port of the web pages (/health, /metrics, the reports) of `bounceflow worker` and "
+        "`bounceflow deliver`; 0 disables them. `bounceflow serve` takes its own --port.",
+    )
+    web_host: str = _setting(
+        "127.0.0.1",
+        "Address the web pages listen on. Anything but a loopback address needs web_token or "
+        "web_user and web_password: the pages show reports and addresses.",
+    )
+    web_token: str = _setting(
+        "", "Bearer token the web pages ask for (Authorization: Bearer ...); never logged."
+    )
+    web_user: str = _setting("", "User name of the web pages' basic auth (with web_password).")
+    web_password: str = _setting("", "Password of the web pages' basic auth; never logged.")
     log_level: str = _setting("info", "Worker log level: debug, info, warn or error.")
     kafka_security_protocol: str = _setting(
         "PLAINTEXT", "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL."
@@ -198,8 +212,9 @@ class Settings:
     def redacted(self) -> dict[str, Any]:
         """The settings as a dict that is safe to log: secrets and DSN passwords masked."""
         out = dataclasses.asdict(self)
-        if out["kafka_sasl_password"]:
-            out["kafka_sasl_password"] = "***"
+        for secret in ("kafka_sasl_password", "web_token", "web_password"):
+            if out[secret]:
+                out[secret] = "***"
         out["clickhouse_dsn"] = redact_dsn(self.clickhouse_dsn)
         return out
 

@@ -1,0 +1,191 @@
+"""The HTTP server of the web port: routes, authentication, and ClickHouse clients for the
+request threads.
+
+Every request runs in a thread of its own (``ThreadingHTTPServer``) and reads ClickHouse with a
+client that no other thread uses meanwhile (``ClientPool``): a clickhouse-connect client serves
+one thread at a time (with a ClickHouse server, its session is locked while a query runs, and a
+second query on it fails with SESSION_IS_LOCKED; chDB's handle is serialised by a lock, so one
+slow page would hold up every other)."""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import json
+import logging
+import threading
+from base64 import b64decode
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from sinks import provider_health
+from sinks.clickhouse import connect, database_of
+from sinks.ddl import HEALTH_WINDOWS
+from streams.exceptions import ConfigError
+from streams.settings import Settings
+
+log = logging.getLogger("bounceflow")
+
+
+class ClientPool:
+    """ClickHouse clients of one DSN, each lent to one request thread at a time; opened when
+    every open one is lent, kept for the next request."""
+
+    def __init__(self, dsn: str) -> None:
+        self.dsn, self.database = dsn, database_of(dsn)
+        self._idle: list[Any] = []
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def client(self) -> Iterator[Any]:
+        with self._lock:
+            client = self._idle.pop() if self._idle else None
+        if client is None:
+            client, _ = connect(self.dsn)
+        try:
+            yield client
+        finally:
+            with self._lock:
+                self._idle.append(client)
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    body: bytes
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def json_response(payload: Any, status: int = 200) -> Response:
+    return Response(status, json.dumps(payload).encode())
+
+
+class BadRequest(ValueError):
+    """A query parameter a page cannot use: answered 400 with the message."""
+
+
+Route = Callable[[dict[str, str]], Response]
+
+
+def live_routes(pool: ClientPool) -> dict[str, Route]:
+    """/windows (provider health, closed and current windows) and /suppression (an address's
+    status). They read ClickHouse, where every worker's committed rows are, so any worker
+    answers for any key."""
+
+    def windows(query: dict[str, str]) -> Response:
+        minutes = int(query.get("minutes", "1"))
+        if minutes not in HEALTH_WINDOWS:
+            raise BadRequest("minutes must be 1 or 60")
+        filters = {k: query[k] for k in ("provider", "sending_ip", "from_domain") if k in query}
+        with pool.client() as client:
+            rows = provider_health.recent_windows(client, pool.database, minutes, filters,
+                                                  int(query.get("last", "15")))
+        return json_response([{**r, "window_start": r["window_start"].isoformat()}
+                              for r in rows])
+
+    def suppression(query: dict[str, str]) -> Response:
+        if "email" not in query:
+            raise BadRequest("give ?email=address")
+        with pool.client() as client:
+            return json_response(provider_health.suppression(client, pool.database,
+                                                             query["email"]))
+
+    return {"/windows": windows, "/suppression": suppression}
+
+
+def health_routes(status: Callable[[], dict[str, Any]]) -> dict[str, Route]:
+    return {"/health": lambda query: json_response(status())}
+
+
+@dataclass(frozen=True)
+class Auth:
+    """Bearer token or basic auth; neither set: no check (only allowed on a loopback address)."""
+
+    token: str = ""
+    user: str = ""
+    password: str = ""
+
+    @classmethod
+    def of(cls, settings: Settings) -> Auth:
+        return cls(settings.web_token, settings.web_user, settings.web_password)
+
+    def required(self) -> bool:
+        return bool(self.token or self.user)
+
+    def allows(self, header: str | None) -> bool:
+        if not self.required():
+            return True
+        scheme, _, value = (header or "").partition(" ")
+        if self.token and scheme.lower() == "bearer":
+            return hmac.compare_digest(value.strip().encode(), self.token.encode())
+        if self.user and scheme.lower() == "basic":
+            try:
+                given = b64decode(value.strip(), validate=True)
+            except ValueError:
+                return False
+            return hmac.compare_digest(given, f"{self.user}:{self.password}".encode())
+        return False
+
+
+def check_exposure(host: str, auth: Auth) -> None:
+    """Pages bound beyond the loopback address show reports and addresses: not without auth."""
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback and not auth.required():
+        raise ConfigError(f"web_host {host} is not a loopback address: set web_token, or "
+                          "web_user and web_password, so that the pages ask for them")
+
+
+def make_server(host: str, port: int, routes: dict[str, Route],
+                auth: Auth) -> ThreadingHTTPServer:
+    check_exposure(host, auth)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            url = urlsplit(self.path)
+            if not auth.allows(self.headers.get("Authorization")):
+                self._send(Response(401, b'{"error": "authentication required"}', headers={
+                    "WWW-Authenticate": "Bearer" if auth.token else 'Basic realm="bounceflow"'}))
+                return
+            route = routes.get(url.path.rstrip("/") or "/")
+            if route is None:
+                self._send(json_response(
+                    {"error": f"no such page; try {', '.join(sorted(routes))}"}, 404))
+                return
+            try:
+                self._send(route(dict(parse_qsl(url.query))))
+            except ValueError as exc:  # a bad parameter the route did not answer itself
+                self._send(json_response({"error": str(exc)}, 400))
+            except Exception as exc:  # a page must not take the process down
+                log.exception("%s failed", url.path)
+                self._send(json_response({"error": f"{type(exc).__name__}: {exc}"}, 500))
+
+        def _send(self, response: Response) -> None:
+            self.send_response(response.status)
+            self.send_header("Content-Type", response.content_type)
+            self.send_header("Content-Length", str(len(response.body)))
+            for name, value in response.headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(response.body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # one line per probe would drown the process's own log
+
+    return ThreadingHTTPServer((host, port), Handler)
+
+
+def start(settings: Settings, routes: dict[str, Route]) -> ThreadingHTTPServer:
+    """Serve ``routes`` on the settings' web host and port, in a daemon thread."""
+    server = make_server(settings.web_host, settings.web_port, routes, Auth.of(settings))
+    threading.Thread(target=server.serve_forever, daemon=True, name="web").start()
+    log.info("web pages at http://%s:%d/: %s", settings.web_host, settings.web_port,
+             ", ".join(sorted(routes)))
+    return server
