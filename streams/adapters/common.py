@@ -1,0 +1,208 @@
+"""What the MTA adapters share: options, the deterministic event id, the SmtpReply they build,
+and the reason a record gives no reply.
+
+An adapter is pure: a record or log line in, zero or more SmtpReply dicts out, or a ``Skip``
+that says why not. Adapters that must correlate lines (Postfix queue ids, the last real reply
+of a message for its expiry) keep that state in plain dicts that ``state()``/``restore()``
+turn into JSON, so a file reader can persist it beside its position.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import sys
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+from streams.ingest.validation import problems
+
+DATA = Path(__file__).resolve().parent / "adapters.toml"
+ID_FIELDS = ("account_id", "campaign_id", "list_id", "profile_id")
+FORMATS = ("kumomta", "postfix", "powermta", "exim")
+# RFC 3463 "delivery time expired", transient class: an expiry without a real reply to show.
+EXPIRED_STATUS = "4.4.7"
+_REPLY = re.compile(r"^([2-5]\d\d)(?:[ -]+([2-5]\.\d{1,3}\.\d{1,3}))?(?:[ -]+|$)(.*)$", re.S)
+
+
+@dataclass(frozen=True)
+class Skip:
+    """A record that gives no reply. ``bad``: it could not be read (counted as an error);
+    otherwise a record of a kind that is not a reply (Reception, internal throttling, ...)."""
+
+    reason: str
+    bad: bool = False
+
+
+Result = list[dict[str, Any]] | Skip
+
+
+@cache
+def _data() -> dict[str, Any]:
+    data = tomllib.loads(DATA.read_text(encoding="utf-8"))
+    if data.get("schema") != "bounceflow.adapters/1":
+        raise ValueError(f"{DATA}: schema must be bounceflow.adapters/1")
+    for mta, fields_ in data["fields"].items():
+        if mta not in FORMATS or set(fields_) - set(ID_FIELDS):
+            raise ValueError(f"{DATA}: [fields.{mta}] names an unknown MTA or field")
+    return data
+
+
+def stage_of(command: str | None) -> str | None:
+    """The smtp_stage of the command an MTA names (``RCPT TO``, ``end of DATA``, ``.``)."""
+    if not command:
+        return None
+    return _data()["stages"].get(command.strip().lower())
+
+
+def parse_fields(spec: str) -> dict[str, str]:
+    """``account_id=meta.tenant,campaign_id=jobId`` -> {field: source}; raises ValueError."""
+    out = {}
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        name, sep, source = part.partition("=")
+        name = name.strip()
+        if not sep or name not in ID_FIELDS or not source.strip():
+            raise ValueError(f"ingest field {part!r}: expected one of {', '.join(ID_FIELDS)}"
+                             "=<source>")
+        out[name] = source.strip()
+    return out
+
+
+@dataclass(frozen=True)
+class Options:
+    """What an adapter cannot read from the record itself."""
+
+    account_id: int = 0  # when the record names none
+    sending_ip: str = ""  # when the source has none (Postfix never logs it)
+    fields: Mapping[str, str] = field(default_factory=dict)  # overrides of adapters.toml
+    # Postfix/Exim: values per envelope sender or sender domain (the senders mapping file)
+    senders: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    utc_offset_s: int | None = None  # syslog times: the log host's zone; None: this host's
+    remember: int = 100_000  # messages whose last real reply is kept for their expiry
+
+    def sources(self, mta: str) -> dict[str, str]:
+        return {**_data()["fields"].get(mta, {}), **self.fields}
+
+    def sender_values(self, sender: str) -> Mapping[str, Any]:
+        if not self.senders:
+            return {}
+        sender = sender.lower()
+        return self.senders.get(sender) or self.senders.get(sender.rpartition("@")[2]) or {}
+
+
+def event_id(mta: str, *identity: object) -> str:
+    """The same record always gives the same id (a replayed log is recognised downstream);
+    built from the record's fields, not its bytes, so every way in agrees."""
+    raw = "\x1f".join("" if p is None else str(p) for p in identity)
+    return f"{mta}-{hashlib.blake2b(raw.encode(), digest_size=12).hexdigest()}"
+
+
+def split_reply(text: str) -> tuple[int | None, str | None, str]:
+    """``550 5.1.1 <a@b>: unknown`` -> (550, "5.1.1", "<a@b>: unknown"); text without a reply
+    code is returned whole with no code."""
+    m = _REPLY.match(text.strip())
+    if not m:
+        return None, None, text.strip()
+    rest = m.group(3).strip()
+    return int(m.group(1)), m.group(2), rest or text.strip()
+
+
+def local_ms(dt: datetime, options: Options) -> int:
+    """Epoch ms of a log time; one without a zone is in the log host's (``utc_offset_s``, by
+    default this host's)."""
+    if dt.tzinfo is None:
+        if options.utc_offset_s is None:
+            dt = dt.astimezone()
+        else:
+            dt = dt.replace(tzinfo=timezone(timedelta(seconds=options.utc_offset_s)))
+    return int(dt.timestamp() * 1000)
+
+
+def as_int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    return None
+
+
+def id_values(sources: Mapping[str, str], lookup: Any, options: Options) -> dict[str, Any]:
+    """account/campaign/list/profile from the record (``lookup(source)`` -> value or None)."""
+    got = {name: lookup(src) for name, src in sources.items()}
+    profile = got.get("profile_id")
+    return {
+        "account_id": as_int(got.get("account_id")) or options.account_id,
+        "campaign_id": as_int(got.get("campaign_id")),
+        "list_id": as_int(got.get("list_id")),
+        "profile_id": None if profile in (None, "") else str(profile),
+    }
+
+
+def build(
+    *, event_id: str, event_time: int, email: str, message_id: str, sender: str,
+    sending_ip: str, mx_host: str | None, attempt: int, final: bool, stage: str | None,
+    code: int | None, enhanced: str | None, text: str, ids: Mapping[str, Any],
+) -> dict[str, Any] | Skip:
+    """One SmtpReply, or a bad Skip when it would not pass validation."""
+    reply = {
+        "event_id": event_id, "event_time": event_time, **ids, "message_id": message_id,
+        "email": email, "from_domain": sender.rpartition("@")[2].lower(),
+        "sending_ip": sending_ip, "mx_host": mx_host or None, "attempt": max(1, attempt),
+        "final": final, "smtp_stage": stage, "reply_code": code, "enhanced_status": enhanced,
+        "reply_text": text, "is_test": False,
+    }
+    wrong = problems(reply)
+    if wrong:
+        return Skip("invalid reply: " + "; ".join(wrong), bad=True)
+    return reply
+
+
+def gathered(results: list[dict[str, Any] | Skip]) -> Result:
+    """The replies of a record's recipients; the first skip when none gave one."""
+    replies = [r for r in results if not isinstance(r, Skip)]
+    if replies or not results:
+        return replies
+    return results[0]  # type: ignore[return-value]
+
+
+class LastReplies:
+    """The last real reply of each pending message (bounded, oldest forgotten first): an
+    expiry shows it instead of the MTA's synthetic text."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.items: OrderedDict[str, dict[str, Any]] = OrderedDict()
+
+    def keep(self, key: str, reply: dict[str, Any]) -> None:
+        if self.limit <= 0:
+            return
+        self.items[key] = {k: reply[k] for k in ("reply_code", "enhanced_status",
+                                                 "reply_text", "smtp_stage")}
+        self.items.move_to_end(key)
+        while len(self.items) > self.limit:
+            self.items.popitem(last=False)
+
+    def pop(self, key: str) -> dict[str, Any] | None:
+        return self.items.pop(key, None)
+
+
+def gave_up(last: dict[str, Any] | None, fallback: str) -> dict[str, Any]:
+    """The reply fields of "the MTA gave up": the message's last real reply when known, else
+    its own text under a transient "delivery time expired" status, never a permanent one (an
+    expiry must not read as a hard bounce or suppress anyone)."""
+    if last is not None and (last["reply_code"] or 0) < 500:
+        return {"code": last["reply_code"], "enhanced": last["enhanced_status"],
+                "text": last["reply_text"], "stage": last["smtp_stage"]}
+    return {"code": None, "enhanced": EXPIRED_STATUS, "text": fallback, "stage": None}

@@ -1,0 +1,217 @@
+"""Postfix mail log lines -> SmtpReply (docs/mta/postfix.md has the field mapping).
+
+Line shapes: Postfix's own logging (src/global/log_adhoc.c writes ``to=<...>, relay=...,
+delay=..., delays=..., dsn=..., status=... (text)``; qmgr writes ``from=<...>, size=...,
+nrcpt=...`` and ``from=<...>, status=expired, returned to sender``; cleanup writes
+``message-id=<...>`` and header_checks ``info: header ...`` lines; qmgr ``removed``), as
+syslog (``Mmm dd hh:mm:ss host postfix/smtp[pid]: ...``, RFC 3164) or RFC 3339 stamped lines
+(rsyslog, Postfix 3.4+ ``maillog_file``).
+
+Correlation: a queue id collects its sender, Message-ID and header values until ``removed``;
+each recipient's deliveries are counted (the attempt) and its last deferral is kept, so an
+expiry ends every recipient still deferred with that reply (``common.gave_up``).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from typing import Any
+
+from streams.adapters.common import (
+    Options,
+    Result,
+    Skip,
+    build,
+    event_id,
+    gathered,
+    gave_up,
+    id_values,
+    local_ms,
+    split_reply,
+    stage_of,
+)
+
+_MONTHS = {m: i for i, m in enumerate(
+    ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"], 1)}
+_LINE = re.compile(
+    r"^(?:(?P<syslog>[A-Z][a-z]{2} [ \d]?\d \d\d:\d\d:\d\d)"
+    r"|(?P<iso>\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?))"
+    r" \S+ (?P<prog>\S*?postfix[^/\s]*/[\w/-]+)(?:\[\d+\])?: "
+    r"(?P<qid>[0-9A-Za-z]{5,}): (?P<rest>.*?)\r?\n?$")
+_TO = re.compile(r"^to=<(?P<to>[^>]*)>,(?: orig_to=<[^>]*>,)? relay=(?P<relay>[^,]*),.*?"
+                 r"(?: dsn=(?P<dsn>\d\.\d{1,3}\.\d{1,3}),)? status=(?P<status>\w+)"
+                 r"(?: \((?P<text>.*)\))?$")
+_FROM = re.compile(r"^from=<(?P<from>[^>]*)>, (?:(?P<expired>status=expired)|size=)")
+_HEADER = re.compile(r"^info: header (?P<name>[^:\s]+): (?P<value>.*?) from \S+;")
+_SAID = re.compile(r"^host (?P<host>\S+?)\[[^\]]*\] said: (?P<reply>.*?)"
+                   r"(?: \(in reply to (?P<cmd>.+?) command\))?$", re.S)
+_HOST = re.compile(r"^(?P<host>[^\[\s]+)\[")
+_DURING = re.compile(r"while (?:receiving|sending|performing) (?:the )?(?P<cmd>.+?)(?: --|$)")
+STATUSES = {"sent": False, "deferred": False, "bounced": True, "expired": True}
+IDLE_DAYS = 7  # a queue id silent this long (log time) never completes: Postfix's queue
+# lifetime is 5 days by default
+
+
+class Postfix:
+    name = "postfix"
+
+    def __init__(self, options: Options | None = None, reference_ms: int | None = None) -> None:
+        """``reference_ms``: the time syslog stamps (no year) are read near; now by default."""
+        self.options = options or Options()
+        self.sources = self.options.sources(self.name)
+        self.reference_ms = (reference_ms if reference_ms is not None
+                             else int(datetime.now(timezone.utc).timestamp() * 1000))
+        self.reference_year = datetime.fromtimestamp(self.reference_ms / 1000, timezone.utc).year
+        # queue id -> {"from", "mid", "headers", "rcpts": {rcpt: {"n", "last"}}, "t"}
+        self.queue: dict[str, dict[str, Any]] = {}
+        self.abandoned = 0  # queue ids that never completed
+        self._lines = 0
+
+    def state(self) -> dict[str, Any]:
+        return {"queue": self.queue, "abandoned": self.abandoned}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.queue.update(state.get("queue", {}))
+        self.abandoned = state.get("abandoned", 0)
+
+    @property
+    def open(self) -> int:
+        return len(self.queue)
+
+    def line(self, line: bytes | str) -> Result:
+        if isinstance(line, bytes):
+            line = line.decode("utf-8", "replace")
+        m = _LINE.match(line)
+        if not m:
+            return Skip("not a Postfix queue-id line")
+        try:
+            when = self._time(m.group("syslog"), m.group("iso"))
+        except ValueError as exc:
+            return Skip(f"bad timestamp: {exc}", bad=True)
+        self._lines += 1
+        if self._lines % 10_000 == 0:
+            self._forget_idle(when)
+        qid, rest = m.group("qid"), m.group("rest")
+        if rest.startswith("to="):
+            return self._status(line, qid, rest, when)
+        if rest.startswith("from="):
+            f = _FROM.match(rest)
+            if not f:
+                return Skip("cut Postfix from= line", bad=True)
+            entry = self._entry(qid, when)
+            entry["from"] = f.group("from")
+            if f.group("expired"):
+                return self._expired(line, qid, entry, when)
+            return Skip("queue manager line")
+        if rest.startswith("message-id="):
+            self._entry(qid, when)["mid"] = rest[len("message-id="):].strip("<>")
+            return Skip("cleanup line")
+        if rest.startswith("info: header "):
+            h = _HEADER.match(rest)
+            if h:
+                self._entry(qid, when)["headers"][h.group("name").lower()] = h.group("value")
+            return Skip("header_checks line")
+        if rest == "removed":
+            self.queue.pop(qid, None)
+            return Skip("queue id removed")
+        return Skip("other Postfix line")
+
+    def _entry(self, qid: str, when: int) -> dict[str, Any]:
+        entry = self.queue.get(qid)
+        if entry is None:
+            entry = self.queue[qid] = {"from": None, "mid": None, "headers": {}, "rcpts": {}}
+        entry["t"] = when
+        return entry
+
+    def _forget_idle(self, now: int) -> None:
+        horizon = now - IDLE_DAYS * 86_400_000
+        idle = [qid for qid, e in self.queue.items() if e["t"] < horizon]
+        for qid in idle:
+            del self.queue[qid]
+        self.abandoned += len(idle)
+
+    def _time(self, syslog: str | None, iso: str | None) -> int:
+        if iso:
+            return local_ms(datetime.fromisoformat(iso.replace("Z", "+00:00")
+                                                   .replace(" ", "T")), self.options)
+        assert syslog is not None
+        month, day, clock = syslog.split()
+        h, mi, s = (int(x) for x in clock.split(":"))
+        if month not in _MONTHS:
+            raise ValueError(f"unknown month {month!r}")
+        # No year in a syslog stamp: the reference's, or the one before when that would put
+        # the line more than a week after the reference (December's lines read in January).
+        for year in (self.reference_year, self.reference_year - 1):
+            ms = local_ms(datetime(year, _MONTHS[month], int(day), h, mi, s), self.options)
+            if ms <= self.reference_ms + 7 * 86_400_000:
+                break
+        return ms
+
+    def _status(self, line: str, qid: str, rest: str, when: int) -> Result:
+        m = _TO.match(rest)
+        if not m or m.group("text") is None:
+            return Skip("cut Postfix to= line", bad=True)
+        status = m.group("status")
+        if status not in STATUSES:
+            return Skip(f"status={status[:20]}")
+        entry = self._entry(qid, when)
+        rcpt = m.group("to")
+        r = entry["rcpts"].setdefault(rcpt, {"n": 0, "last": None})
+        r["n"] += 1
+        code, enhanced, text, stage, mx = _reply(m.group("text"), m.group("relay"))
+        reply = self._build(line, qid, entry, rcpt, when, r["n"], STATUSES[status], stage,
+                            code, enhanced or m.group("dsn"), text, mx)
+        if status == "deferred" and not isinstance(reply, Skip):
+            r["last"] = {k: reply[k] for k in ("reply_code", "enhanced_status",
+                                               "reply_text", "smtp_stage", "mx_host")}
+        else:
+            r["last"] = None
+        return reply if isinstance(reply, Skip) else [reply]
+
+    def _expired(self, line: str, qid: str, entry: dict[str, Any], when: int) -> Result:
+        results: list[dict[str, Any] | Skip] = []
+        for rcpt, r in entry["rcpts"].items():
+            if r["last"] is None:
+                continue
+            fields = gave_up(r["last"], "expired: returned to sender")
+            results.append(self._build(line, qid, entry, rcpt, when, r["n"], True, mx=
+                                       r["last"]["mx_host"], **fields))
+            r["last"] = None
+        return gathered(results) or Skip("expiry with no deferred recipient")
+
+    def _build(self, line: str, qid: str, entry: dict[str, Any], rcpt: str, when: int,
+               attempt: int, final: bool, stage: str | None, code: int | None,
+               enhanced: str | None, text: str, mx: str | None) -> dict[str, Any] | Skip:
+        sender = entry["from"] or ""
+
+        def lookup(source: str) -> Any:
+            where, _, key = source.partition(".")
+            if where == "header":
+                return entry["headers"].get(key.lower())
+            if where == "sender":
+                return self.options.sender_values(sender).get(key)
+            return None
+
+        return build(event_id=event_id("postfix", line.rstrip("\r\n"), rcpt), event_time=when,
+                     email=rcpt, message_id=f"{qid}/{rcpt}", sender=sender,
+                     sending_ip=self.options.sending_ip, mx_host=mx, attempt=attempt,
+                     final=final, stage=stage, code=code, enhanced=enhanced, text=text,
+                     ids=id_values(self.sources, lookup, self.options))
+
+
+def _reply(text: str, relay: str) -> tuple[int | None, str | None, str, str | None, str | None]:
+    """(code, enhanced status, reply text, stage, mx host) of a status line's parenthesis."""
+    relay_host = _HOST.match(relay)
+    mx = relay_host.group("host") if relay_host else None
+    said = _SAID.match(text)
+    if said:
+        code, enhanced, reply = split_reply(said.group("reply"))
+        return code, enhanced, reply, stage_of(said.group("cmd")), said.group("host")
+    if text.startswith("connect to "):
+        return None, None, text, "connect", mx
+    during = _DURING.search(text)
+    code, enhanced, reply = split_reply(text)
+    if during:
+        return code, enhanced, reply, stage_of(during.group("cmd")), mx
+    return code, enhanced, reply, "dot" if code is not None else None, mx

@@ -1,0 +1,48 @@
+"""The adapters' shared parts: reply splitting, field specs, the data file, event ids."""
+
+from __future__ import annotations
+
+import pytest
+
+from streams.adapters import common
+from streams.adapters.common import Options, event_id, parse_fields, split_reply, stage_of
+
+
+def test_split_reply():
+    assert split_reply("550 5.1.1 <a@b.example>: unknown") == (550, "5.1.1",
+                                                                 "<a@b.example>: unknown")
+    assert split_reply("250-2.0.0 OK") == (250, "2.0.0", "OK")
+    assert split_reply("421 Service not available") == (421, None, "Service not available")
+    assert split_reply("Connection timed out") == (None, None, "Connection timed out")
+    assert split_reply("250") == (250, None, "250")
+
+
+def test_field_specs_and_their_errors():
+    assert parse_fields(" account_id=meta.tenant, campaign_id=jobId ,") == {
+        "account_id": "meta.tenant", "campaign_id": "jobId"}
+    for bad in ("account=meta.x", "campaign_id", "list_id="):
+        with pytest.raises(ValueError, match="ingest field"):
+            parse_fields(bad)
+
+
+def test_data_file_stages_and_sources():
+    assert [stage_of(c) for c in ("RCPT TO", "end of DATA", ".", "MAIL FROM", None, "NOOP")] \
+        == ["rcpt", "dot", "dot", "mail", None, None]
+    assert Options(fields={"campaign_id": "queue.campaign"}).sources("kumomta")[
+        "campaign_id"] == "queue.campaign"
+    for mta in common.FORMATS:
+        assert set(Options().sources(mta)) == set(common.ID_FIELDS)
+
+
+def test_sender_values_by_address_then_domain():
+    opts = Options(senders={"a@shop.example": {"account_id": 1}, "shop.example": {
+        "account_id": 2}})
+    assert opts.sender_values("A@shop.example") == {"account_id": 1}
+    assert opts.sender_values("b@shop.example") == {"account_id": 2}
+    assert opts.sender_values("b@other.example") == {}
+
+
+def test_event_ids_are_stable_and_distinct():
+    assert event_id("kumo", "x", 1, None) == event_id("kumo", "x", 1, None)
+    assert event_id("kumo", "x", 1) != event_id("kumo", "x", 2)
+    assert event_id("kumo", "ab", "c") != event_id("kumo", "a", "bc")
