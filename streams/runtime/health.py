@@ -21,6 +21,8 @@ class Health:
     tracked_at_once: int = 0
     hooks: int = 0
     alerts: int = 0  # alert and recovered hooks
+    alert_failures: int = 0  # provider-health checks that failed (ClickHouse), tried again
+    last_alert_error: str | None = None
     dead_letters: int = 0
     sink_rows: dict[str, int] = field(default_factory=dict)
     sink_failures: int = 0
@@ -55,7 +57,7 @@ def merge(own: Health, snapshots: list[dict[str, Any]]) -> dict[str, Any]:
                     out[name][table] = out[name].get(table, 0) + rows
             elif name == "partitions":
                 out[name] = sorted(out[name] + value)
-            elif name == "last_sink_error":
+            elif name in ("last_sink_error", "last_alert_error"):
                 out[name] = out[name] or value
             elif name in ("first_record_at", "last_commit_at"):
                 known = [t for t in (out[name], value) if t is not None]
