@@ -3,7 +3,7 @@ does not build, its Python runs).
 
 - the C Avro codec (streams/ingest/_avro.c); without it, the codec's generated Python functions;
 - the per-reply modules compiled by mypyc from their own source: the same code, run without the
-  interpreter's dispatch. ``python -m bench.loop`` 18.7-20.4 -> 14.3-14.5 µs a reply (2026-12-06).
+  interpreter's dispatch (a quarter off ``python -m bench.loop``: docs/performance-history.md).
   A module loads its compiled build when there is one (``*.so`` beside the ``.py``): after
   editing one, ``pip install -e .`` again (tests/unit/test_compiled.py says when it is stale).
 """

@@ -39,7 +39,7 @@ def connect(dsn: str) -> tuple[Any, str]:
     """A clickhouse-connect client and the database name for a DSN:
     ``chdb:///dir`` (embedded) or ``http(s)://user:password@host:port/db``."""
     # Imported here: an engine process (engine_processes.py) reaches ClickHouse through its
-    # worker and never opens a client, and the library is 7 MB of its memory.
+    # worker and never opens a client, and the library would be memory it never uses.
     import clickhouse_connect
 
     database = database_of(dsn)
@@ -120,8 +120,7 @@ class ClickHouseSink(BatchingSink):
                 settings={"insert_deduplication_token": token(batches), "async_insert": 0,
                           "deduplicate_blocks_in_dependent_materialized_views": 1,
                           # Folding equal keys within the block at insert is a merge sort the
-                          # reads do anyway (FINAL): without it, 1M replies went at
-                          # 32,200/s instead of 30,400-30,800 and chDB peaked 30 MB lower.
+                          # reads do anyway (FINAL): faster and less memory without it.
                           "optimize_on_insert": 0},
             )
         except Exception as exc:
@@ -134,8 +133,8 @@ class ClickHouseSink(BatchingSink):
             self._release_memory()
 
     def _release_memory(self) -> None:
-        # chDB's allocator keeps freed pages for seconds: after a run of inserts that was
-        # 60-100 MB of the worker's RSS. Returning them costs ~1.5 ms an insert. A build without
+        # chDB's allocator keeps freed pages for seconds, tens of MB of the worker's RSS after a
+        # run of inserts; returning them costs little beside an insert. A build without
         # jemalloc (chDB on macOS) refuses the command: the rows are in, so only log it, once.
         try:
             self.client.command("SYSTEM JEMALLOC PURGE")

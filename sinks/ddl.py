@@ -1,9 +1,9 @@
-"""The ClickHouse tables (documented in the README). One row per classified reply, per action hook
-and per dead letter. Each table's sorting key ends in the row's natural id (event_id, hook_id,
-source offset) and the engine is ReplacingMergeTree, so a row written twice (a replayed event, a
-re-emitted hook) is one row for every query that reads ``FINAL``: the reports are exact whatever
-the delivery guarantee upstream. ``non_replicated_deduplication_window`` makes a retried insert
-(same ``insert_deduplication_token``) a no-op, so duplicates do not even reach the merge.
+"""The ClickHouse tables (documented in docs/clickhouse.md). One row per classified reply, per
+action hook and per dead letter. Each table's sorting key ends in the row's natural id (event_id,
+hook_id, source offset) and the engine is ReplacingMergeTree, so a row written twice (a replayed
+event, a re-emitted hook) is one row for every query that reads ``FINAL``: the reports are exact
+whatever the delivery guarantee upstream. ``non_replicated_deduplication_window`` makes a retried
+insert (same ``insert_deduplication_token``) a no-op, so duplicates do not even reach the merge.
 """
 
 from __future__ import annotations
@@ -14,18 +14,14 @@ from dataclasses import dataclass
 DEDUP_WINDOW = 10000
 
 # Merges of 32,768 rows or more go one column at a time (ClickHouse's default: 131,072). A
-# horizontal merge of these ~30-column parts holds every column's buffers at once; on chDB, in the
-# worker's process, that was ~70 MB of its peak RSS at 1M replies (peak 494-513 -> 471-481 MB).
-# Vertical merges of every size saved a little more but cost enough CPU to double the hook
-# latency after a backlog.
+# horizontal merge of these ~30-column parts holds every column's buffers at once, which on chDB
+# is the worker's memory. Vertical merges of every size saved a little more but cost enough CPU
+# to double the hook latency after a backlog.
 # A merge waits until the parts it joins add up to 40 times the largest of them (ClickHouse's
-# default: 5), so a row is rewritten by fewer merges. On chDB, in the worker's process, merges took
-# ~0.26 of the machine's 2 cores at 27,000 replies/s; with 12, 1M replies ran at 29,900-31,500/s
-# instead of 27,100-28,100 (bench.pipeline, alternating), ending with 3-13 parts a table. At 1M
-# replies with two engine processes merges still took 0.35 cores with 12, 0.19-0.21 with 40 (the
-# machine's freed share went to the engines), ending with 25-29 parts a table; the reports took
-# as long (~1 s). A merge joins at most 100 parts (max_parts_to_merge_at_once), so the count
-# stays bounded far below parts_to_delay_insert (1,000).
+# default: 5), so a row is rewritten by fewer merges: on chDB merges run in the worker's process
+# and took CPU from the engines. Tables keep more parts, and the reports take as long. A merge
+# joins at most 100 parts (max_parts_to_merge_at_once), so the count stays bounded far below
+# parts_to_delay_insert (1,000). Figures: docs/performance-history.md.
 TABLE_SETTINGS = {
     "non_replicated_deduplication_window": DEDUP_WINDOW,
     "vertical_merge_algorithm_min_rows_to_activate": 32768,
@@ -145,14 +141,12 @@ TABLES: dict[str, Table] = {
 
 # Hooks are inserted as their Avro records (the bytes produced to action-hooks, ``avro_rows.py``)
 # into a Null table whose materialized view writes the hooks table: ClickHouse flattens the
-# record, parses the time and unpacks the alert in C++, where building and encoding a row in
-# Python took the worker 8.6 µs a hook (12% of its time per reply). Avro input names a nested
-# record's fields ``event_data.email``; the alert, a record or null, is a Tuple whose fields are
-# empty for null (an alert's action never is). The hooks table stays the documented contract.
-# Replies go the same way, into their table's columns with LowCardinality(T) as T: ClickHouse's
-# Avro input fills a LowCardinality column value by value, the view's cast a block at once. On
-# chDB an insert of 20,000 classified replies took 4.2-6.0 µs a row straight into the table,
-# 2.5-3.4 through the Null table (the 8 LowCardinality columns were a third of the insert).
+# record, parses the time and unpacks the alert in C++, not in the worker's Python. Avro input
+# names a nested record's fields ``event_data.email``; the alert, a record or null, is a Tuple
+# whose fields are empty for null (an alert's action never is). The hooks table stays the
+# documented contract. Replies go the same way, into their table's columns with LowCardinality(T)
+# as T: ClickHouse's Avro input fills a LowCardinality column value by value, the view's cast a
+# block at once (the LowCardinality columns were a third of the insert).
 INPUTS = {"hooks": "hooks_in", "replies": "replies_in"}
 _ALERT = ("Tuple(provider String, pair_type String, pair String, window_start String, "
           "window_seconds Int32, volume Int64, blocks Int64, deferrals Int64, rate Float64, "

@@ -1,6 +1,6 @@
-"""The reports' SQL (documented in the README). Filters are query parameters, never SQL built from
-user strings; the grouping column comes from a fixed list. Every query reads ``FINAL`` so that a
-row written twice counts once (see ``ddl``)."""
+"""The reports' SQL (documented in docs/clickhouse.md). Filters are query parameters, never SQL
+built from user strings; the grouping column comes from a fixed list. Every query reads ``FINAL``
+so that a row written twice counts once (see ``ddl``)."""
 
 from __future__ import annotations
 

@@ -2,9 +2,9 @@
 (values in column order) becomes bytes that ClickHouse parses in C++.
 
 Why not clickhouse-connect's Native inserts: they transpose the rows and encode each column in
-Python (LowCardinality dictionaries, datetime conversions): 14.3 µs per reply row on chDB, the
-encoding included; RowBinary 9.5 µs. The rows read back the same (tests/integration/
-test_clickhouse.py). DateTime64(3) values are epoch milliseconds, as the pipeline keeps them.
+Python (LowCardinality dictionaries, datetime conversions), which cost more than the insert. The
+rows read back the same (tests/integration/test_clickhouse.py). DateTime64(3) values are epoch
+milliseconds, as the pipeline keeps them.
 """
 
 from __future__ import annotations
@@ -57,8 +57,8 @@ def _expression(column_type: str, x: str, temps: Iterator[str]) -> str:
 
 def row_encoder(column_types: Sequence[str]) -> Callable[[Sequence[Any]], bytes]:
     """The encoder of one row (its values in column order) of a table with these column types:
-    one generated function, a flat join of the columns' bytes (2.9 µs a reply row; a loop over
-    an encoder per column took 4.2)."""
+    one generated function, a flat join of the columns' bytes (faster than a loop over an
+    encoder per column)."""
     temps = (f"t{i}" for i in itertools.count())
     parts = [_expression(t, f"row[{i}]", temps) for i, t in enumerate(column_types)]
     env = dict(_ENV)

@@ -3,13 +3,12 @@ kernel can.
 
 CPython frees the rows of a written batch (megabytes) and librdkafka its fetch buffers, but glibc
 keeps freed memory in its arenas for reuse: a worker's RSS then follows its largest moment rather
-than its state. ``malloc_trim`` after each ClickHouse write gives it back (peak RSS at 1M replies
-over 100k recipients: 512 -> 485 MB).
+than its state. ``malloc_trim`` after each ClickHouse write gives it back.
 
-chDB's library is 530 MB of code and constants, and opening it touches ~180 MB of them (static
-initialisers across the whole binary, registering every function and format); an insert then
-uses ~60 MB. ``page_out`` hands the touched pages back after the open: the ones used later are
-read back on first use."""
+chDB's library is hundreds of MB of code and constants, and opening it touches a good part of
+them (static initialisers across the whole binary, registering every function and format); an
+insert then uses far fewer. ``page_out`` hands the touched pages back after the open: the ones
+used later are read back on first use (docs/performance-history.md has the figures)."""
 
 from __future__ import annotations
 

@@ -32,9 +32,9 @@ _CONTINUATION = re.compile(
     r"|\s\d{3}[ -][245]\.\d{1,3}\.\d{1,3}\s",  # inline only before a status: keeps "for 120 s"
     re.MULTILINE,
 )
-# What any match of _CONTINUATION contains, tested with str methods first: the regex's scan
-# took 2.6 µs a text (at each position, as its matches start with no literal), most texts have
-# none of these (a status after "[ -]", a line after the first, a digit after the leading blanks).
+# What any match of _CONTINUATION contains, tested with str methods first: the regex is tried at
+# every position (its matches start with no literal), and most texts have none of these (a status
+# after "[ -]", a line after the first, a digit after the leading blanks).
 _STATUS_STARTS = (" 2.", " 4.", " 5.", "-2.", "-4.", "-5.")
 _LEADING_CODE = re.compile(r"^\s*(\d{3})[ -]")
 

@@ -1,4 +1,4 @@
-"""Loads and validates the rules data files (``streams/rules/*.toml`` and a user's file).
+"""Loads and validates the rules data files (``streams/classify/rules/*.toml`` and a user's file).
 
 Every error names the file and the rule, so that a bad user file is fixed in one look.
 """
@@ -31,8 +31,8 @@ class TextRule:
     source: str
     regex: re.Pattern[str]
     # The patterns on their own, each matching where the joined regex may: the prefilter names
-    # the few that may match a text, and only those are tried (the joined alternation of ~30
-    # patterns took 5-15 µs a search). One regex, the joined one, where a pattern refers to a
+    # the few that may match a text, and only those are tried (re tries every alternative of a
+    # joined alternation at each position). One regex, the joined one, where a pattern refers to a
     # group (which it would find elsewhere in the joined regex).
     alternatives: tuple[re.Pattern[str], ...]
     codes: tuple[str, ...]  # empty: any

@@ -2,11 +2,11 @@
 the counterpart of ``avro_writer.py``.
 
 Why not fastavro's reader: its Cython reader dispatches on the schema for every field of every
-record and builds the result through generic paths; decoding an SmtpReply took 11-18 µs of the
-worker's ~160 µs a reply (py-spy: 13% of the loop, the largest single item). The compiled
-function reads the fields in order with the one-byte cases inline and builds the dict in one
-expression: 5-6 µs, the same dict (tests/unit/test_avro_reader.py checks it against fastavro on
-generated records of every schema).
+record and builds the result through generic paths, which made decoding the largest single item
+of the loop. The compiled function reads the fields in order with the one-byte cases inline and
+builds the dict in one expression: the same dict in about half the time
+(tests/unit/ingest/test_avro_reader.py checks it against fastavro on generated records of every
+schema).
 
 Where the Avro specification is strict it is strict too, and a little stricter than fastavro: a
 boolean byte other than 0 or 1, a union or enum index out of range, a negative length, a string

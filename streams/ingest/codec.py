@@ -1,6 +1,7 @@
 """Avro encoding of every topic: a reader and a writer compiled from each schema
-(``avro_reader.py``, ``avro_writer.py``; 2-3x fastavro, which is about 10x the `avro` package,
-LOCAL-STACK.md). fastavro parses the schemas and validates what ``bounceflow produce`` is given.
+(``avro_reader.py``, ``avro_writer.py``; faster than fastavro, which is far faster than the
+`avro` package: docs/performance-history.md). fastavro parses the schemas and validates what
+``bounceflow produce`` is given.
 
 Decoding never raises on bad input: it returns the record or an ``Invalid`` that says why, so the
 worker can route the raw bytes to the dead-letter topic (bad input is data, not a crash).

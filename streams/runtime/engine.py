@@ -1,11 +1,11 @@
 """The worker's processing loop: one consumer in the app's group reads smtp-replies and the
 app's repartition topic in batches; classify and track are plain functions over each batch.
 
-Why not Faust's agents: measured here, faust-streaming 0.15 skipped records after a restart
-(27 of 3,000 in one of five restarts: ``Consumer.getmany`` drops fetched records around its
-post-recovery seek) and its per-event path caps a worker at about 4.6k events/s
-(LOCAL-STACK.md). bounceflow keeps Faust's model — a repartition topic keyed by address,
-changelogged tables, at-least-once with idempotent effects — and owns the loop.
+Why not Faust's agents: faust-streaming 0.15 skipped records after a restart
+(``Consumer.getmany`` drops fetched records around its post-recovery seek) and its per-event
+path is several times slower (docs/performance-history.md). bounceflow keeps Faust's model — a
+repartition topic keyed by address, changelogged tables, at-least-once with idempotent
+effects — and owns the loop.
 
 Checkpoint, in this order (nothing is committed that is not durable everywhere):
   1. produce the changelog records of every table key changed since the last checkpoint;
@@ -29,7 +29,7 @@ produces it to classified-replies. Any other reply takes the round trip through 
 topic (``<app id>-classified-repartition``, keyed by address, as Faust's repartitioning would),
 and the worker that holds its address's state tracks it and produces it to classified-replies.
 classified-replies is output only: no worker reads back what it wrote there (reading back every
-tracked record to skip it had cost 8-25% of the replies a second, bench.pipeline).
+tracked record only to skip it cost a fetch and a loop turn a reply).
 
 Rebalance: on revoke, checkpoint, then keep the state of partitions that come back; on assign,
 restore the others from their changelogs (``changelog.py``); on a lost assignment, drop the state
@@ -122,9 +122,8 @@ class Engine:
         self.producer = Producer(confluent_config(
             settings,
             **{
-                # The local broker's cost per request grows with the batches a topic holds:
-                # after a 1M-reply backlog produced at 5 ms, 5,000 replies/s kept it at a
-                # core and hook p99 at 1.7-7 s; at 20 ms, 0.6 cores and 0.4 s.
+                # Fewer, larger batches: the local broker's cost per request grows with the
+                # batches a topic holds (docs/local-stack.md).
                 "linger.ms": settings.produce_linger_ms,
                 "batch.num.messages": 10000,
                 "queue.buffering.max.messages": 500000,
@@ -154,10 +153,9 @@ class Engine:
             # includes it once, twice for a reply that takes the round trip.
             "fetch.wait.max.ms": 20,
             # librdkafka prefetches up to 64 MB and 100,000 records per partition by default;
-            # a few batches ahead is enough, and a backlog then costs ~100 MB less RSS. A full
-            # queue postpones the partition's next fetch by fetch.queue.backoff.ms, 1 s by
-            # default: with the smaller queue that starved the worker (a bare consumer read
-            # 22k/s instead of 820k/s), so it is 10 ms.
+            # a few batches ahead is enough and holds far less memory. A full queue postpones
+            # the partition's next fetch by fetch.queue.backoff.ms, 1 s by default, which with
+            # the smaller queue starved the worker: so it is 10 ms.
             "queued.max.messages.kbytes": 16384, "queued.min.messages": 10000,
             "fetch.queue.backoff.ms": 10,
         }))

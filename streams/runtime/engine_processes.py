@@ -7,7 +7,7 @@ process keeps what there is one of: chDB (one process at a time opens its direct
 serves to the engines over pipes (``clickhouse_relay.py``), the hook deliverers and /health.
 
 The engines are forked before the worker's process starts a thread or opens chDB, with the
-classifier built: the imports and the rules (~47 MB a process) are then shared with the worker's
+classifier built: the imports and the rules are then shared with the worker's
 process instead of loaded again by each engine (a spawned engine imports everything anew).
 ``gc.freeze`` keeps them shared: a collection in an engine would otherwise write to every
 inherited object's header and so copy its page. A process that already runs threads cannot be

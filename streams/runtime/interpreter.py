@@ -1,4 +1,4 @@
-"""How a process that runs the engine tunes the interpreter, measured on the worker's loop."""
+"""How a process that runs the engine tunes the interpreter (docs/performance-history.md)."""
 
 from __future__ import annotations
 

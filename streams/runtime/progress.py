@@ -2,7 +2,7 @@
 its checkpoint wrote everything the record led to, so this counts fully processed records).
 
 Where a topic ends is found by reading it, not from ListOffsets: the local broker reports the
-high watermark of a multi-record batch as its base offset + 1 (see LOCAL-STACK.md), so a count
+high watermark of a multi-record batch as its base offset + 1 (docs/local-stack.md), so a count
 taken from watermarks would call a topic drained while the tail of its last batch is not."""
 
 from __future__ import annotations

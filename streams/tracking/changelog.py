@@ -7,7 +7,7 @@ any Kafka tool.
 Restoring reads a partition up to a *fence*: a tombstone with a unique key that the restorer
 appends just before it reads. Everything written before the fence is before it in the log, so the
 restore is complete without trusting the broker's high watermark (Apache Kafka reports it
-correctly; the local broker under-reports it after a multi-record batch, see LOCAL-STACK.md).
+correctly; the local broker under-reports it after a multi-record batch, docs/local-stack.md).
 """
 
 from __future__ import annotations
@@ -40,10 +40,9 @@ def write_changes(
 ) -> None:
     """Produce the latest value of every changed key.
 
-    Values are written by orjson (70 ns a recipient; json took 1.5 µs, 4% of a backlog's
-    time). Keys stay json's: its ASCII escapes keep a key's bytes, which compaction matches,
-    the same as in changelogs written before; written by the escaper ``json.dumps`` calls for
-    a str (60 ns instead of 270, about one key a reply at 100,000 recipients)."""
+    Values are written by orjson (far faster than json). Keys stay json's: its ASCII escapes
+    keep a key's bytes, which compaction matches, the same as in changelogs written before;
+    written by the escaper ``json.dumps`` calls for a str, without json.dumps' own overhead."""
     for table, values in changes.items():
         topic = changelog_topic(settings, table)
         for key, value in values.items():
