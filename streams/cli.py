@@ -233,7 +233,7 @@ def deliver(ctx: click.Context, hooks_file: str | None, bootstrap: str | None) -
     RabbitMQ queue or exchange, retrying with back-off for its retry window; what the window
     gives up on goes to dead-letters with the last answer. Stops cleanly on SIGTERM or Ctrl-C.
     A worker started with BOUNCEFLOW_HOOKS_FILE delivers too; run this instead to keep delivery
-    in its own process. The README's "Hook delivery" describes the file, payloads and headers."""
+    in its own process. docs/hooks.md describes the file, payloads and headers."""
     from streams.delivery.deliverer import run_delivery
     from streams.runtime.topics import ensure_topics
 
