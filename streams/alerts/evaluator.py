@@ -82,6 +82,7 @@ class AlertEvaluator:
             self.health.alerts += 1
             log.warning("provider health %s: %s", hook["event_type"],
                         json.dumps(hook["event_data"]["alert"]))
+        self.health.alerts_in_force = len(alerting)
         checkpoint()  # the hooks are on the broker and in ClickHouse
         self.state, self.unsaved = (windows[-1].start_ms, alerting), True
         self._try(self._save)

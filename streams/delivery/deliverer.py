@@ -27,6 +27,7 @@ from streams.kafka_config import confluent_config, produce
 from streams.runtime.health import HEALTH_LOG_INTERVAL_S
 from streams.runtime.processing import Source, dead_letter
 from streams.settings import Settings
+from streams.web import server as web
 
 log = logging.getLogger("bounceflow")
 MAX_POLL_INTERVAL_MS = 86_400_000  # librdkafka's maximum: a batch may be retried for a day
@@ -188,6 +189,8 @@ def run_delivery(settings: Settings, subs: list[Subscription]) -> None:
         signal.signal(sig, lambda signum, frame: stop.set())
     delivery = Delivery(settings, subs, stop)
     delivery.start()
+    if settings.web_port:  # /health and /metrics: the subscriptions' figures
+        web.start(settings, web.health_routes(lambda: {"delivery": delivery.status()}))
     while not stop.wait(HEALTH_LOG_INTERVAL_S):
         log.info("delivery %s", json.dumps(delivery.status()))
         if not delivery.alive():

@@ -58,7 +58,7 @@ from streams.classify.classifier import Classifier
 from streams.exceptions import BrokerError
 from streams.ingest.codec import CLASSIFIED, DEAD_LETTER, Codec, Invalid
 from streams.kafka_config import confluent_config, produce
-from streams.runtime.health import Health
+from streams.runtime.health import DURATION_BUCKETS, LATENCY_BUCKETS, Health, observe
 from streams.runtime.partitioner import partition_of
 from streams.runtime.processing import (
     REPLY_SPANS,
@@ -69,7 +69,7 @@ from streams.runtime.processing import (
 )
 from streams.settings import Settings
 from streams.tracking.changelog import restore, write_changes
-from streams.tracking.hooks import EMAIL
+from streams.tracking.hooks import EMAIL, FIELDS
 from streams.tracking.hooks import encode as encode_hook
 from streams.tracking.machine import Limits
 from streams.tracking.state import PartitionState
@@ -82,6 +82,7 @@ CONSUME_WAIT_S = 0.05  # longest a batch waits to fill: bounds hook latency at l
 IDLE_CHECKPOINT_S = 0.2  # shortest time between checkpoints when the stream is caught up
 SINK_TABLES = ("replies", "hooks", "dead_letters")
 PRODUCED_KEPT = 20_000  # classified replies kept to skip their decoding (about 2 KB each)
+EVENT_TYPE = FIELDS.index("event_type")
 
 
 class Engine:
@@ -103,7 +104,7 @@ class Engine:
         self.uncommitted: dict[tuple[str, int], int] = {}
         self.produced: dict[bytes, dict[str, Any]] = {}  # classified replies, by their bytes
         self.failed_deliveries: list[str] = []
-        self.last_checkpoint = time.monotonic()
+        self.last_checkpoint = self.checkpoint_started = time.monotonic()
         self.home = functools.lru_cache(maxsize=8192)(
             lambda email: partition_of(email, settings.partitions))
         self.clickhouse, database = clickhouse(settings.clickhouse_dsn)
@@ -170,8 +171,12 @@ class Engine:
         try:
             while not should_stop():
                 batch = self.consumer.consume(CONSUME_BATCH, timeout=CONSUME_WAIT_S)
+                started = time.monotonic()
                 for msg in batch:
                     self._process(msg)
+                if batch:
+                    observe(self.health.processing_seconds, DURATION_BUCKETS,
+                            time.monotonic() - started)
                 self.producer.poll(0)
                 if self.in_flight is not None and self.in_flight[0].done():
                     self._finish_checkpoint()
@@ -236,6 +241,7 @@ class Engine:
     def _track(self, msg: Message) -> None:
         # A record this worker produced recently is not decoded again: the
         # decoded record equals the one encoded (tests/unit/test_codec_and_validation.py).
+        self.health.repartitioned += 1
         reply = self.produced.pop(msg.value(), None) or CLASSIFIED.decode(msg.value())
         if isinstance(reply, Invalid):
             self._dead_letter(reply.reason, msg)
@@ -260,10 +266,15 @@ class Engine:
             return
         source = source_suffix(partition, offset)  # the rows of a reply and of its hooks
         self.sinks["replies"].add(classified + source, topic, partition, offset)
+        types = self.health.hook_types
         for hook in hooks:
             value = encode_hook(hook)
             produce(self.producer, self.settings.topic_hooks, hook[EMAIL].encode(), value)
             self.sinks["hooks"].add(value + source, topic, partition, offset)
+            types[hook[EVENT_TYPE]] = types.get(hook[EVENT_TYPE], 0) + 1
+        if hooks:
+            observe(self.health.hook_latency_seconds, LATENCY_BUCKETS,
+                    max(0.0, time.time() - reply["event_time"] / 1000))
         self.health.tracked += 1
         self.health.hooks += len(hooks)
 
@@ -276,6 +287,8 @@ class Engine:
         self.sinks["dead_letters"].add(dead_letter_row(letter, partition, offset),
                                        topic, partition, offset)
         self.health.dead_letters += 1
+        label = reason.split(":", 1)[0]
+        self.health.dead_letter_reasons[label] = self.health.dead_letter_reasons.get(label, 0) + 1
 
     # -- checkpoint -----------------------------------------------------------------------------
 
@@ -297,7 +310,9 @@ class Engine:
             )
         rows = {table: sink.take() for table, sink in self.sinks.items()}
         offsets, self.uncommitted = self.uncommitted, {}
+        self.checkpoint_started = time.monotonic()
         self.in_flight = (self.writer.submit(self._write_rows, rows), offsets)
+        self._measure_lag()
         self.health.state_keys = sum(len(s.recipients) + len(s.messages)
                                      for s in self.states.values())
         self.last_checkpoint = time.monotonic()
@@ -316,6 +331,8 @@ class Engine:
         written.result()
         if not offsets:
             return
+        observe(self.health.checkpoint_seconds, DURATION_BUCKETS,
+                time.monotonic() - self.checkpoint_started)
         try:
             self.consumer.commit(offsets=[TopicPartition(t, p, o) for (t, p), o in offsets.items()],
                                  asynchronous=False)
@@ -356,12 +373,24 @@ class Engine:
                     break
                 except Exception as exc:
                     self.health.sink_failures += 1
+                    failures = self.health.sink_table_failures
+                    failures[table] = failures.get(table, 0) + 1
                     self.health.last_sink_error = str(exc)
                     log.error("ClickHouse write failed, retrying in %.1fs: %s", delay, exc)
                     time.sleep(delay)
                     delay = min(delay * 2, SINK_RETRY_MAX_S)
             self.health.sink_rows[table] += sum(len(b.rows) for b in batches)
         memory.trim()
+
+    def _measure_lag(self) -> None:
+        """Records between each owned partition's position and its high watermark (the one
+        the last fetch brought: no request to the broker)."""
+        lag: dict[str, dict[str, int]] = {}
+        for tp in self.consumer.position(self.consumer.assignment()):
+            _, high = self.consumer.get_watermark_offsets(tp, cached=True)
+            if tp.offset >= 0 and high >= 0:
+                lag.setdefault(tp.topic, {})[str(tp.partition)] = max(0, high - tp.offset)
+        self.health.lag = lag
 
     def _delivered(self, err: KafkaError | None, msg: Message) -> None:
         if err is not None:
@@ -385,6 +414,7 @@ class Engine:
                 self.states[p] = PartitionState(p, self.limits, tables)
             keys = sum(len(t) for p in missing for t in self.states[p].tables.values())
             self.health.restored_keys += keys
+            self.health.restore_seconds += time.monotonic() - started
             log.info("restored partitions %s: %d keys in %.1fs", missing, keys,
                      time.monotonic() - started)
         self.health.partitions = owned

@@ -3,12 +3,32 @@ never guesses."""
 
 from __future__ import annotations
 
+import bisect
 import copy
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 HEALTH_LOG_INTERVAL_S = 10.0  # how often a worker or `bounceflow deliver` logs its figures
+# Upper bounds (seconds) of the duration histograms' buckets (and +Inf): a batch's processing and
+# a checkpoint's write and commit take milliseconds to seconds; a hook's latency from its reply's
+# event time includes the MTA's and the producer's delays as well.
+DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0)
+
+
+def histogram(bounds: tuple[float, ...]) -> dict[str, Any]:
+    """An empty histogram: a count per bucket (not cumulative; the last one is +Inf), the sum
+    and the count of what it observed."""
+    return {"buckets": [0] * (len(bounds) + 1), "sum": 0.0, "count": 0}
+
+
+def observe(hist: dict[str, Any], bounds: tuple[float, ...], value: float) -> None:
+    hist["buckets"][bisect.bisect_left(bounds, value)] += 1
+    hist["sum"] += value
+    hist["count"] += 1
 
 
 @dataclass
@@ -24,14 +44,31 @@ class Health:
     alert_failures: int = 0  # provider-health checks that failed (ClickHouse), tried again
     last_alert_error: str | None = None
     dead_letters: int = 0
+    # by reason, its text up to the first colon (details follow it): a few fixed phrases
+    dead_letter_reasons: dict[str, int] = field(default_factory=dict)
+    hook_types: dict[str, int] = field(default_factory=dict)  # hooks (not alerts) by event_type
+    repartitioned: int = 0  # records read from the repartition topic
+    alerts_in_force: int = 0  # pairs alerting now (the evaluator's, on partition 0's owner)
+    # records between the position and the high watermark, by topic and partition, at the last
+    # checkpoint (the local broker under-reports the watermark: LOCAL-STACK.md)
+    lag: dict[str, dict[str, int]] = field(default_factory=dict)
+    processing_seconds: dict[str, Any] = field(
+        default_factory=lambda: histogram(DURATION_BUCKETS))  # a consumed batch's
+    checkpoint_seconds: dict[str, Any] = field(
+        default_factory=lambda: histogram(DURATION_BUCKETS))  # a checkpoint's write and commit
+    # from a reply's event time to the production of its hooks
+    hook_latency_seconds: dict[str, Any] = field(
+        default_factory=lambda: histogram(LATENCY_BUCKETS))
     sink_rows: dict[str, int] = field(default_factory=dict)
     sink_failures: int = 0
+    sink_table_failures: dict[str, int] = field(default_factory=dict)  # of which by table
     last_sink_error: str | None = None
     commits: int = 0
     commit_failures: int = 0
     rebalances: int = 0
     partitions: list[int] = field(default_factory=list)  # partitions owned (of both topics read)
     restored_keys: int = 0
+    restore_seconds: float = 0.0  # spent restoring partitions from their changelogs
     state_keys: int = 0
     first_record_at: float | None = None  # epoch seconds
     last_commit_at: float | None = None
@@ -42,7 +79,26 @@ class Health:
         out = {f.name: copy.deepcopy(getattr(self, f.name)) for f in fields(self)
                if f.name != "delivery"}
         out["delivery"] = self.delivery() if self.delivery else {}
+        out["rss_bytes"] = resident_bytes()  # this process's, now
         return out
+
+
+def resident_bytes() -> int:
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except OSError:  # not Linux
+        return 0
+    return pages * os.sysconf("SC_PAGE_SIZE")
+
+
+def _add(a: Any, b: Any) -> Any:
+    """Counts added up, dicts and lists (histograms' buckets) item by item."""
+    if isinstance(a, dict):
+        return {k: _add(a[k], b[k]) if k in a and k in b else a.get(k, b.get(k))
+                for k in {**a, **b}}
+    if isinstance(a, list):
+        return [_add(x, y) for x, y in zip(a, b)]
+    return a + b
 
 
 def merge(own: Health, snapshots: list[dict[str, Any]]) -> dict[str, Any]:
@@ -52,10 +108,7 @@ def merge(own: Health, snapshots: list[dict[str, Any]]) -> dict[str, Any]:
     out = own.as_dict()
     for snap in snapshots:
         for name, value in snap.items():
-            if name == "sink_rows":
-                for table, rows in value.items():
-                    out[name][table] = out[name].get(table, 0) + rows
-            elif name == "partitions":
+            if name == "partitions":
                 out[name] = sorted(out[name] + value)
             elif name in ("last_sink_error", "last_alert_error"):
                 out[name] = out[name] or value
@@ -64,6 +117,6 @@ def merge(own: Health, snapshots: list[dict[str, Any]]) -> dict[str, Any]:
                 pick = min if name == "first_record_at" else max
                 out[name] = pick(known) if known else None
             elif name != "delivery":
-                out[name] += value
+                out[name] = _add(out[name], value)
     out["processes"] = len(snapshots)
     return out

@@ -49,7 +49,8 @@ def run_worker(settings: Settings) -> None:
         delivery.start()
     status = engines.status if engines else health.as_dict
     if settings.web_port:
-        web.start(settings, {**web.health_routes(status),
+        topics = {"replies": settings.topic_replies, "repartitioned": settings.topic_repartition}
+        web.start(settings, {**web.health_routes(status, topics),
                              **web.live_routes(web.ClientPool(settings.clickhouse_dsn))})
     next_log = time.monotonic() + HEALTH_LOG_INTERVAL_S
 

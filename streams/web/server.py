@@ -27,6 +27,7 @@ from sinks.clickhouse import connect, database_of
 from sinks.ddl import HEALTH_WINDOWS
 from streams.exceptions import ConfigError
 from streams.settings import Settings
+from streams.web import metrics
 
 log = logging.getLogger("bounceflow")
 
@@ -98,8 +99,17 @@ def live_routes(pool: ClientPool) -> dict[str, Route]:
     return {"/windows": windows, "/suppression": suppression}
 
 
-def health_routes(status: Callable[[], dict[str, Any]]) -> dict[str, Route]:
-    return {"/health": lambda query: json_response(status())}
+def health_routes(status: Callable[[], dict[str, Any]],
+                  topics: dict[str, str] | None = None) -> dict[str, Route]:
+    """/health (the figures as JSON) and /metrics (the same figures for Prometheus;
+    ``metrics.families`` tells what ``topics`` is)."""
+    exposition = metrics.exposition(status, topics or {})
+
+    def scrape(query: dict[str, str]) -> Response:
+        body, content_type = exposition()
+        return Response(200, body, content_type)
+
+    return {"/health": lambda query: json_response(status()), "/metrics": scrape}
 
 
 @dataclass(frozen=True)
