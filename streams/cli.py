@@ -175,7 +175,9 @@ def report(ctx: click.Context, kind: str, start: str | None, end: str | None,
 @click.option("--policy", type=click.Choice(POLICIES), help="Suppression policy.")
 @click.option("--rules", type=click.Path(exists=True, dir_okay=False),
               help="Your rules file, tried before the built-in rules.")
-@click.option("--explain", is_flag=True, help="Add `explain`: which rule decided and why.")
+@click.option("--explain", is_flag=True,
+              help="Add `rule`, `basis` (how it was decided: text, status, code or none: a guess "
+                   "is visible) and `explain`: which rule decided and why.")
 @click.pass_context
 def classify(ctx: click.Context, policy: str | None, rules: str | None, explain: bool) -> None:
     """Classify replies: JSON Lines on stdin, each with reply_code, enhanced_status, reply_text
@@ -206,6 +208,7 @@ def classify(ctx: click.Context, policy: str | None, rules: str | None, explain:
         if not explain:
             out.pop("rule")
         else:
+            out["basis"] = result.basis
             out["explain"] = classifier.explain(result)
         click.echo(json.dumps(out, ensure_ascii=False))
     if bad:

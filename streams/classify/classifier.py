@@ -3,17 +3,25 @@ result. No I/O after construction; results are cached because real traffic repea
 
 Decision order, first match wins:
 1. a 2xx reply is delivered;
-2. text rules: the user's rules file, then the built-in ``rules/patterns.toml``
-   (providers, stage context, then generic wording);
-3. the enhanced status code (exact, then its subject);
-4. the reply code;
-5. ``undefined``.
-The kind comes from the reply code (2xx delivered, 4xx soft, 5xx hard, none soft) unless the
-deciding text rule overrides it (an NXDOMAIN with no SMTP reply is hard).
+2. when the text quotes another server's reply after a relay's own words ("Address error: 552
+   5.2.2 Mailbox full", ``rules/context.toml``), the quoted reply first: the text rules on its
+   text, then its enhanced status;
+3. text rules on the whole text: the user's rules file, then the built-in ``rules/patterns.toml``
+   (failures with no reply, stage context, stated causes, providers, then generic wording);
+4. the enhanced status code (exact, then its subject), where its entry names a cause: a generic
+   entry (X.0.0, X.2.0 "other or undefined ...") is ``undefined`` and does not decide;
+5. the reply code, likewise (a bare 550 or 554 says only "failed");
+6. ``undefined``.
+The kind comes from the reply code (2xx delivered, 4xx soft, 5xx hard), or with none from the
+enhanced status's class (5.x.x hard, 4.x.x soft), else soft, unless the deciding text rule
+overrides it (an NXDOMAIN with no SMTP reply is hard). Before RCPT TO (HELO, MAIL FROM) a reason
+that blames the recipient is read as the sender's (``[stage_reasons]`` in context.toml).
+``basis`` says which step decided (text, status, code, none): a policy may suppress only on some.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -25,12 +33,17 @@ from streams.classify.rules_loader import (
     Policy,
     StatusTable,
     TextRule,
+    load_context,
     load_policies,
     load_retry_rules,
     load_status_table,
     load_text_rules,
 )
 from streams.exceptions import ConfigError
+
+# The reply's own code and enhanced status at the start of its text ("550-5.1.1 ...", "#5.1.1").
+_LEAD = re.compile(r"\s*(?:(?P<code>[245]\d\d)(?:[ -]|$))?\s*#?"
+                   r"(?:(?P<status>[245]\.\d{1,3}\.\d{1,3})(?![\w.]))?")
 
 
 @dataclass(frozen=True)
@@ -41,6 +54,10 @@ class Classification:
     retry_after: int | None
     bounce_text: str
     rule: str  # which rule decided: a text rule id, "status:X.1.1", "code:550", "delivered"
+    # How: "text" (a text rule), "status" (an enhanced status entry naming a cause), "code" (the
+    # reply code alone), "none" (nothing named a cause: reason undefined). Not in as_dict: the
+    # hooks' and reports' contract does not carry it (yet).
+    basis: str = "none"
 
     def as_dict(self) -> dict[str, object]:
         return {"kind": self.kind, "reason": self.reason, "suppress": self.suppress,
@@ -58,6 +75,7 @@ class Classifier:
         self.rules: tuple[TextRule, ...] = (*user, *load_text_rules(RULES_DIR / "patterns.toml"))
         self.status: StatusTable = load_status_table()
         self._retry = load_retry_rules()
+        self.context = load_context()
         # Small on purpose: most real texts differ per message (ids), so a far larger cache hits
         # barely more often for far more memory (docs/performance-history.md).
         self._cached = lru_cache(maxsize=8192)(self._classify)
@@ -96,54 +114,113 @@ class Classifier:
         reply_text: str,
         smtp_stage: str | None = None,
     ) -> Classification:
-        kind, reason, rule = self._decide(reply_code, enhanced_status, reply_text, smtp_stage)
+        kind, reason, rule, basis, code = self._decide(
+            reply_code, enhanced_status, reply_text, smtp_stage)
         return Classification(
             kind=kind,
             reason=reason,
-            suppress=self.suppresses(kind, reason, reply_code),
+            suppress=self.suppresses(kind, reason, code, basis),
             retry_after=self.retry_after(reply_text) if kind == "soft" else None,
             # A delivery is not a bounce: no template (and half the traffic spared the masking).
             bounce_text="" if kind == "delivered" else bounce_text(reply_code, reply_text),
             rule=rule,
+            basis=basis,
         )
 
     def _decide(
         self, code: int | None, status: str | None, text: str, stage: str | None
-    ) -> tuple[str, str, str]:
+    ) -> tuple[str, str, str, str, int | None]:
+        """(kind, reason, rule, basis, the reply code it read)."""
         if code is not None and 200 <= code < 300:
-            return "delivered", "delivered", "delivered"
-        code_kind = "hard" if code is not None and code >= 500 else "soft"
-        code_key = str(code) if code is not None else "none"
+            return "delivered", "delivered", "delivered", "code", code
         stage = stage.lower() if stage else None
-        order, reachable = self._candidates(code_key, stage)
+        lead = _LEAD.match(text)
+        lead_code = int(lead.group("code")) if lead and lead.group("code") else None
+        lead_status = lead.group("status") if lead else None
+        own_code = code if code is not None else lead_code
+        own_status = status or lead_status
+        quoted = self._quoted(text, lead.end() if lead else 0, own_code, own_status)
+        q_code, q_status, inner = quoted if quoted else (None, None, "")
+        if own_code is None:
+            own_code = q_code
+        cls = (own_status or q_status or " ")[0]
+        code_kind = ("hard" if own_code >= 500 else "soft") if own_code is not None else \
+            "hard" if cls == "5" else "soft"
+        rules_code = q_code if q_code is not None else own_code
+        decided = None
+        if quoted:
+            decided = self._text_rule(inner, rules_code, stage, code_kind)
+            if decided is None and q_status:
+                decided = self._status_entry(q_status, code_kind)
+        if decided is None:
+            decided = self._text_rule(text, rules_code, stage, code_kind)
+        if decided is None and own_status:
+            decided = self._status_entry(own_status, code_kind)
+        if decided is None:
+            for c in (q_code, own_code):
+                reason = self.status.reply.get(str(c), "undefined")
+                if reason != "undefined":
+                    decided = code_kind, reason, f"code:{c}", "code"
+                    break
+        kind, reason, rule, basis = decided or (code_kind, "undefined", "undefined", "none")
+        reason = self.context.stage_reasons.get(stage or "", {}).get(reason, reason)
+        return kind, reason, rule, basis, own_code
+
+    def _text_rule(self, text: str, code: int | None, stage: str | None,
+                   code_kind: str) -> tuple[str, str, str, str] | None:
+        order, reachable = self._candidates(str(code) if code is not None else "none", stage)
         possible = self._prefilter.possible(text)
         if possible is None:
             matched = next((i for i in order if self.rules[i].regex.search(text)), None)
         else:  # patterns in rule order: the first that matches is the first matching rule's
             matched = next((i for i, pattern in map(self._patterns.__getitem__, sorted(possible))
                             if i in reachable and pattern.search(text)), None)
-        if matched is not None:
-            rule = self.rules[matched]
-            return rule.kind or code_kind, rule.reason, rule.id
-        if status:
-            subject = status.split(".", 1)[1] if "." in status else ""
-            key = f"X.{subject}"
-            if key in self.status.enhanced:
-                return code_kind, self.status.enhanced[key], f"status:{key}"
-            key = "X." + subject.split(".")[0]
-            if key + ".0" in self.status.enhanced:
-                return code_kind, self.status.enhanced[key + ".0"], f"status:{key}.0"
-        if code_key in self.status.reply:
-            return code_kind, self.status.reply[code_key], f"code:{code_key}"
-        return code_kind, "undefined", "undefined"
+        if matched is None:
+            return None
+        rule = self.rules[matched]
+        return rule.kind or code_kind, rule.reason, rule.id, "text"
 
-    def suppresses(self, kind: str, reason: str, reply_code: int | None) -> bool:
+    def _status_entry(self, status: str, code_kind: str) -> tuple[str, str, str, str] | None:
+        """The entry of an enhanced status (exact, then its subject's), if it names a cause."""
+        subject = status.split(".", 1)[1] if "." in status else ""
+        for key in (f"X.{subject}", "X." + subject.split(".")[0] + ".0"):
+            if key in self.status.enhanced:
+                reason = self.status.enhanced[key]
+                return None if reason == "undefined" else (code_kind, reason, f"status:{key}",
+                                                           "status")
+        return None
+
+    def _quoted(self, text: str, start: int, code: int | None,
+                status: str | None) -> tuple[int | None, str | None, str] | None:
+        """The reply a relay quotes after its own words: (code, status, its text), the earliest
+        one that is not a continuation line of the reply's own code and status."""
+        best: re.Match[str] | None = None
+        for pattern in self.context.wrappers:
+            found = pattern.search(text, start)
+            while found is not None:
+                groups = found.groupdict()
+                q_code = groups.get("code")
+                if (int(q_code) if q_code else code) != code or \
+                        (groups.get("status") or status) != status:
+                    break
+                found = pattern.search(text, found.end())
+            if found is not None and (best is None or found.start() < best.start()):
+                best = found
+        if best is None:
+            return None
+        groups = best.groupdict()
+        return (int(groups["code"]) if groups.get("code") else None, groups.get("status"),
+                text[best.end():])
+
+    def suppresses(self, kind: str, reason: str, reply_code: int | None,
+                   basis: str = "text") -> bool:
         p = self.policy
-        if kind not in p.kinds:
+        if kind not in p.kinds or (p.bases is not None and basis not in p.bases):
             return False
         if p.reasons is None or reason in p.reasons:
             return True
-        return reason in p.reasons_5xx and reply_code is not None and reply_code >= 500
+        # With no reply code the kind is already hard (a 5.x.x status, or a rule that knows).
+        return reason in p.reasons_5xx and (reply_code is None or reply_code >= 500)
 
     def retry_after(self, text: str) -> int | None:
         # Most soft bounces name no time: one scan rules the patterns out, instead of a search
@@ -158,7 +235,9 @@ class Classifier:
         return None
 
     def explain(self, classification: Classification) -> str:
-        rule_id = classification.rule
+        return f"{self._how(classification.rule)} [basis: {classification.basis}]"
+
+    def _how(self, rule_id: str) -> str:
         for rule in self.rules:
             if rule.id == rule_id:
                 return f"text rule {rule.id!r} ({rule.source}) from {rule.origin}"
@@ -168,4 +247,4 @@ class Classifier:
             return f"reply code table entry {rule_id[5:]} (RFC 5321)"
         if rule_id == "delivered":
             return "2xx reply code"
-        return "no rule matched"
+        return "no rule named a cause: the reason is undefined, the kind is the code's"

@@ -19,6 +19,9 @@ else:  # pragma: no cover
 from streams.exceptions import RulesError
 
 RULES_DIR = Path(__file__).resolve().parent / "rules"
+# How a classification was decided: a text rule, a specific enhanced-status entry, the reply
+# code's entry (or a 2xx code), or nothing that names a cause (reason undefined).
+BASES = frozenset({"text", "status", "code", "none"})
 STAGES = frozenset({"connect", "helo", "ehlo", "starttls", "mail", "rcpt", "data", "dot"})
 _RULE_KEYS = {"id", "reason", "source", "patterns", "codes", "stages", "kind"}
 _CODE_PREFIX = re.compile(r"^(none|[245]\d{0,2})$")
@@ -59,6 +62,17 @@ class Policy:
     kinds: frozenset[str]
     reasons: frozenset[str] | None
     reasons_5xx: frozenset[str]
+    # How a classification may have been decided for it to suppress (Classification.basis);
+    # None: any way.
+    bases: frozenset[str] | None
+
+
+@dataclass(frozen=True)
+class Context:
+    # Patterns that find the reply a relay quotes inside its own text (groups code, status).
+    wrappers: tuple[re.Pattern[str], ...]
+    # stage -> {reason -> reason}: what a reason means when a reply at that stage gives it.
+    stage_reasons: dict[str, dict[str, str]]
 
 
 @dataclass(frozen=True)
@@ -155,8 +169,35 @@ def load_policies(path: Path = RULES_DIR / "policies.toml") -> dict[str, Policy]
             name=name, doc=raw.get("doc", ""), kinds=frozenset(raw["kinds"]),
             reasons=frozenset(reasons) if reasons is not None else None,
             reasons_5xx=frozenset(raw.get("reasons_5xx", [])),
+            bases=frozenset(raw["bases"]) if "bases" in raw else None,
         )
+        unknown = (out[name].bases or frozenset()) - BASES
+        if unknown:
+            raise RulesError(f"{path}: policy {name}: bases {sorted(unknown)} are not among "
+                             f"{', '.join(sorted(BASES))}")
     return out
+
+
+def load_context(path: Path = RULES_DIR / "context.toml") -> Context:
+    data = load_toml(path, "bounceflow.context/1")
+    wrappers = []
+    for pattern in data["wrappers"]["patterns"]:
+        try:
+            compiled = re.compile(pattern, re.IGNORECASE)
+        except re.error as exc:
+            raise RulesError(f"{path}: wrappers: bad pattern {pattern!r}: {exc}") from None
+        if not set(compiled.groupindex) & {"code", "status"}:
+            raise RulesError(f"{path}: wrappers: {pattern!r} has no group code or status")
+        wrappers.append(compiled)
+    stage_reasons = data.get("stage_reasons", {})
+    for stage, mapping in stage_reasons.items():
+        if stage not in STAGES:
+            raise RulesError(f"{path}: stage_reasons: unknown stage {stage!r}")
+        bad = sorted({*mapping, *mapping.values()} - REASONS)
+        if bad:
+            raise RulesError(f"{path}: stage_reasons.{stage}: {bad} not in the vocabulary")
+    return Context(wrappers=tuple(wrappers),
+                   stage_reasons={s: dict(m) for s, m in stage_reasons.items()})
 
 
 def load_retry_rules(path: Path = RULES_DIR / "retry.toml") -> RetryRules:

@@ -53,7 +53,7 @@ def recipient():
          "spamdetected"),
         (452, "4.3.1", "Insufficient system storage", "rcpt", "soft", "systemfull"),
         (550, "5.4.7", "Gibberish with no known words", "dot", "hard", "expired"),
-        (550, None, "Gibberish with no known words", "rcpt", "hard", "rejected"),
+        (550, None, "Gibberish with no known words", "rcpt", "hard", "undefined"),
         (599, None, "Gibberish with no known words", "rcpt", "hard", "undefined"),
     ],
 )

@@ -5,6 +5,7 @@ import pytest
 from streams.classify.rules_loader import (
     REASONS,
     RULES_DIR,
+    load_context,
     load_policies,
     load_retry_rules,
     load_status_table,
@@ -67,3 +68,27 @@ def test_a_rule_s_patterns_are_tried_alone_unless_one_refers_to_a_group(tmp_path
     # Alone, "(a)\1" would find its own group; joined, \1 is the first pattern's (no group).
     assert joined.alternatives == (joined.regex,)
     assert not joined.regex.search("aa")
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ("[wrappers]\npatterns = ['(?P<code>[245]\\\\d\\\\d)']\n[stage_reasons.lunch]\n"
+     "userunknown = 'rejected'", "unknown stage"),
+    ("[wrappers]\npatterns = ['(?P<code>[245]\\\\d\\\\d)']\n[stage_reasons.mail]\n"
+     "userunknown = 'nonsense'", "not in the vocabulary"),
+    ("[wrappers]\npatterns = ['said: \\\\d+']", "no group code or status"),
+    ("[wrappers]\npatterns = ['(']", "bad pattern"),
+])
+def test_a_bad_context_file_is_named(tmp_path, body, message):
+    path = tmp_path / "context.toml"
+    path.write_text('schema = "bounceflow.context/1"\n' + body)
+    with pytest.raises(RulesError, match=message):
+        load_context(path)
+
+
+def test_a_policy_s_bases_are_checked(tmp_path):
+    path = tmp_path / "policies.toml"
+    path.write_text('schema = "bounceflow.policies/1"\n[p]\nkinds = ["hard"]\nbases = ["hunch"]\n')
+    with pytest.raises(RulesError, match="bases"):
+        load_policies(path)
+    assert load_policies()["recipient"].bases == {"text", "status"}
+    assert load_policies()["altcraft"].bases is None

@@ -1,0 +1,189 @@
+"""The principles that make classification hold up on replies it was not written from (issue 31),
+each on several phrasings invented from the principle (none taken from a corpus or a blind set)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from streams.classify.classifier import Classifier
+
+GIBBERISH = "Zorp quux wibble"
+
+
+@pytest.fixture(scope="module")
+def recipient():
+    return Classifier("recipient")
+
+
+@pytest.fixture(scope="module")
+def altcraft():
+    return Classifier("altcraft")
+
+
+# ---- Generic table entries give the kind, not a guessed reason ------------------------------
+
+@pytest.mark.parametrize(("code", "status", "kind"), [
+    (550, "5.0.0", "hard"), (550, "5.2.0", "hard"), (554, "5.5.0", "hard"),
+    (550, "5.1.0", "hard"), (550, "5.7.0", "hard"), (450, "4.2.0", "soft"),
+    (550, None, "hard"), (554, None, "hard"), (421, None, "soft"), (450, None, "soft"),
+    (553, None, "hard"),
+])
+def test_a_generic_entry_gives_the_kind_and_no_reason(recipient, code, status, kind):
+    got = recipient.classify(code, status, GIBBERISH, "rcpt")
+    assert (got.kind, got.reason, got.basis, got.suppress) == (kind, "undefined", "none", False)
+
+
+def test_a_generic_status_lets_a_specific_code_decide(recipient):
+    got = recipient.classify(551, "5.0.0", GIBBERISH, "rcpt")
+    assert (got.reason, got.rule, got.basis) == ("hasmoved", "code:551", "code")
+
+
+@pytest.mark.parametrize(("status", "reason"), [
+    ("5.1.1", "userunknown"), ("5.1.2", "hostunknown"), ("5.1.10", "notaccept"),
+    ("5.2.2", "mailboxfull"), ("5.3.4", "mesgtoobig"),
+])
+def test_a_specific_status_still_decides(recipient, status, reason):
+    got = recipient.classify(550, status, GIBBERISH, "rcpt")
+    assert (got.reason, got.basis) == (reason, "status")
+
+
+# ---- Confidence: how it was decided; the recipient policy never suppresses on a guess --------
+
+def test_each_classification_says_how_it_was_decided(recipient):
+    assert recipient.classify(550, None, "User unknown", "rcpt").basis == "text"
+    assert recipient.classify(550, "5.1.1", GIBBERISH, "rcpt").basis == "status"
+    assert recipient.classify(551, None, GIBBERISH, "rcpt").basis == "code"
+    assert recipient.classify(550, None, GIBBERISH, "rcpt").basis == "none"
+    assert recipient.classify(250, None, "OK", "dot").basis == "code"
+    assert "basis: status" in recipient.explain(recipient.classify(550, "5.1.1", GIBBERISH,
+                                                                   "rcpt"))
+
+
+@pytest.mark.parametrize(("code", "status", "text", "suppress"), [
+    (550, "5.1.1", GIBBERISH, True),  # a specific status
+    (550, "5.1.2", GIBBERISH, True),
+    (556, "5.1.10", GIBBERISH, True),
+    (550, None, "No such user here", True),  # a text rule
+    (551, None, GIBBERISH, False),  # the reply code alone: a guess
+    (556, None, GIBBERISH, False),
+    (550, None, GIBBERISH, False),
+])
+def test_recipient_suppresses_only_on_a_text_rule_or_a_specific_status(recipient, altcraft, code,
+                                                                        status, text, suppress):
+    assert recipient.classify(code, status, text, "rcpt").suppress is suppress
+    assert altcraft.classify(code, status, text, "rcpt").suppress  # every hard bounce
+
+
+def test_classify_explain_shows_the_basis():
+    from streams.cli import cli
+
+    lines = [{"reply_code": 551, "enhanced_status": None, "reply_text": GIBBERISH,
+              "smtp_stage": "rcpt"},
+             {"reply_code": 550, "enhanced_status": "5.1.1", "reply_text": "User unknown",
+              "smtp_stage": "rcpt"}]
+    stdin = "\n".join(json.dumps(line) for line in lines) + "\n"
+    result = CliRunner().invoke(cli, ["classify", "--policy", "recipient", "--explain"],
+                                input=stdin)
+    assert result.exit_code == 0, result.output
+    first, second = (json.loads(line) for line in result.output.splitlines())
+    assert (first["basis"], first["suppress"]) == ("code", False)
+    assert "basis: code" in first["explain"]
+    assert (second["basis"], second["suppress"]) == ("text", True)
+    plain = CliRunner().invoke(cli, ["classify"], input=stdin)
+    assert "basis" not in json.loads(plain.output.splitlines()[0])
+
+
+# ---- No reply code: the enhanced status's class decides the kind -----------------------------
+
+@pytest.mark.parametrize(("status", "text", "kind", "reason"), [
+    ("5.1.1", "User unknown", "hard", "userunknown"),
+    ("5.4.4", "Host not found", "hard", "hostunknown"),
+    ("5.1.2", "Unrouteable domain", "hard", "hostunknown"),
+    ("4.2.2", "Mailbox full", "soft", "mailboxfull"),
+    ("4.7.1", "Greylisted, please try again later", "soft", "blocked"),
+])
+def test_with_no_code_the_status_class_gives_the_kind(recipient, status, text, kind, reason):
+    got = recipient.classify(None, status, text, None)
+    assert (got.kind, got.reason) == (kind, reason)
+    assert got.suppress is (kind == "hard")
+
+
+@pytest.mark.parametrize("text", [
+    "550 5.1.1 <a@example.org>: Recipient address rejected: User unknown",
+    "550-5.1.1 No such user",
+    "5.1.1 Unknown recipient",
+])
+def test_with_no_code_or_status_the_text_s_own_gives_the_kind(recipient, text):
+    got = recipient.classify(None, None, text, None)
+    assert (got.kind, got.reason, got.suppress) == ("hard", "userunknown", True)
+
+
+# ---- A relay's wrapper: the quoted reply decides, not the relay's label ----------------------
+
+@pytest.mark.parametrize(("code", "status", "text", "kind", "reason"), [
+    (550, None, "Address error: 552 5.2.2 Mailbox full", "hard", "mailboxfull"),
+    (550, "5.0.0", "Mailbox unavailable: 5.2.2 quota exceeded", "hard", "mailboxfull"),
+    (550, "5.1.1", "Recipient address error: 452 4.2.2 over quota", "hard", "mailboxfull"),
+    (None, None, "host mx.example.net[192.0.2.7] said: 550 5.1.1 <a@example.net>: Recipient "
+     "address rejected: User unknown (in reply to RCPT TO command)", "hard", "userunknown"),
+    (554, "5.0.0", "Remote Server returned '550 5.2.2 mailbox full'", "hard", "mailboxfull"),
+    (550, None, "SMTP error from remote mail server after RCPT TO:<a@example.org>: 452 4.2.2 "
+     "The account is over quota", "hard", "mailboxfull"),
+    (451, None, "Temporary address error; remote said: 421 Too many connections from your host",
+     "soft", "toomanyconn"),
+])
+def test_the_quoted_reply_decides(recipient, code, status, text, kind, reason):
+    got = recipient.classify(code, status, text, "rcpt")
+    assert (got.kind, got.reason) == (kind, reason), recipient.explain(got)
+    assert got.suppress is (reason == "userunknown")
+
+
+@pytest.mark.parametrize("text", [
+    "550-5.7.1 The very low reputation of the sending domain.\n550 5.7.1 See our postmaster site",
+    "550-5.7.1 The very low reputation of the sending domain. 550 5.7.1 See our postmaster site",
+])
+def test_a_continuation_line_is_not_a_quoted_reply(recipient, text):
+    assert recipient.classify(550, "5.7.1", text, "rcpt").reason == "badreputation"
+
+
+def test_a_quoted_reply_that_says_nothing_leaves_the_whole_text_to_decide(recipient):
+    got = recipient.classify(550, None, "Message refused, DNSBL listed: 554 5.0.0 " + GIBBERISH,
+                             "rcpt")
+    assert got.reason == "blocked"
+
+
+# ---- Stage as context ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "<a@example.org>: Recipient address rejected: User unknown in local recipient table",
+    "No such user here",
+    "5.1.1 Unknown recipient",
+])
+def test_recipient_refusals_reported_at_data_are_recipient_failures(recipient, text):
+    got = recipient.classify(550, "5.1.1", text, "data")
+    assert (got.reason, got.suppress) == ("userunknown", True)
+
+
+@pytest.mark.parametrize(("code", "status", "text"), [
+    (553, "5.1.8", "<s@nowhere.example>: Sender address rejected: Domain not found"),
+    (550, None, "Domain not found"),
+    (501, "5.1.8", "Bad sender's system address"),
+    (550, "5.1.2", "Host unknown"),
+    (550, "5.7.27", "Sender address has null MX"),
+    (450, "4.1.8", "<s@nowhere.example>: Domain does not exist"),
+])
+def test_a_mail_from_refusal_is_about_the_sender(recipient, code, status, text):
+    got = recipient.classify(code, status, text, "mail")
+    assert (got.reason, got.suppress) == ("rejected", False)
+
+
+@pytest.mark.parametrize("text", [
+    "<bad.invalid>: Helo command rejected: Domain does not exist",
+    "Your HELO name does not resolve: unknown host",
+])
+def test_a_helo_refusal_is_about_the_client(recipient, text):
+    got = recipient.classify(550, None, text, "helo")
+    assert (got.reason, got.suppress) == ("blocked", False)
