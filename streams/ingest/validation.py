@@ -6,7 +6,9 @@ import re
 from typing import Any
 
 MAX_REPLY_TEXT = 64 * 1024
-SMTP_STAGES = frozenset({"connect", "helo", "ehlo", "starttls", "mail", "rcpt", "data", "dot"})
+# after-delivery: a bounce that arrived later by mail (a DSN), after the server had accepted it.
+SMTP_STAGES = frozenset({"connect", "helo", "ehlo", "starttls", "mail", "rcpt", "data", "dot",
+                         "after-delivery"})
 _ENHANCED = re.compile(r"^[245]\.\d{1,3}\.\d{1,3}$")
 
 

@@ -1,0 +1,196 @@
+"""The mail parser, correlation and VERP: reports shaped like several MTAs' (tests/unit/mail/
+samples.py names each shape's source), classified by the same classifier as live replies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from streams.classify.classifier import Classifier
+from streams.ingest.validation import problems
+from streams.mail import autoreply
+from streams.mail.events import STAGE, MailOptions, content_key, outcome
+from streams.mail.report import Report, Unreadable, read
+from streams.mail.verp import Correlated, Forged, Verp
+from tests.unit.mail import samples
+
+VERP = Verp("bounces+{token}@{domain}", "bounce.example", "test-secret")
+RCPT = "erika@isp.example"
+MID = "orig-1@shop.example"
+OPTIONS = MailOptions(verp=VERP, account_id=7, sending_ip="192.0.2.1")
+
+# (sample, action, kind, reason) under the default policy: every one ends as its text says.
+FAILED = [
+    (samples.postfix_failed, "hard", "userunknown"),
+    (samples.exim_failed, "hard", "mailboxfull"),
+    (samples.exchange_failed, "hard", "userunknown"),
+    (samples.gmail_failed, "hard", "userunknown"),
+    (samples.qmail_failed, "hard", "userunknown"),
+    (samples.yahoo_failed, "hard", "userunknown"),
+]
+
+
+@pytest.fixture(scope="module")
+def classifier() -> Classifier:
+    return Classifier()
+
+
+@pytest.mark.parametrize(("sample", "kind", "reason"), FAILED,
+                         ids=[s.__name__ for s, _, _ in FAILED])
+def test_failed_reports_become_one_final_hard_reply(sample, kind, reason, classifier):
+    to = VERP.address("m-1", RCPT)
+    out = outcome(sample(to, RCPT, MID), 1_000, OPTIONS)
+    assert out.problem is None, out.reason
+    [reply] = out.replies
+    assert problems(reply) == []
+    assert (reply["message_id"], reply["email"], reply["smtp_stage"], reply["final"]) == (
+        "m-1", RCPT, STAGE, True)
+    assert (reply["account_id"], reply["sending_ip"], reply["from_domain"]) == (
+        7, "192.0.2.1", "shop.example")
+    c = classifier.classify(reply["reply_code"], reply["enhanced_status"],
+                            reply["reply_text"], reply["smtp_stage"])
+    assert (c.kind, c.reason) == (kind, reason)
+
+
+def test_rfc3464_fields_are_read():
+    report = read(samples.gmail_failed("bounces@bounce.example", RCPT, MID))
+    assert isinstance(report, Report) and report.kind == "dsn"
+    [r] = report.recipients
+    assert (r.recipient, r.action, r.status) == (RCPT, "failed", "5.1.1")
+    # the folded multi-line reply is one text, its continuation prefixes gone
+    assert r.diagnostic.startswith("550-5.1.1 The email account")
+    assert "550-5.1.1 double" not in r.diagnostic and "double-checking" in r.diagnostic
+    assert r.remote_mta.startswith("gmail-smtp-in.l.google.example.")
+    assert r.last_attempt_ms == 1796645398000  # 04:09:58 -0800 is 12:09:58 UTC
+    assert report.reporting_mta == "googlemail.example"
+    assert (report.original_message_id, report.original_from) == (MID, "news@shop.example")
+    assert report.envelope_to == ("bounces@bounce.example",)
+
+
+def test_a_delay_notice_is_soft_and_not_final(classifier):
+    out = outcome(samples.postfix_delayed(VERP.address("m-2", RCPT), RCPT, MID), 1_000, OPTIONS)
+    [reply] = out.replies
+    assert (reply["final"], reply["enhanced_status"], reply["reply_code"]) == (False, "4.4.1",
+                                                                               None)
+    c = classifier.classify(None, "4.4.1", reply["reply_text"], STAGE)
+    assert c.kind == "soft" and not c.suppress
+
+
+def test_a_delay_with_a_permanent_last_reply_stays_soft(classifier):
+    raw = samples.postfix_delayed(VERP.address("m-2", RCPT), RCPT, MID).replace(
+        b"Status: 4.4.1", b"Status: 5.7.1").replace(
+        b"Diagnostic-Code: X-Postfix;", b"Diagnostic-Code: smtp; 550 5.7.1 blocked;")
+    [reply] = outcome(raw, 1_000, OPTIONS).replies
+    assert reply["enhanced_status"] == "4.7.1" and reply["reply_code"] is None
+    assert classifier.classify(None, "4.7.1", reply["reply_text"], STAGE).kind == "soft"
+
+
+@pytest.mark.parametrize("sample", [samples.out_of_office, samples.vacation_de])
+def test_auto_replies_are_their_own_outcome(sample):
+    out = outcome(sample(VERP.address("m-3", RCPT), RCPT, MID), 1_000, OPTIONS)
+    assert out.replies == [] and out.problem is None
+    [a] = out.autoreplies
+    assert (a["message_id"], a["email"], a["reason"]) == ("m-3", RCPT, "vacation")
+
+
+def test_an_auto_reply_without_verp_correlates_by_in_reply_to():
+    out = outcome(samples.out_of_office("bounces@bounce.example", RCPT, MID), 1_000, OPTIONS)
+    [a] = out.autoreplies
+    assert (a["message_id"], a["email"]) == (MID, RCPT)
+
+
+def test_a_bounce_from_a_mailer_daemon_is_never_an_auto_reply():
+    # Exim's bounces carry Auto-Submitted: auto-replied, the auto-reply header.
+    assert read(samples.exim_failed("b@bounce.example", RCPT, MID)).kind == "dsn"
+    raw = samples.qmail_failed("b@bounce.example", RCPT, MID).replace(
+        b"Subject: failure notice", b"Subject: failure notice\nAuto-Submitted: auto-replied")
+    assert read(raw).kind == "bounce"
+
+
+def test_a_forged_verp_address_is_refused():
+    good = VERP.address("m-1", RCPT)
+    forged = good.replace("=erika=", "=victim=")
+    assert isinstance(VERP.read(forged), Forged)
+    out = outcome(samples.postfix_failed(forged, "victim@isp.example", MID), 1_000, OPTIONS)
+    assert (out.problem, out.replies) == ("forged", [])
+    assert "does not verify" in out.reason
+
+
+def test_a_dsn_for_an_unknown_message_is_uncorrelated_not_guessed():
+    out = outcome(samples.no_returned_headers("bounces@bounce.example", RCPT), 1_000, OPTIONS)
+    assert (out.problem, out.replies) == ("uncorrelated", [])
+
+
+def test_message_id_correlation_can_be_turned_off():
+    raw = samples.postfix_failed("bounces@bounce.example", RCPT, MID)
+    [reply] = outcome(raw, 1_000, OPTIONS).replies
+    assert (reply["message_id"], reply["email"]) == (MID, RCPT)
+    strict = MailOptions(verp=VERP, trust_message_id=False)
+    assert outcome(raw, 1_000, strict).problem == "uncorrelated"
+
+
+def test_malformed_mime_is_unreadable_with_a_reason():
+    report = read(samples.malformed("bounces@bounce.example"))
+    assert isinstance(report, Unreadable)
+    assert "without a readable message/delivery-status part" in report.reason
+    assert "StartBoundaryNotFoundDefect" in report.reason
+    assert outcome(samples.malformed("b@bounce.example"), 0, OPTIONS).problem == "unreadable"
+    assert read(b"\x00\x01 not a mail").reason.startswith("not a mail")
+
+
+def test_a_plain_mail_is_neither_bounce_nor_auto_reply():
+    raw = b"From: someone@example.org\nSubject: hello\n\nJust saying hi.\n"
+    assert read(raw) == Unreadable("neither a delivery status notification nor an auto-reply")
+
+
+def test_the_same_report_twice_has_the_same_event_id_and_key():
+    to = VERP.address("m-1", RCPT)
+    raw = samples.postfix_failed(to, RCPT, MID)
+    first = outcome(raw, 1_000, OPTIONS).replies[0]
+    again = outcome(raw, 99_000, OPTIONS).replies[0]  # received again, later
+    assert first == again
+    # read from a mailbox, where the MDA added its own trace header first: the same report
+    boxed = b"Return-Path: <>\n" + raw
+    assert outcome(boxed, 5, OPTIONS).replies[0]["event_id"] == first["event_id"]
+    assert content_key(raw) == content_key(bytes(raw)) != content_key(boxed)
+    other = outcome(samples.exim_failed(to, RCPT, MID), 1_000, OPTIONS).replies[0]
+    assert other["event_id"] != first["event_id"]
+
+
+def test_verp_round_trips_awkward_ids_and_addresses():
+    for mid, rcpt in [("m-1", "a@b.example"), ("a=b+c%d@e", "x=y+tag@Host.Example"),
+                      ("ünï cödé <1>", "o'neil@isp.example"), ("==", "=@b.example")]:
+        address = VERP.address(mid, rcpt)
+        local = address.rpartition("@")[0]
+        assert "%" not in local and local.count("+") >= 1
+        assert VERP.read(address) == Correlated(mid, rcpt.lower())
+
+
+def test_verp_rejects_other_secrets_and_ignores_other_addresses():
+    # the message id is case-sensitive: a rewritten case no longer verifies
+    assert isinstance(VERP.read(VERP.address("m-1", RCPT).replace("m-1", "M-1")), Forged)
+    other = Verp("bounces+{token}@{domain}", "bounce.example", "another-secret")
+    assert isinstance(VERP.read(other.address("m-1", RCPT)), Forged)
+    assert isinstance(VERP.read("bounces+nothing@bounce.example"), Forged)
+    assert VERP.read("bounces@bounce.example") is None
+    assert VERP.read("someone@elsewhere.example") is None
+    with pytest.raises(ValueError):
+        Verp("bounces@{domain}", "bounce.example", "s")
+    with pytest.raises(ValueError):
+        Verp("bounces+{token}@{domain}", "bounce.example", "")
+
+
+def test_autoreply_rules_file_is_checked(tmp_path: Path):
+    assert autoreply.rules().subject.search("Réponse automatique : offres")
+    assert autoreply.rules().subject.search("RE: Out of Office: December offers")
+    assert autoreply.rules().subject.search("Автоответ: предложения")
+    assert not autoreply.rules().subject.search("Undelivered Mail Returned to Sender")
+    bad = tmp_path / "bad.toml"
+    bad.write_text('schema = "bounceflow.autoreply/1"\n[[headers]]\nname = "x"\n'
+                   'pattern = "("\nsource = "s"\n[subjects]\nen = ["a"]\n')
+    with pytest.raises(ValueError, match=r"headers\[0\]: bad pattern"):
+        autoreply.rules(bad)
+    bad.write_text('schema = "other"\n')
+    with pytest.raises(ValueError, match="schema must be"):
+        autoreply.rules(bad)
