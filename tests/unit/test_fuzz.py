@@ -10,11 +10,13 @@ from streams.classify.classifier import Classifier
 from streams.classify.rules_loader import REASONS
 from streams.ingest.codec import Codec, Invalid, confluent_frame
 from streams.runtime.processing import classify_reply
+from tests.examples import examples
 from tests.unit.ingest.test_codec_and_validation import GOOD
 
 CODEC = Codec("smtp_reply", schema_ids=[1])
 CLASSIFIER = Classifier("recipient")
-FUZZ = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=examples(400), deadline=None,
+                suppress_health_check=[HealthCheck.too_slow])
 
 texts = st.text(max_size=300) | st.sampled_from([
     "550 5.1.1 <a@b.c>: Recipient address rejected: User unknown",

@@ -15,11 +15,13 @@ from hypothesis import strategies as st
 from streams.ingest.avro_reader import SPAN, ReadError, compile_reader
 from streams.ingest.avro_writer import AVRO, Unsupported, compile_writer
 from streams.ingest.codec import schema, schema_json
+from tests.examples import examples
 from tests.unit.ingest.test_avro_writer import BOTH_CODECS, SCHEMAS, records
 
 pytestmark = BOTH_CODECS
 
-SOME = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SOME = settings(max_examples=examples(300), deadline=None,
+                suppress_health_check=[HealthCheck.too_slow])
 
 
 @pytest.mark.parametrize("name", SCHEMAS)

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from streams.ingest.avro_writer import Unsupported, compile_flat_writer, compile_writer
 from streams.ingest.codec import SCHEMA_DIR, schema, schema_json
 from streams.ingest.varint import SMALL
+from tests.examples import examples
 
 # Every test runs on both codecs: the generated Python functions and the C one (avro_native.py).
 BOTH_CODECS = pytest.mark.parametrize("native", [False, True], ids=["python", "c"])
@@ -56,7 +57,8 @@ def fastavro_bytes(name: str, record: dict[str, Any]) -> bytes:
 def test_every_schema_is_compiled_and_writes_what_fastavro_writes(native: bool, name: str) -> None:
     write = compile_writer(schema_json(name), native=native)
 
-    @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=examples(300), deadline=None,
+              suppress_health_check=[HealthCheck.too_slow])
     @given(records(schema_json(name)))
     def same_bytes(record: dict[str, Any]) -> None:
         assert write(record) == fastavro_bytes(name, record)
@@ -74,7 +76,8 @@ def test_the_flat_writer_writes_what_the_record_writer_writes(native: bool, name
             record = record[part]
         return record
 
-    @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=examples(200), deadline=None,
+              suppress_health_check=[HealthCheck.too_slow])
     @given(records(schema_json(name)))
     def same_bytes(record: dict[str, Any]) -> None:
         assert write_flat(*(value(record, n) for n in names)) == write(record)

@@ -13,6 +13,7 @@ from streams.ingest.produce import parse_line
 from streams.ingest.validation import problems
 from streams.local.synth import generate
 from streams.runtime.processing import REPLY_SPANS, classified_record, classify_reply
+from tests.examples import examples
 
 CLASSIFIER = Classifier()
 EVENTS = list(generate(3000, seed=13))
@@ -106,7 +107,8 @@ def test_a_classified_reply_decodes_to_exactly_what_was_encoded():
         assert CLASSIFIED.decode(CLASSIFIED.encode(reply)) == reply
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(0, 2999), st.text(max_size=40).filter(str.strip),
        st.sampled_from(["", " ", "\t"]),
        st.booleans(), st.one_of(st.none(), st.text(max_size=20)), st.booleans())
