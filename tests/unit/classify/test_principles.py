@@ -187,3 +187,27 @@ def test_a_mail_from_refusal_is_about_the_sender(recipient, code, status, text):
 def test_a_helo_refusal_is_about_the_client(recipient, text):
     got = recipient.classify(550, None, text, "helo")
     assert (got.reason, got.suppress) == ("blocked", False)
+
+
+# ---- A stated cause before a generic one -----------------------------------------------------
+
+@pytest.mark.parametrize(("code", "status", "text", "reason"), [
+    (None, None, "retry timeout exceeded; last error: 452 4.2.2 mailbox full", "mailboxfull"),
+    (550, "5.4.7", "Message expired after 5 days: the user's mailbox is over quota",
+     "mailboxfull"),
+    (451, "4.4.7", "Giving up: recipient's quota exceeded", "mailboxfull"),
+    (552, "5.7.0", "Rejected by policy: message size exceeds the limit of this server",
+     "mesgtoobig"),
+    (554, "5.7.1", "Message refused due to local policy: message too large", "mesgtoobig"),
+    (550, "5.7.1", "Blocked: the mail size limit of 10 MB was exceeded", "mesgtoobig"),
+    (552, "5.3.4", "Your message exceeds our maximum size limit", "mesgtoobig"),
+    (None, None, "retry timeout exceeded", "expired"),
+    (None, None, "Message expired after 48 hours", "expired"),
+])
+def test_a_stated_cause_beats_expiry_and_policy_words(recipient, code, status, text, reason):
+    assert recipient.classify(code, status, text, "rcpt").reason == reason
+
+
+def test_a_sending_quota_is_not_a_full_mailbox(recipient):
+    assert recipient.classify(550, None, "Daily sending quota exceeded for this sender",
+                              "mail").reason != "mailboxfull"
