@@ -211,3 +211,79 @@ def test_a_stated_cause_beats_expiry_and_policy_words(recipient, code, status, t
 def test_a_sending_quota_is_not_a_full_mailbox(recipient):
     assert recipient.classify(550, None, "Daily sending quota exceeded for this sender",
                               "mail").reason != "mailboxfull"
+
+
+# ---- Keyword rules with word boundaries and context ------------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "User not listed in public Name & Address Book",
+    "Recipient not found in the corporate directory",
+    "<a@example.org>: not listed in our LDAP directory",
+    "Address unknown in the global address list",
+])
+def test_a_directory_the_user_is_missing_from_is_not_a_block_list(recipient, text):
+    got = recipient.classify(550, None, text, "rcpt")
+    assert (got.reason, got.suppress) == ("userunknown", True)
+
+
+@pytest.mark.parametrize("text", [
+    "Client host [192.0.2.1] is listed in bl.example.net",
+    "Your IP 192.0.2.1 is listed on a DNS block list",
+    "Sender IP is blacklisted, see https://rbl.example.net",
+    "Rejected: listed at zen.example.org",
+])
+def test_a_block_list_listing_is_still_blocked(recipient, text):
+    assert recipient.classify(554, None, text, "rcpt").reason == "blocked"
+
+
+@pytest.mark.parametrize("text", [
+    "Your message was blocked by the recipient",
+    "The recipient has blocked mail from this sender",
+    "Sender address is on the recipient's block list",
+    "You are in the user's blocked senders list",
+    "The addressee does not wish to receive mail from you",
+])
+def test_the_recipients_own_blocking_is_filtered(recipient, text):
+    got = recipient.classify(550, "5.7.1", text, "rcpt")
+    assert (got.reason, got.suppress) == ("filtered", False)
+
+
+def test_a_server_of_the_recipient_is_not_the_recipient(recipient):
+    got = recipient.classify(550, "5.1.0", "Sender address was rejected by the recipient's server",
+                             "mail")
+    assert got.reason == "rejected"
+
+
+@pytest.mark.parametrize("text", [
+    "Duplicate DKIM-Signature header",
+    "Message has multiple DKIM-Signature headers",
+    "More than one From: header",
+    "Header Subject appears more than once",
+])
+def test_a_header_name_in_a_format_complaint_is_not_authentication(recipient, text):
+    assert recipient.classify(550, "5.7.1", text, "dot").reason == "notcompliantrfc"
+
+
+@pytest.mark.parametrize("text", [
+    "DKIM signature verification failed: body hash mismatch",
+    "DKIM-Signature is invalid",
+    "SPF check failed for sender domain",
+])
+def test_authentication_results_are_still_authfailure(recipient, text):
+    assert recipient.classify(550, "5.7.1", text, "dot").reason == "authfailure"
+
+
+@pytest.mark.parametrize(("code", "status", "text"), [
+    (550, None, "Requested action not taken: mailbox unavailable"),
+    (550, "5.0.0", "Mailbox unavailable"),
+    (450, None, "Mailbox not available, try later"),
+])
+def test_the_generic_mailbox_unavailable_does_not_suppress(recipient, code, status, text):
+    got = recipient.classify(code, status, text, "rcpt")
+    assert (got.reason, got.suppress) == ("undefined", False)
+
+
+def test_a_word_inside_another_is_not_the_word(recipient):
+    # "eof" inside "thereof", "timeout" of a retry policy
+    assert recipient.classify(None, None, "Delivery failed, the cause thereof unknown",
+                              None).reason != "networkerror"
