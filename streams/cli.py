@@ -119,6 +119,83 @@ def produce(ctx: click.Context, file: Any, bootstrap: str | None, topic: str | N
         sys.exit(1)
 
 
+class _FilesByDefault(click.Group):
+    """``bounceflow ingest FILE...`` reads files; ``bounceflow ingest serve`` is a subcommand."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
+            args = ["files", *args]
+        return super().parse_args(ctx, args)
+
+
+_INGEST_FORMATS = ("kumomta", "postfix", "powermta", "exim", "mail")
+
+
+@cli.group(cls=_FilesByDefault)
+def ingest() -> None:
+    """Read what MTAs emit (KumoMTA, Postfix, PowerMTA, Exim) and produce it as SmtpReply.
+
+    `bounceflow ingest --format postfix /var/log/mail.log` reads files (the default command,
+    `ingest files`); `bounceflow ingest serve --format kumomta` receives KumoMTA's log hooks.
+    docs/mta/<name>.md has each MTA's field mapping and configuration. Bounces that arrive later
+    by mail: `ingest smtp` (the bounce domain's MX) and `ingest --format mail` (docs/dsn.md)."""
+
+
+@ingest.command("files")
+@click.argument("files", nargs=-1, required=True)
+@click.option("--format", "fmt", type=click.Choice(_INGEST_FORMATS), required=True,
+              help="What the files hold.")
+@click.option("--follow", is_flag=True,
+              help="Keep reading as the log grows, across rotation, until Ctrl-C or SIGTERM.")
+@click.option("--state", "state_file", type=click.Path(dir_okay=False),
+              help="Where the position and open correlation are kept, so a restart neither "
+                   "loses nor repeats an event (default with --follow: "
+                   "./bounceflow-ingest-FORMAT.state).")
+@_bootstrap_option
+@click.option("--topic", help="Target topic (default: BOUNCEFLOW_TOPIC_REPLIES, smtp-replies).")
+@click.option("--quiet", is_flag=True, help="No progress output.")
+@click.pass_context
+def ingest_files(ctx: click.Context, files: tuple[str, ...], fmt: str, follow: bool,
+                 state_file: str | None, bootstrap: str | None, topic: str | None,
+                 quiet: bool) -> None:
+    """Read MTA logs from FILES (`-` for stdin; zstd-compressed KumoMTA segments directly) and
+    produce one SmtpReply per reply to the replies topic. Prints a summary: lines read, replies
+    produced, skipped and bad lines by reason. Exit code 1 if some lines were bad.
+    `--format mail`: Maildirs, mbox or .eml files of bounces and auto-replies (docs/dsn.md)."""
+    if fmt == "mail":
+        if follow or state_file:
+            raise click.UsageError("--format mail reads each mailbox once: no --follow or --state")
+        _ingest_mail(ctx, files, bootstrap)
+        return
+    from streams.ingest.files import Ingest
+    from streams.runtime.topics import ensure_topics
+
+    if "-" in files and (follow or len(files) > 1):
+        raise click.UsageError("`-` (stdin) is read alone and cannot be followed")
+    for f in files:
+        if f != "-" and not Path(f).is_file():
+            raise click.BadParameter(f"{f!r} is not a file", param_hint="FILES")
+    if follow and not state_file:
+        state_file = f"bounceflow-ingest-{fmt}.state"
+    settings = _settings(ctx, kafka_bootstrap=bootstrap, topic_replies=topic)
+    ensure_topics(settings)
+    stop: list[int] = []
+    for sig in (signal.SIGTERM, signal.SIGINT):  # stop between chunks, the state written
+        signal.signal(sig, lambda *_: stop.append(1))
+
+    def progress(summary: Any) -> None:
+        if not quiet:
+            click.echo(f"\rlines {summary.lines}, replies {summary.replies}", err=True, nl=False)
+
+    summary = Ingest(settings, fmt, list(files), state_file, follow).run(lambda: bool(stop),
+                                                                         progress)
+    if not quiet:
+        click.echo("", err=True)
+    click.echo("\n".join(summary.lines_text()), err=True)
+    if summary.bad:
+        sys.exit(1)
+
+
 def _date(value: str | None) -> datetime | None:
     if value is None:
         return None

@@ -27,6 +27,7 @@ POLICIES = tuple(name for name, table in tomllib.loads(
     (Path(__file__).parent / "classify" / "rules" / "policies.toml").read_text("utf-8")).items()
     if isinstance(table, dict))
 LOG_LEVELS = {"debug": 10, "info": 20, "warn": 30, "error": 40}
+INPUT_FORMATS = ("avro", "kumomta", "json")
 
 
 def _setting(default: Any, doc: str) -> Any:
@@ -166,6 +167,38 @@ class Settings:
         "SmtpReply schema. A framed record with another id goes to dead-letters: bounceflow "
         "never guesses at a writer schema it does not know.",
     )
+    input_format: str = _setting(
+        "avro",
+        "What the input topic holds: avro (SmtpReply), kumomta (KumoMTA's own JSON log "
+        "records) or json (SmtpReply objects as JSON).",
+    )
+    ingest_account_id: int = _setting(
+        0, "`bounceflow ingest`: the account id of a record whose MTA names none."
+    )
+    ingest_sending_ip: str = _setting(
+        "", "`bounceflow ingest`: the sending IP of records whose MTA does not log it (Postfix)."
+    )
+    ingest_fields: str = _setting(
+        "",
+        "`bounceflow ingest`: where account_id, campaign_id, list_id and profile_id come from, "
+        "e.g. campaign_id=queue.campaign,account_id=meta.tenant; overrides the built-in "
+        "sources (each MTA's page in the docs lists them).",
+    )
+    ingest_senders_file: str = _setting(
+        "",
+        "`bounceflow ingest`: a TOML file of id values per envelope sender or sender domain "
+        "([\"news@shop.example\"] account_id = 7), read by sources sender.<field>.",
+    )
+    ingest_log_utc_offset: str = _setting(
+        "",
+        "`bounceflow ingest`: the zone of log times that carry none (syslog, Exim), as +HH:MM; "
+        "empty: this host's.",
+    )
+    ingest_secret: str = _setting(
+        "",
+        "`bounceflow ingest serve`: a shared secret the log hook sends as a bearer token "
+        "(Authorization: Bearer <secret>); empty: no authentication. Never logged.",
+    )
 
     def __post_init__(self) -> None:
         self.accepted_schema_ids()
@@ -187,6 +220,9 @@ class Settings:
                      "max_message_bytes", "processes"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, not {getattr(self, name)}")
+        if self.input_format not in INPUT_FORMATS:
+            raise ConfigError(f"input_format must be one of {', '.join(INPUT_FORMATS)}, "
+                              f"not {self.input_format!r}")
         if self.produce_linger_ms < 0:
             raise ConfigError(f"produce_linger_ms must be 0 or more, not {self.produce_linger_ms}")
 
@@ -212,7 +248,7 @@ class Settings:
     def redacted(self) -> dict[str, Any]:
         """The settings as a dict that is safe to log: secrets and DSN passwords masked."""
         out = dataclasses.asdict(self)
-        for secret in ("kafka_sasl_password", "web_token", "web_password"):
+        for secret in ("kafka_sasl_password", "web_token", "web_password", "ingest_secret"):
             if out[secret]:
                 out[secret] = "***"
         out["clickhouse_dsn"] = redact_dsn(self.clickhouse_dsn)

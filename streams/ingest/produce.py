@@ -70,30 +70,39 @@ def records(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any] | ValueE
             yield number, exc
 
 
-def produce(
-    settings: Settings,
-    lines: Iterable[str],
-    on_progress: Callable[[int], None] | None = None,
-) -> ProduceResult:
-    result = ProduceResult()
+def reply_producer(settings: Settings, failed: list[str]) -> Producer:
+    """The producer of SmtpReply records (``send_reply``); Kafka's delivery failures are
+    appended to ``failed``."""
 
     def delivered(err: Any, msg: Any) -> None:
         if err is not None:
-            result.failed.append(f"{msg.topic()}: {err}")
+            failed.append(f"{msg.topic()}: {err}")
 
-    producer = Producer(confluent_config(settings, **{
+    return Producer(confluent_config(settings, **{
         "linger.ms": 20, "acks": "all", "on_delivery": delivered,
         "delivery.report.only.error": True,
         # The Java client's partitioner: a worker then tracks each reply where it reads it,
         # without a round trip through the repartition topic (engine.py).
         "partitioner": "murmur2_random"}))
 
+
+def send_reply(producer: Producer, topic: str, record: dict[str, Any]) -> None:
+    """One SmtpReply as Avro, keyed by its recipient address."""
+    send(producer, topic, record["email"].strip().lower().encode(), SMTP_REPLY.encode(record))
+
+
+def produce(
+    settings: Settings,
+    lines: Iterable[str],
+    on_progress: Callable[[int], None] | None = None,
+) -> ProduceResult:
+    result = ProduceResult()
+    producer = reply_producer(settings, result.failed)
     for number, record in records(lines):
         if isinstance(record, ValueError):
             result.bad.append((number, str(record)))
             continue
-        send(producer, settings.topic_replies, record["email"].strip().lower().encode(),
-             SMTP_REPLY.encode(record))
+        send_reply(producer, settings.topic_replies, record)
         result.sent += 1
         if on_progress and result.sent % 1000 == 0:
             on_progress(result.sent)

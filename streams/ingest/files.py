@@ -1,0 +1,386 @@
+"""``bounceflow ingest``: MTA log files (or stdin) through an adapter (streams/adapters/) to the
+replies topic as Avro SmtpReply.
+
+Neither lost nor repeated across a restart: lines are read in chunks; before a chunk is
+produced, the state file records the topic's end offsets ("pending"); once Kafka has
+acknowledged the chunk, it records the new file positions and the adapter's open correlation
+state (Postfix queue ids waiting for their lines). A run that finds a pending chunk reads the
+topic from those offsets and does not produce again the event ids already there (ids are
+derived from the records, so the same lines give the same ids).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from confluent_kafka import Consumer, TopicPartition
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+from streams.adapters.common import Options, Skip, parse_fields
+from streams.adapters.exim import Exim
+from streams.adapters.kumomta import KumoMTA
+from streams.adapters.postfix import Postfix
+from streams.adapters.powermta import PowerMTA
+from streams.exceptions import BrokerError, ConfigError
+from streams.ingest.codec import SMTP_REPLY, Invalid
+from streams.ingest.produce import reply_producer, send_reply
+from streams.kafka_config import confluent_config
+from streams.settings import Settings
+
+ADAPTERS = {"kumomta": KumoMTA, "postfix": Postfix, "powermta": PowerMTA, "exim": Exim}
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+CHUNK_LINES = 20_000
+BLOCK = 1 << 20
+FOLLOW_WAIT_S = 0.2
+
+
+def options_from(settings: Settings) -> Options:
+    """The adapters' options from the ingest_* settings; raises ConfigError."""
+    try:
+        fields_ = parse_fields(settings.ingest_fields)
+    except ValueError as exc:
+        raise ConfigError(f"ingest_fields: {exc}") from None
+    senders: dict[str, Any] = {}
+    if settings.ingest_senders_file:
+        try:
+            raw = tomllib.loads(Path(settings.ingest_senders_file).read_text("utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"ingest_senders_file: {exc}") from None
+        senders = {k.lower(): v for k, v in raw.items() if isinstance(v, dict)}
+    offset = None
+    if settings.ingest_log_utc_offset:
+        text = settings.ingest_log_utc_offset.strip()
+        try:
+            sign = -1 if text[0] == "-" else 1
+            hours, _, minutes = text.lstrip("+-").partition(":")
+            offset = sign * (int(hours) * 3600 + int(minutes or 0) * 60)
+        except (ValueError, IndexError):
+            raise ConfigError(f"ingest_log_utc_offset {text!r} is not +HH:MM") from None
+    return Options(account_id=settings.ingest_account_id, sending_ip=settings.ingest_sending_ip,
+                   fields=fields_, senders=senders, utc_offset_s=offset)
+
+
+def make_adapter(fmt: str, options: Options) -> Any:
+    return ADAPTERS[fmt](options)
+
+
+@dataclass
+class Summary:
+    lines: int = 0
+    replies: int = 0  # produced and acknowledged
+    already: int = 0  # found on the topic after an unfinished chunk: not produced again
+    skipped: Counter[str] = field(default_factory=Counter)
+    bad: Counter[str] = field(default_factory=Counter)
+    open: int = 0  # correlation still waiting for lines (Postfix queue ids, Exim messages)
+    abandoned: int = 0  # queue ids that never completed
+
+    def lines_text(self) -> list[str]:
+        out = [f"lines read {self.lines}, replies produced {self.replies}"
+               + (f", already on the topic {self.already}" if self.already else "")
+               + f", skipped {sum(self.skipped.values())}, bad {sum(self.bad.values())}"
+               + (f", open queue ids {self.open}" if self.open else "")
+               + (f", never completed {self.abandoned}" if self.abandoned else "")]
+        out += [f"  skipped {n}: {reason}" for reason, n in self.skipped.most_common()]
+        out += [f"  bad {n}: {reason}" for reason, n in self.bad.most_common(20)]
+        return out
+
+
+class LineSource:
+    """One input: a file (plain or zstd) read by complete lines from a byte position, followed
+    across rotation; or stdin."""
+
+    def __init__(self, path: str, position: dict[str, Any] | None, follow: bool) -> None:
+        self.name = path  # as given: the key of its position in the state file
+        self.path = path  # the file read: an older one while finishing a rotated file
+        self.pending_rotation: str | None = None
+        self.follow = follow and path != "-"
+        self.offset = 0
+        self.inode: int | None = None
+        self.buffer = b""
+        self.handle: IO[bytes] | None = None
+        self.done = False
+        self.zstd = False
+        self._open(position or {})
+
+    def position(self) -> dict[str, Any]:
+        return {"inode": self.inode, "offset": self.offset}
+
+    def _open(self, saved: dict[str, Any]) -> None:
+        if self.path == "-":
+            self.handle = sys.stdin.buffer
+            return
+        st = os.stat(self.path)
+        offset = saved.get("offset", 0)
+        if saved.get("inode") not in (None, st.st_ino):
+            # Rotated while we were down: finish the old file if it is still beside this one.
+            old = _sibling_with_inode(self.path, saved["inode"])
+            if old is None:
+                offset = 0
+            else:
+                self.path, self.pending_rotation = old, self.path
+                st = os.stat(old)
+        self.handle = open(self.path, "rb")  # noqa: SIM115 (closed by close())
+        self.inode = st.st_ino
+        if self.handle.read(4) == ZSTD_MAGIC:
+            import zstandard
+
+            self.handle.seek(0)
+            self.handle = zstandard.ZstdDecompressor().stream_reader(self.handle)
+            self.zstd, self.follow = True, False  # a segment is read whole, once closed
+            _skip(self.handle, offset)
+        else:
+            if offset > st.st_size:  # truncated (copytruncate): start over
+                offset = 0
+            self.handle.seek(offset)
+        self.offset = offset
+
+    def chunk(self, limit: int) -> list[bytes]:
+        """Up to ``limit`` complete lines; [] at the end (for now, when following)."""
+        lines = self._split(limit)
+        while len(lines) < limit:
+            assert self.handle is not None
+            block = (self.handle.read(BLOCK) if self.path != "-"
+                     else self.handle.read1(BLOCK))  # type: ignore[attr-defined]
+            if block:
+                self.buffer += block
+                lines += self._split(limit - len(lines))
+                continue
+            newer = self._newer_file()
+            if self.buffer and (newer or not self.follow):  # a closed file's last line
+                lines.append(self.buffer)
+                self.offset += len(self.buffer)
+                self.buffer = b""
+            if newer:
+                self.close()
+                self.path, self.pending_rotation, self.buffer = newer, None, b""
+                self._open({})
+                continue
+            if not self.follow:
+                self.done = True
+            break
+        return lines
+
+    def _split(self, limit: int) -> list[bytes]:
+        """Up to ``limit`` complete lines from the buffer (the position counts every line,
+        empty ones too)."""
+        lines: list[bytes] = []
+        start = 0
+        buffer = self.buffer
+        while len(lines) < limit:
+            end = buffer.find(b"\n", start)
+            if end < 0:
+                break
+            if end > start:
+                lines.append(buffer[start:end])
+            start = end + 1
+        self.offset += start
+        self.buffer = buffer[start:]
+        return lines
+
+    def _newer_file(self) -> str | None:
+        """The file that replaced this one (rotation), if any; starts a truncated file over."""
+        if self.pending_rotation:
+            return self.pending_rotation
+        if not self.follow:
+            return None
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return None  # between rename and create
+        if st.st_ino != self.inode:
+            return self.path
+        if st.st_size < self.offset:
+            assert self.handle is not None
+            self.handle.seek(0)
+            self.offset, self.buffer = 0, b""
+        return None
+
+    def close(self) -> None:
+        if self.handle is not None and self.path != "-":
+            self.handle.close()
+
+
+def _sibling_with_inode(path: str, inode: int) -> str | None:
+    p = Path(path)
+    for candidate in sorted(p.parent.glob(p.name + "*")):
+        try:
+            if candidate.stat().st_ino == inode:
+                return str(candidate)
+        except OSError:
+            continue
+    return None
+
+
+def _skip(handle: Any, n: int) -> None:
+    while n > 0:
+        got = handle.read(min(n, BLOCK))
+        if not got:
+            return
+        n -= len(got)
+
+
+class Ingest:
+    """One ``bounceflow ingest`` run over ``paths`` in ``fmt``."""
+
+    def __init__(self, settings: Settings, fmt: str, paths: list[str],
+                 state_file: str | None = None, follow: bool = False,
+                 chunk_lines: int = CHUNK_LINES) -> None:
+        self.settings, self.fmt, self.paths = settings, fmt, paths
+        self.state_file = Path(state_file) if state_file else None
+        self.follow, self.chunk_lines = follow, chunk_lines
+        self.adapter = make_adapter(fmt, options_from(settings))
+        self.summary = Summary()
+        self.failed: list[str] = []
+        self.producer = reply_producer(settings, self.failed)
+        self.positions: dict[str, dict[str, Any]] = {}
+        self.already_there: set[str] = set()
+        self._marks_consumer: Consumer | None = None
+        state = self._load()
+        if state:
+            self.positions = state.get("positions", {})
+            self.adapter.restore(state.get("adapter", {}))
+            if state.get("pending") is not None:
+                self.already_there = self._ids_since(state["pending"])
+        self._committed = self._snapshot()
+
+    # -- state file ------------------------------------------------------------------------
+
+    def _load(self) -> dict[str, Any] | None:
+        if self.state_file is None or not self.state_file.exists():
+            return None
+        try:
+            state = json.loads(self.state_file.read_text())
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"state file {self.state_file}: {exc}") from None
+        if state.get("format") != self.fmt:
+            raise ConfigError(f"state file {self.state_file} is for --format "
+                              f"{state.get('format')}, not {self.fmt}")
+        committed: dict[str, Any] = state.get("committed", {})
+        committed["pending"] = state.get("pending")
+        return committed
+
+    def _snapshot(self) -> dict[str, Any]:
+        return {"positions": dict(self.positions), "adapter": self.adapter.state()}
+
+    def _write(self, pending: dict[str, int] | None) -> None:
+        if self.state_file is None:
+            return
+        tmp = self.state_file.with_name(self.state_file.name + ".tmp")
+        tmp.write_text(json.dumps({"format": self.fmt, "committed": self._committed,
+                                   "pending": pending}))
+        os.replace(tmp, self.state_file)
+
+    # -- the topic's end, and what a pending chunk already put there -----------------------
+
+    def _consumer(self) -> Consumer:
+        return Consumer(confluent_config(self.settings, **{
+            "group.id": "bounceflow-ingest", "enable.auto.commit": False,
+            "auto.offset.reset": "earliest"}))
+
+    def _marks(self) -> dict[str, int]:
+        if self._marks_consumer is None:
+            self._marks_consumer = self._consumer()
+        topic = self.settings.topic_replies
+        meta = self._marks_consumer.list_topics(topic, timeout=10).topics[topic]
+        return {str(p): self._marks_consumer.get_watermark_offsets(
+            TopicPartition(topic, p), timeout=10)[1] for p in meta.partitions}
+
+    def _ids_since(self, marks: dict[str, int], idle_s: float = 2.0) -> set[str]:
+        """Event ids on the topic from ``marks`` on (the local broker may report an end
+        below the true one: reading from it only reads more)."""
+        consumer = self._consumer()
+        ids: set[str] = set()
+        topic = self.settings.topic_replies
+        try:
+            if not marks:  # the topic did not exist yet: all of it is the pending chunk's
+                meta = consumer.list_topics(topic, timeout=10).topics[topic]
+                marks = {str(p): 0 for p in meta.partitions}
+            consumer.assign([TopicPartition(topic, int(p), o) for p, o in marks.items()])
+            quiet_since = time.monotonic()
+            while time.monotonic() - quiet_since < idle_s:
+                batch = consumer.consume(1000, timeout=0.2)
+                for msg in batch:
+                    if msg.error() is None:
+                        reply = SMTP_REPLY.decode(msg.value())
+                        if not isinstance(reply, Invalid):
+                            ids.add(reply["event_id"])
+                if batch:
+                    quiet_since = time.monotonic()
+        finally:
+            consumer.close()
+        return ids
+
+    # -- the run -----------------------------------------------------------------------------
+
+    def run(self, should_stop: Callable[[], bool] = lambda: False,
+            on_progress: Callable[[Summary], None] | None = None) -> Summary:
+        last_progress = time.monotonic()
+        for source in self._sources():
+            try:
+                while not should_stop():
+                    lines = source.chunk(self.chunk_lines)
+                    if lines:
+                        self._chunk(source, lines)
+                    else:
+                        self.positions[source.name] = source.position()
+                        if source.done:
+                            break
+                        time.sleep(FOLLOW_WAIT_S)
+                    if on_progress and time.monotonic() - last_progress > 1:
+                        on_progress(self.summary)
+                        last_progress = time.monotonic()
+            finally:
+                source.close()
+            if should_stop():
+                break
+        if self._marks_consumer is not None:
+            self._marks_consumer.close()
+        self._committed = self._snapshot()
+        self._write(None)
+        self.summary.open = getattr(self.adapter, "open", 0)
+        self.summary.abandoned = getattr(self.adapter, "abandoned", 0)
+        return self.summary
+
+    def _sources(self) -> Iterator[LineSource]:
+        for path in self.paths:
+            yield LineSource(path, self.positions.get(path), self.follow)
+
+    def _chunk(self, source: LineSource, lines: list[bytes]) -> None:
+        if self.state_file is not None:
+            self._write(self._marks())
+        adapter, summary, topic = self.adapter, self.summary, self.settings.topic_replies
+        produced = 0
+        for line in lines:
+            summary.lines += 1
+            result = adapter.line(line)
+            if isinstance(result, Skip):
+                (summary.bad if result.bad else summary.skipped)[result.reason] += 1
+                continue
+            for reply in result:
+                if reply["event_id"] in self.already_there:
+                    summary.already += 1
+                    continue
+                send_reply(self.producer, topic, reply)
+                produced += 1
+            self.producer.poll(0)
+        remaining = self.producer.flush(60)
+        if remaining or self.failed:
+            raise BrokerError(f"Kafka did not take {remaining or len(self.failed)} replies "
+                              f"(first: {self.failed[:1]}); the state file still names the "
+                              "chunk: a restart produces only what is missing")
+        summary.replies += produced
+        self.positions[source.name] = source.position()
+        self._committed = self._snapshot()
+        self._write(None)
