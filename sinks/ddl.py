@@ -111,6 +111,7 @@ TABLES: dict[str, Table] = {
             ("alert_rate", "Nullable(Float64)"),
             ("alert_volume", "Nullable(UInt64)"),
             ("alert_action", "LowCardinality(Nullable(String))"),
+            ("async", "Bool"),
             ("src_partition", "UInt32"),
             ("src_offset", "UInt64"),
         ),
@@ -177,6 +178,7 @@ INPUT_TABLES = {
             ("event_data.status", "Nullable(String)"),
             ("event_data.cause", "Nullable(String)"),
             ("event_data.alert", _ALERT),
+            ("event_data.async", "Bool"),
             ("src_partition", "UInt32"),
             ("src_offset", "UInt64"),
         ),
@@ -201,7 +203,7 @@ _HOOKS_SELECT = """WITH tupleElement(`event_data.alert`, 'action') = '' AS no_al
            if(no_alert, NULL, tupleElement(`event_data.alert`, 'rate')) AS alert_rate,
            if(no_alert, NULL, tupleElement(`event_data.alert`, 'volume')) AS alert_volume,
            nullIf(tupleElement(`event_data.alert`, 'action'), '') AS alert_action,
-           src_partition, src_offset
+           `event_data.async` AS async, src_partition, src_offset
     FROM `{database}`.hooks_in"""
 # The SELECT of each input table's view, which writes the table INPUTS names it for.
 INPUT_VIEWS = {"hooks_in": _HOOKS_SELECT, "replies_in": "SELECT * FROM `{database}`.replies_in"}
@@ -214,6 +216,7 @@ ADDED_COLUMNS = (
     ("hooks", "alert_rate", "Nullable(Float64)", "provider"),
     ("hooks", "alert_volume", "Nullable(UInt64)", "alert_rate"),
     ("hooks", "alert_action", "LowCardinality(Nullable(String))", "alert_volume"),
+    ("hooks", "async", "Bool", "alert_action"),
 )
 
 # Provider health, per sending IP, from domain and recipient provider, in tumbling windows of event

@@ -196,6 +196,71 @@ def ingest_files(ctx: click.Context, files: tuple[str, ...], fmt: str, follow: b
         sys.exit(1)
 
 
+def _ingest_mail(ctx: click.Context, paths: tuple[str, ...], bootstrap: str | None) -> None:
+    from streams.runtime.mail_relay import OUTCOMES, ingest_files
+    from streams.runtime.topics import ensure_topics
+
+    for p in paths:
+        if not Path(p).exists():
+            raise click.BadParameter(f"{p!r} does not exist", param_hint="FILES")
+    settings = _settings(ctx, kafka_bootstrap=bootstrap)
+    ensure_topics(settings)
+    counts: dict[str, int] = {}
+    for p in paths:
+        try:
+            for k, n in ingest_files(settings, Path(p)).items():
+                counts[k] = counts.get(k, 0) + n
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="FILES") from None
+    click.echo("mail: " + ", ".join(f"{k} {counts.get(k, 0)}" for k in OUTCOMES), err=True)
+
+
+@ingest.command("smtp")
+@click.option("--listen", default="127.0.0.1:2525", show_default=True,
+              help="HOST:PORT to receive on (the bounce domain's MX: port 25 behind your MTA "
+                   "or a firewall rule).")
+@click.option("--no-relay", is_flag=True,
+              help="Only store mail in the mail topic; another `ingest smtp` parses it.")
+@_bootstrap_option
+@click.pass_context
+def ingest_smtp(ctx: click.Context, listen: str, no_relay: bool, bootstrap: str | None) -> None:
+    """Receive bounces and auto-replies by SMTP for BOUNCEFLOW_MAIL_BOUNCE_DOMAIN.
+
+    Each mail is stored in the mail topic before it is answered 250, then parsed into
+    SmtpReply events (stage after-delivery) for the worker, autoreply hooks, or a dead letter
+    with the raw mail. 550 for other domains and forged VERP addresses, 552 above
+    BOUNCEFLOW_MAIL_MAX_BYTES. Stops on Ctrl-C or SIGTERM. docs/dsn.md explains the setup."""
+    import threading
+
+    from streams import logs
+    from streams.ingest import smtp_server
+    from streams.runtime import mail_relay
+    from streams.runtime.topics import ensure_topics
+
+    host, sep, port = listen.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise click.BadParameter(f"{listen!r} is not HOST:PORT", param_hint="--listen")
+    settings = _settings(ctx, kafka_bootstrap=bootstrap)
+    if not settings.mail_bounce_domain:
+        raise ConfigError("set BOUNCEFLOW_MAIL_BOUNCE_DOMAIN: the domain bounces come back to")
+    logs.configure(settings)
+    ensure_topics(settings)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    controller, store = smtp_server.start(settings, host.strip("[]") or "0.0.0.0", int(port))
+    click.echo(f"receiving mail for {settings.mail_bounce_domain} on {host}:{port}", err=True)
+    try:
+        if no_relay:
+            stop.wait()
+        else:
+            counts = mail_relay.run(settings, stop.is_set)
+            click.echo("mail: " + ", ".join(f"{k} {counts[k]}" for k in mail_relay.OUTCOMES),
+                       err=True)
+    finally:
+        smtp_server.stop(controller, store)
+
+
 def _date(value: str | None) -> datetime | None:
     if value is None:
         return None

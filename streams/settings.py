@@ -199,6 +199,37 @@ class Settings:
         "`bounceflow ingest serve`: a shared secret the log hook sends as a bearer token "
         "(Authorization: Bearer <secret>); empty: no authentication. Never logged.",
     )
+    topic_mail: str = _setting(
+        "bounce-mail",
+        "Mail received by `bounceflow ingest smtp` or read from mailboxes: the raw message, "
+        "keyed by its SHA-256, before it is parsed (docs/dsn.md).",
+    )
+    mail_bounce_domain: str = _setting(
+        "",
+        "The bounce (Return-Path) domain whose MX is `bounceflow ingest smtp`: mail to any "
+        "other domain is refused with 550.",
+    )
+    mail_verp_pattern: str = _setting(
+        "bounces+{token}@{domain}",
+        "The return path of each message and recipient: {token} carries the message id, the "
+        "recipient and their HMAC, {domain} is mail_bounce_domain (docs/dsn.md).",
+    )
+    mail_verp_secret: str = _setting(
+        "",
+        "The HMAC key of VERP tokens (shared with whatever writes the return paths); empty: "
+        "no VERP, bounces correlate by the returned Message-ID only. Never logged.",
+    )
+    mail_correlate: str = _setting(
+        "verp,message-id",
+        "How a bounce finds its message and recipient, in order: verp (the signed return "
+        "path), message-id (the returned message's Message-ID: anyone who saw it can forge "
+        "that bounce). `verp` alone trusts signed return paths only.",
+    )
+    mail_max_bytes: int = _setting(
+        1_000_000,
+        "Largest mail `ingest smtp` accepts (552 above it) and `ingest --format mail` reads; "
+        "keep it below the mail topic's max.message.bytes (created with this plus 64 KiB).",
+    )
 
     def __post_init__(self) -> None:
         self.accepted_schema_ids()
@@ -223,8 +254,14 @@ class Settings:
         if self.input_format not in INPUT_FORMATS:
             raise ConfigError(f"input_format must be one of {', '.join(INPUT_FORMATS)}, "
                               f"not {self.input_format!r}")
+        if not self.mail_ways() or set(self.mail_ways()) - {"verp", "message-id"}:
+            raise ConfigError("mail_correlate must list verp and/or message-id, not "
+                              f"{self.mail_correlate!r}")
         if self.produce_linger_ms < 0:
             raise ConfigError(f"produce_linger_ms must be 0 or more, not {self.produce_linger_ms}")
+
+    def mail_ways(self) -> tuple[str, ...]:
+        return tuple(w.strip() for w in self.mail_correlate.split(",") if w.strip())
 
     def accepted_schema_ids(self) -> frozenset[int]:
         try:
@@ -241,6 +278,11 @@ class Settings:
         return f"{self.app_id}-classified-repartition"
 
     @property
+    def mail_record_bytes(self) -> int:
+        """The mail topic's largest record: a mail, the field the receiver adds, the framing."""
+        return self.mail_max_bytes + 64 * 1024
+
+    @property
     def topics(self) -> tuple[str, str, str, str]:
         return (self.topic_replies, self.topic_classified, self.topic_hooks,
                 self.topic_dead_letters)
@@ -248,7 +290,8 @@ class Settings:
     def redacted(self) -> dict[str, Any]:
         """The settings as a dict that is safe to log: secrets and DSN passwords masked."""
         out = dataclasses.asdict(self)
-        for secret in ("kafka_sasl_password", "web_token", "web_password", "ingest_secret"):
+        for secret in ("kafka_sasl_password", "web_token", "web_password", "ingest_secret",
+                       "mail_verp_secret"):
             if out[secret]:
                 out[secret] = "***"
         out["clickhouse_dsn"] = redact_dsn(self.clickhouse_dsn)

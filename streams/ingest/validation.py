@@ -6,9 +6,10 @@ import re
 from typing import Any
 
 MAX_REPLY_TEXT = 64 * 1024
-# after-delivery: a bounce that arrived later by mail (a DSN), after the server had accepted it.
+# A bounce that arrived later by mail (a DSN), after the server had accepted the message.
+AFTER_DELIVERY = "after-delivery"
 SMTP_STAGES = frozenset({"connect", "helo", "ehlo", "starttls", "mail", "rcpt", "data", "dot",
-                         "after-delivery"})
+                         AFTER_DELIVERY})
 _ENHANCED = re.compile(r"^[245]\.\d{1,3}\.\d{1,3}$")
 
 

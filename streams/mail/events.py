@@ -22,10 +22,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from streams.adapters.common import Skip, build, event_id, split_reply
+from streams.ingest.validation import AFTER_DELIVERY
 from streams.mail.report import NO_DIAGNOSTIC, RecipientStatus, Report, Unreadable, read
 from streams.mail.verp import Correlated, Forged, Verp
 
-STAGE = "after-delivery"
+STAGE = AFTER_DELIVERY
 AUTOREPLY_REASON = "vacation"
 
 

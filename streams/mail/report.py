@@ -269,7 +269,7 @@ def _body_text(msg: Message) -> str:
         raw = part.get_payload(decode=True)
         if isinstance(raw, bytes):
             texts.append(raw.decode(part.get_content_charset() or "latin-1", "replace"))
-    return "\n".join(texts)
+    return "\n".join(texts).replace("\r\n", "\n")  # as stored on disk or as sent by SMTP
 
 
 def _plain_bounce(msg: Message) -> tuple[RecipientStatus, ...]:

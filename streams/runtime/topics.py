@@ -26,10 +26,11 @@ def ensure_topics(settings: Settings, timeout: float = 30.0) -> list[str]:
     except KafkaException as exc:
         raise BrokerError(f"cannot reach Kafka at {settings.kafka_bootstrap}: {exc}") from None
     # A dead letter is the raw input plus its reason: a little larger than the largest input.
-    config = {settings.topic_dead_letters: {"max.message.bytes": str(settings.max_message_bytes)}}
+    config = {settings.topic_dead_letters: {"max.message.bytes": str(settings.max_message_bytes)},
+              settings.topic_mail: {"max.message.bytes": str(settings.mail_record_bytes)}}
     for table in TABLES:
         config[changelog_topic(settings, table)] = {"cleanup.policy": "compact"}
-    names = [*settings.topics, settings.topic_repartition,
+    names = [*settings.topics, settings.topic_mail, settings.topic_repartition,
              *(changelog_topic(settings, t) for t in TABLES)]
     wanted = [t for t in names if t not in existing]
     for name in names:

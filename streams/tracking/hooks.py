@@ -10,6 +10,7 @@ from typing import Any
 
 from streams.ingest.avro_writer import compile_flat_writer
 from streams.ingest.codec import schema_json
+from streams.ingest.validation import AFTER_DELIVERY
 
 HARDBOUNCED = "Hardbounced"
 
@@ -68,6 +69,7 @@ def hook_values(event_type: str, reply: dict[str, Any], retry_after: int | None 
         reply["reason"] if bounce else None, reply["bounce_text"] if bounce else None,
         retry_after, retry_at, status, cause,
         None,  # alert: only the provider-health hooks carry one (alerts.py)
+        reply.get("smtp_stage") == AFTER_DELIVERY,  # async: a bounce by mail (streams/mail/)
     )
 
 

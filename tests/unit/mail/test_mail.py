@@ -194,3 +194,33 @@ def test_autoreply_rules_file_is_checked(tmp_path: Path):
     bad.write_text('schema = "other"\n')
     with pytest.raises(ValueError, match="schema must be"):
         autoreply.rules(bad)
+
+
+@pytest.mark.parametrize("sample", [s for s, _, _ in FAILED] + [samples.postfix_delayed],
+                         ids=lambda s: s.__name__)
+def test_crlf_as_sent_and_lf_as_stored_give_the_same_events(sample):
+    to = VERP.address("m-1", RCPT)
+    lf = sample(to, RCPT, MID)
+    crlf = lf.replace(b"\n", b"\r\n")
+    assert outcome(lf, 1, OPTIONS).replies == outcome(crlf, 2, OPTIONS).replies != []
+
+
+def test_a_dsn_after_a_delivery_gives_an_async_hbounce_and_suppresses(classifier):
+    from streams.tracking.hooks import as_dict
+    from streams.tracking.machine import Limits, decide
+
+    limits = Limits(max_attempts=5, default_retry_s=600, message_lifetime_s=86400)
+    [reply] = outcome(samples.postfix_failed(VERP.address("m-1", RCPT), RCPT, MID), 1_000,
+                      OPTIONS).replies
+    reply["recipient_domain"] = RCPT.rpartition("@")[2]
+    reply.update(classifier.classify(reply["reply_code"], reply["enhanced_status"],
+                                     reply["reply_text"], reply["smtp_stage"]).as_dict())
+    delivered = {**reply, "event_id": "live-1", "smtp_stage": "dot", "kind": "delivered",
+                 "suppress": False}
+    first = decide(delivered, None, None, limits, 0)
+    assert [as_dict(h)["event_data"]["async"] for h in first.hooks] == [False]
+    later = decide(reply, first.recipient, None, limits, 0)
+    hooks = [as_dict(h) for h in later.hooks]
+    assert [h["event_type"] for h in hooks] == ["hbounce", "status"]
+    assert all(h["event_data"]["async"] for h in hooks)
+    assert later.recipient["suppressed_by"] == reply["event_id"]

@@ -233,7 +233,7 @@ def test_a_hook_s_values_are_its_record_s_fields():
             "recipient_domain": "x.com", "from_domain": "news.example",
             "sending_ip": "192.0.2.1", "reply_code": 450, "enhanced_status": None, "reason": "r",
             "bounce_text": "t", "retry_after": 60, "retry_at": "then", "status": "S",
-            "cause": "C", "alert": None,
+            "cause": "C", "alert": None, "async": False,
         },
     }
     assert encode(hook) == HOOK.encode(as_dict(hook))
