@@ -196,6 +196,40 @@ def ingest_files(ctx: click.Context, files: tuple[str, ...], fmt: str, follow: b
         sys.exit(1)
 
 
+@ingest.command("serve")
+@click.option("--format", "fmt", type=click.Choice(["kumomta"]), required=True,
+              help="What the POSTs hold: KumoMTA log hook records.")
+@click.option("--listen", default="127.0.0.1:8040", show_default=True, help="HOST:PORT.")
+@_bootstrap_option
+@click.option("--topic", help="Target topic (default: BOUNCEFLOW_TOPIC_REPLIES, smtp-replies).")
+@click.pass_context
+def ingest_serve(ctx: click.Context, fmt: str, listen: str, bootstrap: str | None,
+                 topic: str | None) -> None:
+    """Receive KumoMTA's log hooks: POSTs of one JSON record, a JSON array or JSON Lines.
+
+    Answers 200 once Kafka acknowledged the replies, 400 with the reason for a body it cannot
+    read, 401 without the bearer token when BOUNCEFLOW_INGEST_SECRET is set, 503 when Kafka
+    did not take them (KumoMTA should retry). GET /metrics: Prometheus counters. Stops on
+    SIGTERM or Ctrl-C. docs/mta/kumomta.md has the KumoMTA policy that posts here."""
+    from streams.ingest.server import LogHookServer
+    from streams.runtime.topics import ensure_topics
+
+    host, sep, port = listen.rpartition(":")
+    if not sep or not port.isdigit():
+        raise click.BadParameter(f"{listen!r} is not HOST:PORT", param_hint="--listen")
+    settings = _settings(ctx, kafka_bootstrap=bootstrap, topic_replies=topic)
+    ensure_topics(settings)
+    server = LogHookServer(settings, fmt, host.strip("[]") or "127.0.0.1", int(port))
+    click.echo(f"listening on {server.address}", err=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        server.serve_forever()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        server.shutdown()
+
+
 def _ingest_mail(ctx: click.Context, paths: tuple[str, ...], bootstrap: str | None) -> None:
     from streams.runtime.mail_relay import OUTCOMES, ingest_files
     from streams.runtime.topics import ensure_topics

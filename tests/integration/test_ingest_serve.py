@@ -1,0 +1,91 @@
+"""`bounceflow ingest serve --format kumomta`: KumoMTA's log hook POSTs (one record per body, as
+policy-extras/log_hooks.lua's new_json sends them, or batches) reach the replies topic before
+the answer; bad bodies, missing tokens and an unreachable broker are refused with the reason."""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.error
+import urllib.request
+
+import pytest
+
+from streams.ingest.codec import SMTP_REPLY
+from streams.ingest.server import LogHookServer
+from streams.runtime.topics import ensure_topics
+from tests.integration.checks import read_topic
+from tests.unit.adapters.test_kumomta import expiration, record, transient
+
+pytestmark = pytest.mark.integration
+
+
+def post(url: str, body: bytes, token: str | None = None) -> tuple[int, dict]:
+    req = urllib.request.Request(url, data=body, method="POST",
+                                 headers={"Content-Type": "application/json"})
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+@pytest.fixture
+def serve():
+    servers = []
+
+    def start(settings) -> LogHookServer:
+        server = LogHookServer(settings, "kumomta", "127.0.0.1", 0)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for s in servers:
+        s.shutdown()
+
+
+def test_records_are_on_the_topic_when_the_answer_is_200(settings_factory, serve):
+    settings = settings_factory(ingest_secret="s3cret")
+    ensure_topics(settings)
+    server = serve(settings)
+    url = server.address + "/log"
+    one = json.dumps(record()).encode()
+    assert post(url, one)[0] == 401
+    assert post(url, one, "wrong")[0] == 401
+    assert post(url, one, "s3cret") == (200, {"records": 1, "replies": 1, "skipped": 0})
+    batch = [transient(1), record("Reception"), expiration(1),
+             record(recipient=["a@x.example", "b@y.example"])]
+    assert post(url, json.dumps(batch).encode(), "s3cret") == (
+        200, {"records": 4, "replies": 4, "skipped": 1})
+    lines = b"\n".join(json.dumps(r).encode() for r in (record(), transient(2)))
+    assert post(url, lines, "s3cret")[0] == 200
+
+    status, answer = post(url, one[:40], "s3cret")
+    assert status == 400 and "not JSON" in answer["error"]
+    status, answer = post(url, json.dumps([record(), record("Teleport")]).encode(), "s3cret")
+    assert status == 400 and answer["error"].startswith("record 1: unknown record type")
+    assert post(url, b"42", "s3cret")[0] == 400
+
+    replies = [SMTP_REPLY.decode(m.value()) for m in read_topic(settings, settings.topic_replies)]
+    assert len(replies) == 1 + 4 + 2  # nothing of the refused bodies
+    expired = [r for r in replies if r["final"] and r["reply_code"] == 452]
+    assert len(expired) == 1  # the expiry shows the last real reply of the batch before it
+
+    with urllib.request.urlopen(server.address + "/metrics", timeout=10) as resp:
+        metrics = resp.read().decode()
+    assert 'bounceflow_ingest_replies_total 7.0' in metrics
+    assert 'bounceflow_ingest_records_total{outcome="skipped"} 1.0' in metrics
+    assert 'bounceflow_ingest_records_total{outcome="refused"} 1.0' in metrics
+    assert 'bounceflow_ingest_requests_total{status="401"} 2.0' in metrics
+    assert 'bounceflow_ingest_requests_total{status="400"} 3.0' in metrics
+
+
+def test_an_unreachable_broker_gives_503(settings_factory, serve):
+    settings = settings_factory(kafka_bootstrap="127.0.0.1:9")
+    server = serve(settings)
+    server.flush_s = 2.0
+    status, answer = post(server.address, json.dumps(record()).encode())
+    assert status == 503 and "retry" in answer["error"]
