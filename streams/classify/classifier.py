@@ -82,7 +82,11 @@ class Classifier:
         self._delivered = lru_cache(maxsize=128)(self._classify)
         # Every rule's patterns in rule order, each with its rule's index.
         self._patterns = [(i, p) for i, rule in enumerate(self.rules) for p in rule.alternatives]
-        self._prefilter = Prefilter([p.pattern for _, p in self._patterns])
+        # The wrapper patterns ride on the same scan, after the rules' (a quoted reply is rare:
+        # most texts are ruled out of the search for one by a scan they have anyway).
+        self._wrappers_from = len(self._patterns)
+        self._prefilter = Prefilter([p.pattern for _, p in self._patterns]
+                                    + [w.pattern for w in self.context.wrappers])
         self._retry_prefilter = Prefilter([p.pattern for p in self._retry.patterns])
         self._candidates = lru_cache(maxsize=4096)(self._rules_for)
 
@@ -139,7 +143,10 @@ class Classifier:
         lead_status = lead.group("status") if lead else None
         own_code = code if code is not None else lead_code
         own_status = status or lead_status
-        quoted = self._quoted(text, lead.end() if lead else 0, own_code, own_status)
+        possible = self._prefilter.possible(text)
+        quoted = None
+        if possible is None or max(possible, default=0) >= self._wrappers_from:
+            quoted = self._quoted(text, lead.end() if lead else 0, own_code, own_status)
         q_code, q_status, inner = quoted if quoted else (None, None, "")
         if own_code is None:
             own_code = q_code
@@ -153,7 +160,7 @@ class Classifier:
             if decided is None and q_status:
                 decided = self._status_entry(q_status, code_kind)
         if decided is None:
-            decided = self._text_rule(text, rules_code, stage, code_kind)
+            decided = self._text_rule(text, rules_code, stage, code_kind, possible)
         if decided is None and own_status:
             decided = self._status_entry(own_status, code_kind)
         if decided is None:
@@ -166,14 +173,17 @@ class Classifier:
         reason = self.context.stage_reasons.get(stage or "", {}).get(reason, reason)
         return kind, reason, rule, basis, own_code
 
-    def _text_rule(self, text: str, code: int | None, stage: str | None,
-                   code_kind: str) -> tuple[str, str, str, str] | None:
+    def _text_rule(self, text: str, code: int | None, stage: str | None, code_kind: str,
+                   possible: set[int] | None = None) -> tuple[str, str, str, str] | None:
+        """The first text rule that applies and matches; ``possible``: the text's scan."""
         order, reachable = self._candidates(str(code) if code is not None else "none", stage)
-        possible = self._prefilter.possible(text)
+        if possible is None:
+            possible = self._prefilter.possible(text)
         if possible is None:
             matched = next((i for i in order if self.rules[i].regex.search(text)), None)
         else:  # patterns in rule order: the first that matches is the first matching rule's
-            matched = next((i for i, pattern in map(self._patterns.__getitem__, sorted(possible))
+            patterns = sorted(i for i in possible if i < self._wrappers_from)
+            matched = next((i for i, pattern in map(self._patterns.__getitem__, patterns)
                             if i in reachable and pattern.search(text)), None)
         if matched is None:
             return None

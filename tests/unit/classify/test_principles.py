@@ -181,7 +181,7 @@ def test_a_mail_from_refusal_is_about_the_sender(recipient, code, status, text):
 
 
 @pytest.mark.parametrize("text", [
-    "<bad.invalid>: Helo command rejected: Domain does not exist",
+    "<bad.invalid>: Helo command rejected: Host not found",
     "Your HELO name does not resolve: unknown host",
 ])
 def test_a_helo_refusal_is_about_the_client(recipient, text):
@@ -287,3 +287,83 @@ def test_a_word_inside_another_is_not_the_word(recipient):
     # "eof" inside "thereof", "timeout" of a retry policy
     assert recipient.classify(None, None, "Delivery failed, the cause thereof unknown",
                               None).reason != "networkerror"
+
+
+# ---- Common phrasings that fell through to the tables, in several languages ------------------
+
+PHRASINGS = {
+    "mailboxfull": [
+        "The recipient's mailbox has exceeded its storage quota",
+        "Inbox is full, the message cannot be stored",
+        "User storage quota reached",
+        "Not enough space in the recipient's mailbox",
+        "Das Postfach des Empfängers ist voll",
+        "La boîte du destinataire est pleine",
+        "El buzón de correo está lleno",
+        "La casella di posta è piena",
+        "A caixa de correio está cheia",
+        "Превышен размер почтового ящика",
+        "Skrzynka odbiorcza jest pełna",
+        "收件人邮箱已满",
+    ],
+    "hostunknown": [
+        "Domain example.invalid does not exist",
+        "No MX record found for example.invalid",
+        "Could not resolve the recipient's domain",
+        "Host not found",
+        "Nonexistent domain",
+        "Die Domain existiert nicht",
+        "Le domaine est inexistant",
+        "El dominio no existe",
+        "Домен не найден",
+    ],
+    "networkerror": [
+        "Destination host is unreachable",
+        "Could not connect to the mail server",
+        "Remote server did not respond",
+        "No answer from the remote host",
+        "Der Server ist nicht erreichbar",
+        "Connexion refusée par le serveur distant",
+        "Не удалось подключиться к серверу",  # noqa: RUF001
+    ],
+    "badreputation": [
+        "Your sending IP has a poor reputation with us",
+        "Message refused: sender reputation too low",
+        "Rejected because of the reputation of your domain",
+        "Mensaje rechazado por la reputación del remitente",
+    ],
+    "systemfull": [
+        "Insufficient disk space on the server, try later",
+        "Not enough free space to accept the message",
+        "The mail spool is full",
+        "Espace disque insuffisant",
+    ],
+    "syntaxerror": [
+        "Command not implemented",
+        "Unrecognized command",
+        "BDAT not supported: command not implemented",
+        "Befehl nicht implementiert",
+        "Commande inconnue",
+    ],
+}
+
+
+@pytest.mark.parametrize(("reason", "text"),
+                         [(r, t) for r, texts in PHRASINGS.items() for t in texts])
+def test_common_phrasings_are_read(recipient, reason, text):
+    code = 452 if reason in ("systemfull", "networkerror") else 550
+    got = recipient.classify(code, None, text, "rcpt")
+    assert (got.reason, got.basis) == (reason, "text"), recipient.explain(got)
+
+
+@pytest.mark.parametrize("text", [
+    "Sender domain example.invalid does not exist",
+    "Invalid sender domain",
+    "<s@example.invalid>: Sender address rejected: Domain not found",
+    "MAIL FROM domain has no MX",
+    "Le domaine de l'expéditeur est invalide",
+])
+def test_an_invalid_sender_domain_is_the_sender_s(recipient, text):
+    for stage in ("mail", "rcpt"):
+        got = recipient.classify(553, None, text, stage)
+        assert (got.reason, got.suppress) == ("rejected", False), (stage, recipient.explain(got))
