@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 from datetime import timezone
 from email import message_from_bytes
+from email.errors import MessageError
 from email.header import decode_header, make_header
 from email.message import Message
 from email.parser import HeaderParser
@@ -42,6 +43,9 @@ _RETURNED = re.compile(r"^(?:Return-Path|Received|Message-ID|From):", re.I | re.
 _QMAIL_OWN = re.compile(r"^\s*(?:Giving up on |I'm not going to try again)", re.M)
 NO_DIAGNOSTIC = "delivery failed, the report gives no diagnostic"
 log = logging.getLogger(__name__)
+# flufl.bounce logs each traceback of a detector that trips over an odd mail before raising it;
+# such a mail is reported here (unreadable, with its raw bytes), once.
+logging.getLogger("flufl.bounce").setLevel(logging.CRITICAL)
 
 
 @dataclass(frozen=True)
@@ -205,7 +209,8 @@ def _report(msg: Message, kind: str, recipients: tuple[RecipientStatus, ...],
                 envelope.append(addr.lower())
     own_id = msg.get("message-id")
     return Report(
-        kind=kind, recipients=recipients, reporting_mta=reporting_mta, date_ms=_ms(msg["date"]),
+        kind=kind, recipients=recipients, reporting_mta=reporting_mta,
+        date_ms=_ms(_value(msg, "date")),
         envelope_to=tuple(envelope), original_message_id=original_id,
         original_from=original_from, sender=sender[0].lower() if sender else None,
         subject=_subject(msg), message_id=str(own_id).strip().strip("<>") if own_id else None,
@@ -218,7 +223,7 @@ def _subject(msg: Message) -> str:
         return ""
     try:
         return " ".join(str(make_header(decode_header(str(raw)))).split())
-    except (ValueError, LookupError):  # a bad encoded word or charset: keep it as sent
+    except (ValueError, LookupError, MessageError):  # a bad encoded word or charset: as sent
         return " ".join(str(raw).split())
 
 
@@ -268,7 +273,10 @@ def _body_text(msg: Message) -> str:
             continue
         raw = part.get_payload(decode=True)
         if isinstance(raw, bytes):
-            texts.append(raw.decode(part.get_content_charset() or "latin-1", "replace"))
+            try:
+                texts.append(raw.decode(part.get_content_charset() or "latin-1", "replace"))
+            except LookupError:  # a charset Python does not know: the bytes as Latin-1
+                texts.append(raw.decode("latin-1"))
     return "\n".join(texts).replace("\r\n", "\n")  # as stored on disk or as sent by SMTP
 
 

@@ -88,7 +88,8 @@ class Verp:
             message_id, local = _unescape(head[:i]), _unescape(head[i + 1:])
             recipient = f"{local}@{domain}".lower()
             if message_id and local and hmac.compare_digest(
-                    self.signature(message_id, recipient), signature.lower()):
+                    self.signature(message_id, recipient).encode(),
+                    signature.lower().encode("utf-8", "replace")):
                 return Correlated(message_id, recipient)
         return Forged(address, "VERP signature does not verify")
 

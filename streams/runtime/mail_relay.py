@@ -72,7 +72,11 @@ class Router:
         if raw is None:
             return self._dead(source, key, None, "too_large",
                               f"larger than mail_max_bytes ({self.settings.mail_max_bytes})")
-        got = outcome(raw, received_ms, self.options)
+        try:
+            got = outcome(raw, received_ms, self.options)
+        except Exception as exc:  # a parser bug on an odd mail must not stop the relay
+            return self._dead(source, key, raw, "unreadable",
+                              f"the parser failed: {type(exc).__name__}: {exc}")
         if got.problem:
             return self._dead(source, key, raw, got.problem, got.reason)
         for reply in got.replies:

@@ -224,3 +224,29 @@ def test_a_dsn_after_a_delivery_gives_an_async_hbounce_and_suppresses(classifier
     assert [h["event_type"] for h in hooks] == ["hbounce", "status"]
     assert all(h["event_data"]["async"] for h in hooks)
     assert later.recipient["suppressed_by"] == reply["event_id"]
+
+
+def test_mangled_mails_give_an_outcome_never_an_exception():
+    import random
+
+    base = [sample(VERP.address("m", RCPT), RCPT, MID)
+            for sample in [s for s, _, _ in FAILED] + [samples.postfix_delayed,
+                                                      samples.out_of_office]]
+    inserts = [b"\n", b";", b"=?utf-8?q?", b"=?utf-\xff?q?a?=", b"\xff", b"--", b": ", b"<",
+               b"\r\n\r\n", b"Content-Type: message/delivery-status\n"]
+    rnd = random.Random(7)
+    kinds = set()
+    for _ in range(400):
+        raw = bytearray(rnd.choice(base))
+        for _ in range(rnd.randint(1, 20)):
+            i = rnd.randrange(len(raw))
+            op = rnd.random()
+            if op < 0.4:
+                raw[i] = rnd.randrange(256)
+            elif op < 0.7:
+                del raw[i:i + rnd.randint(1, 50)]
+            else:
+                raw[i:i] = rnd.choice(inserts)
+        got = outcome(bytes(raw), 0, OPTIONS)
+        kinds.add(got.problem or "ok")
+    assert "ok" in kinds and len(kinds) > 1  # some survive, some do not: both were tried
