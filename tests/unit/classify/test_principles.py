@@ -367,3 +367,32 @@ def test_an_invalid_sender_domain_is_the_sender_s(recipient, text):
     for stage in ("mail", "rcpt"):
         got = recipient.classify(553, None, text, stage)
         assert (got.reason, got.suppress) == ("rejected", False), (stage, recipient.explain(got))
+
+
+# ---- Provider rules say only what the text supports ------------------------------------------
+
+@pytest.mark.parametrize(("code", "text", "not_reason"), [
+    (421, "Service refused, please try later", "speeding"),
+    (451, "Sorry, the service is currently unavailable. Please come back later.", "speeding"),
+    (554, "Reject due to policy restrictions", "blocked"),
+    (554, "Message not accepted for policy reasons", "blocked"),
+    (550, "[CS01] Message rejected due to local policy", "blocked"),
+])
+def test_a_generic_refusal_is_not_a_specific_cause(recipient, code, text, not_reason):
+    assert recipient.classify(code, None, text, "rcpt").reason != not_reason
+
+
+@pytest.mark.parametrize("text", [
+    "Reject due to policy restrictions",
+    "Message not accepted for policy reasons",
+    "Message rejected due to local policy",
+    "Refused by the organization's policy",
+])
+def test_a_policy_refusal_is_policyviolation(recipient, text):
+    assert recipient.classify(554, "5.7.1", text, "rcpt").reason == "policyviolation"
+
+
+def test_a_generic_unavailable_service_is_a_system_error(recipient):
+    got = recipient.classify(451, "4.7.1", "Sorry, the service is currently unavailable. Please "
+                             "come back later.", "rcpt")
+    assert (got.kind, got.reason) == ("soft", "systemerror")
