@@ -23,12 +23,7 @@ from typing import IO, Any
 
 from confluent_kafka import Consumer, TopicPartition
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
-from streams.adapters.common import Options, Skip, parse_fields
+from streams.adapters.common import Options, Skip, options_from
 from streams.adapters.exim import Exim
 from streams.adapters.kumomta import KumoMTA
 from streams.adapters.postfix import Postfix
@@ -44,32 +39,6 @@ ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 CHUNK_LINES = 20_000
 BLOCK = 1 << 20
 FOLLOW_WAIT_S = 0.2
-
-
-def options_from(settings: Settings) -> Options:
-    """The adapters' options from the ingest_* settings; raises ConfigError."""
-    try:
-        fields_ = parse_fields(settings.ingest_fields)
-    except ValueError as exc:
-        raise ConfigError(f"ingest_fields: {exc}") from None
-    senders: dict[str, Any] = {}
-    if settings.ingest_senders_file:
-        try:
-            raw = tomllib.loads(Path(settings.ingest_senders_file).read_text("utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"ingest_senders_file: {exc}") from None
-        senders = {k.lower(): v for k, v in raw.items() if isinstance(v, dict)}
-    offset = None
-    if settings.ingest_log_utc_offset:
-        text = settings.ingest_log_utc_offset.strip()
-        try:
-            sign = -1 if text[0] == "-" else 1
-            hours, _, minutes = text.lstrip("+-").partition(":")
-            offset = sign * (int(hours) * 3600 + int(minutes or 0) * 60)
-        except (ValueError, IndexError):
-            raise ConfigError(f"ingest_log_utc_offset {text!r} is not +HH:MM") from None
-    return Options(account_id=settings.ingest_account_id, sending_ip=settings.ingest_sending_ip,
-                   fields=fields_, senders=senders, utc_offset_s=offset)
 
 
 def make_adapter(fmt: str, options: Options) -> Any:

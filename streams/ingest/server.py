@@ -20,8 +20,8 @@ from typing import Any
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
 
-from streams.adapters.common import Skip
-from streams.ingest.files import make_adapter, options_from
+from streams.adapters.common import Skip, options_from
+from streams.ingest.files import make_adapter
 from streams.ingest.produce import reply_producer, send_reply
 from streams.settings import Settings
 

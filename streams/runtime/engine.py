@@ -66,6 +66,7 @@ from streams.runtime.processing import (
     classified_record,
     classify_reply,
     dead_letter,
+    input_decoder,
 )
 from streams.settings import Settings
 from streams.tracking.changelog import restore, write_changes
@@ -97,6 +98,7 @@ class Engine:
         self.health = health
         self.classifier = classifier or Classifier(settings.policy, settings.rules_file or None)
         self.reply_codec = Codec("smtp_reply", settings.accepted_schema_ids(), REPLY_SPANS)
+        self.decode_input = input_decoder(settings)  # None: the input is SmtpReply Avro
         self.limits = Limits(settings.max_attempts, settings.default_retry_s,
                              settings.message_lifetime_s, settings.escalate_soft_bounces,
                              int(settings.escalate_window_days * 86400))
@@ -213,7 +215,15 @@ class Engine:
 
     def _classify(self, msg: Message) -> None:
         self.health.replies += 1
-        raw = msg.value()
+        raws = [msg.value()] if self.decode_input is None else self.decode_input(msg.value())
+        if isinstance(raws, Invalid):
+            self._dead_letter(raws.reason, msg)
+            return
+        for raw in raws:
+            self._classify_one(raw, msg)
+
+    def _classify_one(self, raw: bytes, msg: Message) -> None:
+        """One SmtpReply of ``msg`` (a record in another input format may hold several)."""
         try:
             result = classify_reply(raw, self.classifier, self.reply_codec)
         except Exception as exc:  # a bug must not stop the stream on one record

@@ -4,9 +4,12 @@ no tables, so that they are tested without a broker."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from streams.adapters.common import Skip, options_from
+from streams.adapters.kumomta import KumoMTA
 from streams.classify.classifier import Classifier
 from streams.classify.providers import PROVIDERS
 from streams.ingest.avro_reader import SPAN
@@ -18,7 +21,9 @@ from streams.ingest.codec import (
     Invalid,
     schema_json,
 )
+from streams.ingest.json_reply import parse_line
 from streams.ingest.validation import problems
+from streams.settings import Settings
 
 
 def _splice_writers() -> tuple[tuple[str, str], Any, Any]:
@@ -71,6 +76,36 @@ def classify_reply(
     reply["provider"] = PROVIDERS.of(reply["recipient_domain"])
     reply.update(c.as_dict())
     return reply
+
+
+InputDecoder = Callable[[bytes | None], "list[bytes] | Invalid"]
+
+
+def input_decoder(settings: Settings) -> InputDecoder | None:
+    """How a record of the input topic becomes SmtpReply Avro records (``input_format``): None
+    for avro (as it is); kumomta reads KumoMTA's own JSON log records through its adapter (one
+    record, one reply per recipient; Reception, Feedback and its internal throttling give none);
+    json reads SmtpReply objects, as `bounceflow produce` does."""
+    if settings.input_format == "kumomta":
+        adapter = KumoMTA(options_from(settings))
+
+        def kumomta(raw: bytes | None) -> list[bytes] | Invalid:
+            result = adapter.line(raw or b"")
+            if isinstance(result, Skip):
+                return Invalid(f"KumoMTA record: {result.reason}") if result.bad else []
+            return [SMTP_REPLY.encode(r) for r in result]
+
+        return kumomta
+    if settings.input_format == "json":
+
+        def json_reply(raw: bytes | None) -> list[bytes] | Invalid:
+            try:
+                return [SMTP_REPLY.encode(parse_line((raw or b"").decode("utf-8", "replace")))]
+            except ValueError as exc:
+                return Invalid(f"SmtpReply JSON: {exc}")
+
+        return json_reply
+    return None
 
 
 def classified_record(raw: bytes, reply: dict[str, Any]) -> bytes:
