@@ -175,7 +175,7 @@ def hook_columns(h, partition, offset):
         d["message_id"], d["email"], d["recipient_domain"], d["from_domain"], d["sending_ip"],
         d["reply_code"], d["enhanced_status"], d["reason"], d["bounce_text"], d["retry_after"],
         d["status"], d["cause"], alert.get("provider", ""), alert.get("rate"), alert.get("volume"),
-        alert.get("action"), partition, offset,
+        alert.get("action"), d.get("async", False), partition, offset,
     ]
 
 
