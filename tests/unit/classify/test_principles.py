@@ -396,3 +396,68 @@ def test_a_generic_unavailable_service_is_a_system_error(recipient):
     got = recipient.classify(451, "4.7.1", "Sorry, the service is currently unavailable. Please "
                              "come back later.", "rcpt")
     assert (got.kind, got.reason) == ("soft", "systemerror")
+
+
+def test_a_label_naming_an_address_error_does_not_decide(recipient):
+    got = recipient.classify(550, None, "Unknown address error 552-'5.2.2 Mailbox full'", "rcpt")
+    assert (got.reason, got.suppress) == ("mailboxfull", False)
+    got = recipient.classify(550, None, "Unknown address error 552 'Mailbox full'", "rcpt")
+    assert (got.reason, got.suppress) == ("mailboxfull", False)
+
+
+MORE_PHRASINGS = {
+    "userunknown": [
+        "Recipient address is not valid",
+        "Addressee unknown",
+        "The email address could not be found",
+        "No account by that name",
+        "Empfänger unbekannt",
+        "Destinataire inconnu",
+        "Destinatario desconocido",
+        "Indirizzo inesistente",
+        "Destinatário inexistente",
+        "Адресат не найден",
+        "Użytkownik nie istnieje",
+        "收件人不存在",
+    ],
+    "suspend": [
+        "Account has been disabled",
+        "Cuenta deshabilitada",
+        "Compte suspendu",
+        "Konto deaktiviert",
+    ],
+    "speeding": [
+        "Too many messages from your IP, slow down",
+        "Zu viele Nachrichten, bitte später erneut versuchen",
+        "Demasiados mensajes enviados",
+    ],
+    "toomanyconn": [
+        "Too many concurrent connections from your host",
+        "Zu viele Verbindungen",
+        "Demasiadas conexiones",
+    ],
+    "expired": [
+        "Maximum delivery time exceeded",
+        "Message could not be delivered within the allotted time",
+        "Retry period expired",
+    ],
+}
+
+
+@pytest.mark.parametrize(("reason", "text"),
+                         [(r, t) for r, texts in MORE_PHRASINGS.items() for t in texts])
+def test_more_common_phrasings_are_read(recipient, reason, text):
+    got = recipient.classify(450 if reason in ("speeding", "toomanyconn") else 550, None, text,
+                             "rcpt")
+    assert got.reason == reason, recipient.explain(got)
+
+
+@pytest.mark.parametrize("text", [
+    "Sender address does not exist",
+    "The sender's email address is invalid",
+    "Unknown sender",
+    "From address invalid",
+])
+def test_an_address_failure_that_names_the_sender_is_the_sender_s(recipient, text):
+    got = recipient.classify(550, None, text, "rcpt")
+    assert (got.reason, got.suppress) == ("rejected", False)
