@@ -250,3 +250,27 @@ def test_mangled_mails_give_an_outcome_never_an_exception():
         got = outcome(bytes(raw), 0, OPTIONS)
         kinds.add(got.problem or "ok")
     assert "ok" in kinds and len(kinds) > 1  # some survive, some do not: both were tried
+
+
+def test_verp_follows_the_algorithm_docs_dsn_md_gives_other_languages():
+    import base64
+    import hashlib
+    import hmac
+    import string
+
+    safe = set(string.ascii_letters + string.digits + "!#$&'*/=?^_`{|}~.-")
+
+    def escape(text: str) -> str:
+        return "".join(c if c in safe else "".join(f"+{b:02X}" for b in c.encode())
+                       for c in text)
+
+    def address(secret: str, mid: str, rcpt: str) -> str:
+        rcpt = rcpt.lower()
+        local, _, domain = rcpt.rpartition("@")
+        mac = hmac.new(secret.encode(), f"{mid}\x1f{rcpt}".encode(), hashlib.sha256).digest()
+        signature = base64.b32encode(mac[:10]).decode().lower()
+        return f"bounces+{escape(mid)}={escape(local)}={escape(domain)}={signature}@bounce.example"
+
+    verp = Verp("bounces+{token}@{domain}", "bounce.example", "sëcret")
+    for mid, rcpt in [("m-1", "A@b.example"), ("ü x+y%", "o'n=eil@isp.example")]:
+        assert verp.address(mid, rcpt) == address("sëcret", mid, rcpt)
