@@ -41,6 +41,9 @@ class MailStore:
         self.topic = settings.topic_mail
         self.producer = Producer(confluent_config(settings, **{
             "acks": "all", "linger.ms": 2,
+            # a sender waits up to 10 minutes for the reply to its data (RFC 5321 4.5.3.2.6):
+            # give up on Kafka well before, and answer 451 so that it retries
+            "message.timeout.ms": 120_000,
             "message.max.bytes": settings.mail_record_bytes}))
         self._stop = threading.Event()
         # Delivery reports arrive in poll(): polled here, resolved on the receiver's loop.
@@ -51,17 +54,19 @@ class MailStore:
         while not self._stop.is_set():
             self.producer.poll(0.05)
 
-    async def store(self, key: str, value: bytes) -> KafkaError | None:
+    async def store(self, key: str, value: bytes) -> str | None:
+        """None once the broker has the record; else why it does not."""
         loop = asyncio.get_running_loop()
-        done: asyncio.Future[KafkaError | None] = loop.create_future()
+        done: asyncio.Future[str | None] = loop.create_future()
 
         def acked(err: KafkaError | None, _msg: Message) -> None:
-            loop.call_soon_threadsafe(lambda: done.done() or done.set_result(err))
+            result = None if err is None else str(err)
+            loop.call_soon_threadsafe(lambda: done.done() or done.set_result(result))
 
         try:
             self.producer.produce(self.topic, value, key.encode(), on_delivery=acked)
-        except BufferError as exc:
-            return KafkaError(KafkaError._QUEUE_FULL, str(exc))
+        except BufferError as exc:  # the local queue is full: the sender retries later
+            return f"producer queue full: {exc}"
         return await done
 
     def close(self) -> None:
@@ -78,7 +83,6 @@ class BounceHandler:
         self.verp = (Verp(settings.mail_verp_pattern, self.domain, settings.mail_verp_secret)
                      if settings.mail_verp_secret and "verp" in settings.mail_ways() else None)
         self.store = store
-        self.accepted = 0
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
                           address: str, rcpt_options: list[str]) -> str:
@@ -100,7 +104,6 @@ class BounceHandler:
             if err is not None:
                 log.error("mail %s not stored: %s", key[:16], err)
                 return "451 4.3.0 Could not store the message, try again later"
-        self.accepted += 1
         return f"250 2.0.0 OK stored as {key[:16]}"
 
 
