@@ -12,7 +12,8 @@ Checkpoint, in this order (nothing is committed that is not durable everywhere):
   2. flush the producer (classified replies, hooks, dead letters, changelogs) and check that
      every record was delivered;
   3. write the buffered ClickHouse rows (retried with back-off until they land: the stream
-     waits, it neither drops nor double counts);
+     waits, it neither drops nor double counts; told to stop meanwhile, the engine gives the
+     rows up and commits nothing more, and the next start replays them);
   4. commit the consumed offsets.
 Step 3 runs in a writer thread while the loop goes on with the next records (chDB releases the
 GIL while it inserts, so the insert takes the second core); step 4 follows when it is done. One
@@ -55,7 +56,7 @@ from streams import memory
 from streams.alerts.evaluator import AlertEvaluator
 from streams.alerts.machine import SENDER_PUSHBACK
 from streams.classify.classifier import Classifier
-from streams.exceptions import BrokerError
+from streams.exceptions import BounceflowError, BrokerError
 from streams.ingest.codec import CLASSIFIED, DEAD_LETTER, Codec, Invalid
 from streams.kafka_config import confluent_config, produce
 from streams.runtime.health import DURATION_BUCKETS, LATENCY_BUCKETS, Health, observe
@@ -78,12 +79,18 @@ from streams.tracking.state import PartitionState
 log = logging.getLogger("bounceflow")
 
 SINK_RETRY_MAX_S = 30.0
+STOP_POLL_S = 0.1  # how often a write waiting to be retried looks at the stop flag
 CONSUME_BATCH = 5000
 CONSUME_WAIT_S = 0.05  # longest a batch waits to fill: bounds hook latency at low rates
 IDLE_CHECKPOINT_S = 0.2  # shortest time between checkpoints when the stream is caught up
 SINK_TABLES = ("replies", "hooks", "dead_letters")
 PRODUCED_KEPT = 20_000  # classified replies kept to skip their decoding (about 2 KB each)
 EVENT_TYPE = FIELDS.index("event_type")
+
+
+class WriteAbandoned(BounceflowError):
+    """Told to stop while ClickHouse refused a checkpoint's rows: they stay unwritten, their
+    offsets and every later one uncommitted, and the next start replays them."""
 
 
 class Engine:
@@ -106,6 +113,10 @@ class Engine:
         self.uncommitted: dict[tuple[str, int], int] = {}
         self.produced: dict[bytes, dict[str, Any]] = {}  # classified replies, by their bytes
         self.failed_deliveries: list[str] = []
+        # Set by run(); the writer thread reads it between retries, so that a stop during a
+        # ClickHouse outage is not held up by a write that cannot land.
+        self.should_stop: Callable[[], bool] = lambda: False
+        self.abandoned = False  # a write was given up: nothing more is written or committed
         self.last_checkpoint = self.checkpoint_started = time.monotonic()
         self.home = functools.lru_cache(maxsize=8192)(
             lambda email: partition_of(email, settings.partitions))
@@ -167,6 +178,7 @@ class Engine:
 
     def run(self, should_stop: Callable[[], bool], on_tick: Callable[[], None]) -> None:
         s = self.settings
+        self.should_stop = should_stop
         self.consumer.subscribe([s.topic_replies, s.topic_repartition],
                                 on_assign=self._on_assign, on_revoke=self._on_revoke,
                                 on_lost=self._on_lost)
@@ -188,6 +200,8 @@ class Engine:
                     self.alerts.run(self.checkpoint)
                 on_tick()
             self.checkpoint()
+        except WriteAbandoned as exc:
+            log.warning("%s", exc)
         finally:
             self.close()
 
@@ -309,6 +323,8 @@ class Engine:
 
     def _start_checkpoint(self) -> None:
         """Steps 1-2, and step 3 handed to the writer thread."""
+        if self.abandoned:  # stopping (the revoke of close()): a commit now would pass the rows
+            return
         self._finish_checkpoint()
         self._write_changelogs()
         remaining = self.producer.flush(60)
@@ -372,7 +388,9 @@ class Engine:
                 or (caught_up and age >= IDLE_CHECKPOINT_S))
 
     def _write_rows(self, rows: dict[str, list[Batch]]) -> None:
-        """Step 3, in the writer thread: every table's rows, retried until they land."""
+        """Step 3, in the writer thread: every table's rows, retried until they land, or
+        given up (``WriteAbandoned``) when a write fails after the engine was told to stop: a
+        stop during a ClickHouse outage then ends within the grace period."""
         delay = 0.5
         for table, batches in rows.items():
             if not batches:
@@ -386,8 +404,16 @@ class Engine:
                     failures = self.health.sink_table_failures
                     failures[table] = failures.get(table, 0) + 1
                     self.health.last_sink_error = str(exc)
+                    if self.should_stop():
+                        self.abandoned = True
+                        raise WriteAbandoned(
+                            f"stopped while ClickHouse refused the rows: this checkpoint's "
+                            f"offsets are not committed, the next start replays them ({exc})"
+                        ) from exc
                     log.error("ClickHouse write failed, retrying in %.1fs: %s", delay, exc)
-                    time.sleep(delay)
+                    retry_at = time.monotonic() + delay
+                    while time.monotonic() < retry_at and not self.should_stop():
+                        time.sleep(STOP_POLL_S)
                     delay = min(delay * 2, SINK_RETRY_MAX_S)
             self.health.sink_rows[table] += sum(len(b.rows) for b in batches)
         memory.trim()

@@ -4,14 +4,25 @@ the stream, hang the stop, lose or double a record, or pass unseen in the health
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import multiprocessing
+import threading
+import time
+from collections.abc import Iterator
 
 import pytest
 
 from sinks.clickhouse import connect
-from streams.runtime.progress import wait_drained
+from streams.classify.classifier import Classifier
+from streams.local.broker import free_port
+from streams.local.reference import expected
+from streams.local.synth import generate
+from streams.runtime import clickhouse_relay
+from streams.runtime.engine import Engine
+from streams.runtime.progress import committed, wait_drained
 from streams.runtime.topics import ensure_topics
-from tests.integration.checks import wait_until
+from tests.integration.checks import assert_exact, wait_until
 from tests.integration.test_provider_health import alert_hooks, health_stream
 from tests.integration.test_rebalance_and_sink_failure import EngineThread, produce
 
@@ -67,3 +78,64 @@ def test_alert_evaluation_survives_clickhouse_errors(settings_factory, tmp_path,
     finally:
         client.close()
     assert stored == [("alert",), ("recovered",)]
+
+
+STOP_GRACE_S = 30.0  # docker-compose.yml gives 60 s; a worker must stop well within it
+
+
+@contextlib.contextmanager
+def clickhouse_outage(engine: Engine, outage: str) -> Iterator[None]:
+    """Every insert of ``engine`` fails while inside: its replies table is detached (chDB), or
+    its writer's calls go to a ClickHouse server that does not answer: an ``http://`` DSN on a
+    closed port, reached as an engine process reaches ClickHouse (``clickhouse_relay``)."""
+    if outage == "detached table":
+        client, db = connect(engine.settings.clickhouse_dsn)
+        client.command(f"DETACH TABLE `{db}`.replies")
+        try:
+            yield
+        finally:
+            client.command(f"ATTACH TABLE `{db}`.replies")
+            client.close()
+        return
+    dsn = f"http://127.0.0.1:{free_port()}/bounceflow"  # nothing listens there
+    ours, theirs = multiprocessing.Pipe()
+    threading.Thread(target=clickhouse_relay.serve, args=(theirs, lambda: connect(dsn)[0]),
+                     daemon=True).start()
+    relay = clickhouse_relay.RelayClient(ours, dsn)
+    for sink in engine.sinks.values():
+        sink.client = relay
+    try:
+        yield
+    finally:
+        ours.close()
+
+
+@pytest.mark.parametrize("outage", ["detached table", "unreachable server"])
+def test_a_stop_during_a_clickhouse_outage(settings_factory, tmp_path, outage):
+    """The writer retries while ClickHouse is down; a stop then ends the engine within the grace
+    period, commits nothing that was not written, and the next start replays it exactly."""
+    settings = settings_factory(sink_batch_seconds=0.2)
+    ensure_topics(settings)
+    topics = [settings.topic_replies, settings.topic_repartition]
+    events = list(generate(3000, seed=31))
+    first = EngineThread(settings)
+    produce(settings, events[:1000], tmp_path, "a.jsonl")
+    wait_drained(settings, 1000, lambda: first.thread.is_alive(), timeout=60)
+    with clickhouse_outage(first.engine, outage):
+        produce(settings, events[1000:], tmp_path, "b.jsonl")
+        wait_until(lambda: first.health.sink_failures >= 3, timeout=60)
+        stuck = committed(settings, topics)
+        started = time.monotonic()
+        first._stop.set()  # what SIGTERM does in a worker
+        first.thread.join(STOP_GRACE_S)
+        took = time.monotonic() - started
+        assert not first.thread.is_alive(), f"still retrying {STOP_GRACE_S:.0f} s after the stop"
+        assert first.error is None, first.error
+        print(f"stopped {took:.1f} s after the stop; {first.health.sink_failures} failed writes")
+        assert committed(settings, topics) == stuck  # nothing unwritten was committed
+        assert stuck[settings.topic_replies] < len(events)
+
+    second = EngineThread(settings)
+    wait_drained(settings, len(events), lambda: second.thread.is_alive(), timeout=120)
+    second.stop()
+    assert_exact(settings, expected(events, Classifier(settings.policy), settings.max_attempts))
