@@ -60,11 +60,16 @@ def _data() -> dict[str, Any]:
     return data
 
 
+@cache
+def _stages() -> dict[str, str]:
+    return _data()["stages"]
+
+
 def stage_of(command: str | None) -> str | None:
     """The smtp_stage of the command an MTA names (``RCPT TO``, ``end of DATA``, ``.``)."""
     if not command:
         return None
-    return _data()["stages"].get(command.strip().lower())
+    return _stages().get(command) or _stages().get(command.strip().lower())
 
 
 def parse_fields(spec: str) -> dict[str, str]:
@@ -131,7 +136,7 @@ def options_from(settings: Settings) -> Options:
 def event_id(mta: str, *identity: object) -> str:
     """The same record always gives the same id (a replayed log is recognised downstream);
     built from the record's fields, not its bytes, so every way in agrees."""
-    raw = "\x1f".join("" if p is None else str(p) for p in identity)
+    raw = "\x1f".join(map(str, identity))
     return f"{mta}-{hashlib.blake2b(raw.encode(), digest_size=12).hexdigest()}"
 
 
@@ -166,9 +171,8 @@ def as_int(value: Any) -> int | None:
     return None
 
 
-def id_values(sources: Mapping[str, str], lookup: Any, options: Options) -> dict[str, Any]:
-    """account/campaign/list/profile from the record (``lookup(source)`` -> value or None)."""
-    got = {name: lookup(src) for name, src in sources.items()}
+def id_values(got: Mapping[str, Any], options: Options) -> dict[str, Any]:
+    """account/campaign/list/profile from the values the record's sources gave (or None)."""
     profile = got.get("profile_id")
     return {
         "account_id": as_int(got.get("account_id")) or options.account_id,

@@ -29,7 +29,7 @@ from streams.adapters.common import (
 
 _LINE = re.compile(
     r"^(?P<ts>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?(?: [+-]\d{4})?)(?: \[\d+\])? "
-    r"(?P<id>[0-9A-Za-z]{6}-[0-9A-Za-z]{6,11}-[0-9A-Za-z]{2,4}) (?P<rest>.*?)\r?\n?$")
+    r"(?P<id>[0-9A-Za-z]{6}-[0-9A-Za-z]{6,11}-[0-9A-Za-z]{2,4}) (?P<rest>.*)")
 _ADDR = re.compile(r"^(?P<flag><=|=>|->|==|\*\*|\*>) (?P<addr>[^\s:]+)(?: <[^>]*>)?(?P<rest>.*)$")
 _HOST = re.compile(r" H=(?P<host>\S+)(?: \([^)]*\))? \[(?P<ip>[^\]]+)\]")
 _IFACE = re.compile(r" I=\[(?P<ip>[^\]]+)\]")
@@ -63,7 +63,7 @@ class Exim:
     def line(self, line: bytes | str) -> Result:
         if isinstance(line, bytes):
             line = line.decode("utf-8", "replace")
-        m = _LINE.match(line)
+        m = _LINE.match(line.rstrip("\r\n"))
         if not m:
             return Skip("not an Exim message line")
         mid, rest = m.group("id"), m.group("rest")
@@ -123,7 +123,8 @@ class Exim:
                       sending_ip=iface.group("ip") if iface else self.options.sending_ip,
                       mx_host=mx, attempt=r["n"], final=final, stage=stage, code=code,
                       enhanced=enhanced, text=text,
-                      ids=id_values(self.sources, lookup, self.options))
+                      ids=id_values({k: lookup(v) for k, v in self.sources.items()},
+                                    self.options))
         if isinstance(reply, Skip):
             return reply
         r["last"] = ({k: reply[k] for k in ("reply_code", "enhanced_status", "reply_text",

@@ -8,6 +8,7 @@ being retried (the MTA gave up: ``common.gave_up``); Reception, Feedback, Reject
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -40,7 +41,7 @@ class KumoMTA:
 
     def __init__(self, options: Options | None = None) -> None:
         self.options = options or Options()
-        self.sources = self.options.sources(self.name)
+        self.getters = {f: _getter(s) for f, s in self.options.sources(self.name).items()}
         self.last = LastReplies(self.options.remember)
 
     def state(self) -> dict[str, Any]:
@@ -80,36 +81,41 @@ class KumoMTA:
         msg_id = record["id"]
         recipients = record["recipient"]
         many = isinstance(recipients, list)
-        if not many:
-            recipients = [recipients]
         when = _event_time(record)
-        peer = record.get("peer_address") or {}
-        mx = (peer.get("name") or "").rstrip(".") or None
-        ids = id_values(self.sources, lambda s: _lookup(record, s), self.options)
-        code, enhanced = response.get("code"), _enhanced(response.get("enhanced_code"))
+        peer = record.get("peer_address")
+        mx = (peer.get("name") or "").rstrip(".") or None if peer else None
+        get = record.get
+        ids = id_values({f: g(record) for f, g in self.getters.items()}, self.options)
+        code, status = response.get("code"), response.get("enhanced_code")
+        enhanced = f"{status['class']}.{status['subject']}.{status['detail']}" if status else None
         stage = stage_of(response.get("command"))
-        common = {"event_time": when, "sender": record.get("sender") or "",
-                  "sending_ip": _source_ip(record) or self.options.sending_ip, "mx_host": mx,
-                  "attempt": record.get("num_attempts") or 1, "ids": ids}
+        attempts = get("num_attempts")
+        sender, ip = get("sender") or "", _source_ip(record) or self.options.sending_ip
+        stamp, event_time = get("timestamp"), get("event_time")
         results: list[dict[str, Any] | Skip] = []
-        for rcpt in recipients:
+        for rcpt in recipients if many else (recipients,):
             message = f"{msg_id}/{rcpt}" if many else str(msg_id)
-            eid = event_id("kumo", msg_id, kind, record.get("timestamp"),
-                           record.get("event_time"), record.get("num_attempts"), rcpt)
+            eid = event_id("kumo", msg_id, kind, stamp, event_time, attempts, rcpt)
             if kind in GAVE_UP:
                 fields = gave_up(self.last.pop(message), f"{kind}: {content}".strip())
-                results.append(build(event_id=eid, email=rcpt, message_id=message, final=True,
-                                     **fields, **common))
+                results.append(build(
+                    event_id=eid, event_time=when, email=rcpt, message_id=message,
+                    sender=sender, sending_ip=ip, mx_host=mx, attempt=attempts or 1,
+                    final=True, ids=ids, **fields))
                 continue
             # An OOB report with a 4xx status is a delay notice: the message is still retried.
             final = kind == "Bounce" or (kind == "OOB" and (code or 0) >= 500)
-            reply = build(event_id=eid, email=rcpt, message_id=message, final=final,
-                          stage=stage, code=code, enhanced=enhanced, text=content or kind,
-                          **common)
-            if kind == "TransientFailure" and not isinstance(reply, Skip):
-                self.last.keep(message, reply)
-            elif kind != "TransientFailure":
+            reply = build(event_id=eid, event_time=when, email=rcpt, message_id=message,
+                          sender=sender, sending_ip=ip, mx_host=mx, attempt=attempts or 1,
+                          final=final, stage=stage, code=code, enhanced=enhanced,
+                          text=content or kind, ids=ids)
+            if kind == "TransientFailure":
+                if not isinstance(reply, Skip):
+                    self.last.keep(message, reply)
+            elif self.last.items:
                 self.last.pop(message)
+            if not many:
+                return reply if isinstance(reply, Skip) else [reply]
             results.append(reply)
         return gathered(results)
 
@@ -120,12 +126,6 @@ def _event_time(record: dict[str, Any]) -> int:
     if isinstance(text, str):
         return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
     return int(float(record["timestamp"]) * 1000)
-
-
-def _enhanced(code: Any) -> str | None:
-    if not isinstance(code, dict):
-        return None
-    return f"{code['class']}.{code['subject']}.{code['detail']}"
 
 
 def _source_ip(record: dict[str, Any]) -> str | None:
@@ -139,16 +139,19 @@ def _source_ip(record: dict[str, Any]) -> str | None:
     return host.strip("[]")
 
 
-def _lookup(record: dict[str, Any], source: str) -> Any:
-    """A field source: ``meta.<key>``, ``headers.<Name>``, ``queue.campaign|tenant|domain``
-    (KumoMTA's ``campaign:tenant@domain`` queue names) or a top-level key."""
+def _getter(source: str) -> Callable[[dict[str, Any]], Any]:
+    """The value of a field source in a record: ``meta.<key>``, ``headers.<Name>``,
+    ``queue.campaign|tenant|domain`` (KumoMTA's ``campaign:tenant@domain`` queue names) or a
+    top-level key."""
     where, _, key = source.partition(".")
     if where in ("meta", "headers") and key:
-        value = record.get(where) or {}
-        return value.get(key) if isinstance(value, dict) else None
+        def nested(record: dict[str, Any]) -> Any:
+            value = record.get(where)
+            return value.get(key) if isinstance(value, dict) else None
+        return nested
     if where == "queue" and key:
-        return _queue_parts(record.get("queue") or "").get(key)
-    return record.get(source)
+        return lambda record: _queue_parts(record.get("queue") or "").get(key)
+    return lambda record: record.get(source)
 
 
 def _queue_parts(queue: str) -> dict[str, str]:

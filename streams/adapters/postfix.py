@@ -38,10 +38,10 @@ _LINE = re.compile(
     r"^(?:(?P<syslog>[A-Z][a-z]{2} [ \d]?\d \d\d:\d\d:\d\d)"
     r"|(?P<iso>\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?))"
     r" \S+ (?P<prog>\S*?postfix[^/\s]*/[\w/-]+)(?:\[\d+\])?: "
-    r"(?P<qid>[0-9A-Za-z]{5,}): (?P<rest>.*?)\r?\n?$")
-_TO = re.compile(r"^to=<(?P<to>[^>]*)>,(?: orig_to=<[^>]*>,)? relay=(?P<relay>[^,]*),.*?"
-                 r"(?: dsn=(?P<dsn>\d\.\d{1,3}\.\d{1,3}),)? status=(?P<status>\w+)"
-                 r"(?: \((?P<text>.*)\))?$")
+    r"(?P<qid>[0-9A-Za-z]{5,}): (?P<rest>.*)")
+_TO = re.compile(r"^to=<(?P<to>[^>]*)>,(?: orig_to=<[^>]*>,)? relay=(?P<relay>[^,]*),"
+                 r"(?P<fields>[^(]*?) status=(?P<status>\w+)(?: \((?P<text>.*)\))?$")
+_DSN = re.compile(r" dsn=(\d\.\d{1,3}\.\d{1,3}),")
 _FROM = re.compile(r"^from=<(?P<from>[^>]*)>, (?:(?P<expired>status=expired)|size=)")
 _HEADER = re.compile(r"^info: header (?P<name>[^:\s]+): (?P<value>.*?) from \S+;")
 _SAID = re.compile(r"^host (?P<host>\S+?)\[[^\]]*\] said: (?P<reply>.*?)"
@@ -66,6 +66,7 @@ class Postfix:
         # queue id -> {"from", "mid", "headers", "rcpts": {rcpt: {"n", "last"}}, "t"}
         self.queue: dict[str, dict[str, Any]] = {}
         self.abandoned = 0  # queue ids that never completed
+        self._stamp: tuple[str | None, int] = (None, 0)
         self._lines = 0
 
     def state(self) -> dict[str, Any]:
@@ -82,7 +83,7 @@ class Postfix:
     def line(self, line: bytes | str) -> Result:
         if isinstance(line, bytes):
             line = line.decode("utf-8", "replace")
-        m = _LINE.match(line)
+        m = _LINE.match(line.rstrip("\r\n"))
         if not m:
             return Skip("not a Postfix queue-id line")
         try:
@@ -132,6 +133,14 @@ class Postfix:
         self.abandoned += len(idle)
 
     def _time(self, syslog: str | None, iso: str | None) -> int:
+        stamp = syslog or iso
+        if stamp == self._stamp[0]:  # a log's consecutive lines share their second
+            return self._stamp[1]
+        ms = self._parse_time(syslog, iso)
+        self._stamp = (stamp, ms)
+        return ms
+
+    def _parse_time(self, syslog: str | None, iso: str | None) -> int:
         if iso:
             return local_ms(datetime.fromisoformat(iso.replace("Z", "+00:00")
                                                    .replace(" ", "T")), self.options)
@@ -160,8 +169,11 @@ class Postfix:
         r = entry["rcpts"].setdefault(rcpt, {"n": 0, "last": None})
         r["n"] += 1
         code, enhanced, text, stage, mx = _reply(m.group("text"), m.group("relay"))
+        if enhanced is None:
+            dsn = _DSN.search(m.group("fields"))
+            enhanced = dsn.group(1) if dsn else None
         reply = self._build(line, qid, entry, rcpt, when, r["n"], STATUSES[status], stage,
-                            code, enhanced or m.group("dsn"), text, mx)
+                            code, enhanced, text, mx)
         if status == "deferred" and not isinstance(reply, Skip):
             r["last"] = {k: reply[k] for k in ("reply_code", "enhanced_status",
                                                "reply_text", "smtp_stage", "mx_host")}
@@ -197,7 +209,8 @@ class Postfix:
                      email=rcpt, message_id=f"{qid}/{rcpt}", sender=sender,
                      sending_ip=self.options.sending_ip, mx_host=mx, attempt=attempt,
                      final=final, stage=stage, code=code, enhanced=enhanced, text=text,
-                     ids=id_values(self.sources, lookup, self.options))
+                     ids=id_values({k: lookup(v) for k, v in self.sources.items()},
+                                   self.options))
 
 
 def _reply(text: str, relay: str) -> tuple[int | None, str | None, str, str | None, str | None]:

@@ -106,7 +106,8 @@ class PowerMTA:
             event_time=when, email=rcpt, message_id=message, sender=rec.get("orig") or "",
             sending_ip=rec.get("dlvSourceIp") or self.options.sending_ip,
             mx_host=_mta_host(rec.get("dsnMta") or ""), attempt=attempt, final=REPLIES[kind],
-            ids=id_values(self.sources, rec.get, self.options), **fields,
+            ids=id_values({k: rec.get(v) for k, v in self.sources.items()}, self.options),
+            **fields,
         )
         return reply if isinstance(reply, Skip) else [reply]
 

@@ -11,12 +11,12 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 import zstandard
 
+from bench.ingest import postfix_lines
 from streams.adapters.common import Options, Skip
 from streams.adapters.postfix import Postfix
 from streams.classify.classifier import Classifier
@@ -103,27 +103,8 @@ class CrashAfterProduce(Ingest):
 
 
 def synth_postfix(n: int, seed: int = 5) -> list[str]:
-    """A Postfix log of a synthetic stream: qmgr's from= line, then each reply's to= line."""
-    lines, qids = [], {}
-    for e in generate(n, seed=seed):
-        qid = qids.get(e["message_id"])
-        stamp = datetime.fromtimestamp(e["event_time"] / 1000, timezone.utc).strftime(
-            "%b %e %H:%M:%S")
-        if qid is None:
-            qid = qids[e["message_id"]] = f"{0x100000 + len(qids):X}Q"
-            lines.append(f"{stamp} mail postfix/qmgr[2]: {qid}: from=<news@{e['from_domain']}>,"
-                         f" size=2301, nrcpt=1 (queue active)")
-        code = e["reply_code"]
-        status = "sent" if code and code < 300 else "bounced" if code and code >= 500 \
-            else "deferred"
-        text = (f"host {e['mx_host']}[192.0.2.1] said: {code} {e['enhanced_status'] or ''} "
-                f"{e['reply_text']} (in reply to RCPT TO command)" if code else
-                f"connect to {e['mx_host']}[192.0.2.1]:25: Connection timed out")
-        text = text.replace("\n", " ").replace("  ", " ")
-        lines.append(f"{stamp} mail postfix/smtp[3]: {qid}: to=<{e['email']}>, "
-                     f"relay={e['mx_host']}[192.0.2.1]:25, delay=1, delays=0/0/0.5/0.5, "
-                     f"dsn={e['enhanced_status'] or '4.4.1'}, status={status} ({text})")
-    return lines
+    """A Postfix log of the demo's stream (bench/ingest.py renders it)."""
+    return postfix_lines(list(generate(n, seed=seed)))
 
 
 def uninterrupted(lines: list[str]) -> list[dict]:
