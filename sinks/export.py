@@ -6,7 +6,7 @@ import csv
 import io
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from sinks.reports import Report
 
@@ -30,7 +30,13 @@ def render(report: Report, fmt: str) -> str:
     raise ValueError(f"format {fmt!r} renders to a file: use --output")
 
 
-def write_xlsx(report: Report, path: Path) -> None:
+def file_text(report: Report, fmt: str) -> str:
+    """A text format as `bounceflow report` writes it to a file or prints it (and the pages
+    download it): CSV rows end in CRLF, but the last line in one newline, not an empty row."""
+    return render(report, fmt).rstrip("\r\n") + "\n"
+
+
+def write_xlsx(report: Report, path: Path | BinaryIO) -> None:
     from openpyxl import Workbook
 
     wb = Workbook()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import sys
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ import click
 
 from streams.exceptions import BounceflowError, ConfigError
 from streams.settings import LOG_LEVELS, POLICIES, Settings, describe, markdown_table
+from streams.web.forms import parse_time
 
 
 def _settings(ctx: click.Context, **overrides: Any) -> Settings:
@@ -299,10 +300,9 @@ def _date(value: str | None) -> datetime | None:
     if value is None:
         return None
     try:
-        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD or RFC 3339)") from None
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+        return parse_time(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 @cli.command()
@@ -325,7 +325,7 @@ def report(ctx: click.Context, kind: str, start: str | None, end: str | None,
 
     With the embedded chDB, run it when no worker holds the same data directory."""
     from sinks.clickhouse import connect
-    from sinks.export import render, write_xlsx
+    from sinks.export import file_text, write_xlsx
     from sinks.reports import Filters, run_report
 
     if fmt == "xlsx" and not output:
@@ -338,13 +338,30 @@ def report(ctx: click.Context, kind: str, start: str | None, end: str | None,
         write_xlsx(result, Path(output))  # type: ignore[arg-type]
         click.echo(f"wrote {len(result.rows)} rows to {output}", err=True)
         return
-    # CSV rows already end in CRLF; one more newline would add an empty row.
-    text = render(result, fmt).rstrip("\r\n")
+    text = file_text(result, fmt)
     if output:
-        Path(output).write_text(text + "\n", encoding="utf-8")
+        Path(output).write_text(text, encoding="utf-8")
         click.echo(f"wrote {len(result.rows)} rows to {output}", err=True)
     else:
-        click.echo(text)
+        click.echo(text, nl=False)
+
+
+@cli.command()
+@click.option("--clickhouse", help="ClickHouse DSN (BOUNCEFLOW_CLICKHOUSE_DSN).")
+@click.option("--host", help="Address to listen on (BOUNCEFLOW_WEB_HOST, default 127.0.0.1).")
+@click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
+@click.pass_context
+def serve(ctx: click.Context, clickhouse: str | None, host: str | None, port: int) -> None:
+    """Serve the reports as web pages: Bounces, Undeliveries and Summary with filters, charts
+    and CSV / Excel downloads, and provider health with its alerts.
+
+    Listens on 127.0.0.1 unless told otherwise; on any other address it needs
+    BOUNCEFLOW_WEB_TOKEN (a bearer token) or BOUNCEFLOW_WEB_USER and BOUNCEFLOW_WEB_PASSWORD
+    (basic auth). With the embedded chDB, serve when no worker holds the same data directory,
+    or give the worker a web port (BOUNCEFLOW_WEB_PORT): it serves the same pages."""
+    from streams.web.views import serve as run
+
+    run(_settings(ctx, clickhouse_dsn=clickhouse, web_host=host), port)
 
 
 @cli.command()

@@ -22,6 +22,7 @@ from streams.runtime.health import HEALTH_LOG_INTERVAL_S, Health
 from streams.runtime.topics import ensure_topics
 from streams.settings import Settings
 from streams.web import server as web
+from streams.web import views
 
 log = logging.getLogger("bounceflow")
 
@@ -50,8 +51,10 @@ def run_worker(settings: Settings) -> None:
     status = engines.status if engines else health.as_dict
     if settings.web_port:
         topics = {"replies": settings.topic_replies, "repartitioned": settings.topic_repartition}
-        web.start(settings, {**web.health_routes(status, topics),
-                             **web.live_routes(web.ClientPool(settings.clickhouse_dsn))})
+        # The report pages too: with chDB only this process may open the data.
+        pool = web.ClientPool(settings.clickhouse_dsn)
+        web.start(settings, {**web.health_routes(status, topics), **web.live_routes(pool),
+                             **views.report_routes(pool)})
     next_log = time.monotonic() + HEALTH_LOG_INTERVAL_S
 
     def tick() -> None:
