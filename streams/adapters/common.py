@@ -13,7 +13,7 @@ import hashlib
 import re
 import sys
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from functools import cache
@@ -169,6 +169,24 @@ def as_int(value: Any) -> int | None:
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
         return int(value.strip())
     return None
+
+
+def log_getters(sources: Mapping[str, str], options: Options
+                ) -> dict[str, Callable[[Mapping[str, str], str], Any]]:
+    """The id sources of a mail log (Postfix, Exim), each a function of the headers the log
+    carried (``header.<Name>``, names in lower case) and the envelope sender (``sender.<key>``:
+    the senders file); any other source gives nothing."""
+
+    def getter(source: str) -> Callable[[Mapping[str, str], str], Any]:
+        where, _, key = source.partition(".")
+        if where == "header":
+            name = key.lower()
+            return lambda headers, sender: headers.get(name)
+        if where == "sender":
+            return lambda headers, sender: options.sender_values(sender).get(key)
+        return lambda headers, sender: None
+
+    return {name: getter(source) for name, source in sources.items()}
 
 
 def id_values(got: Mapping[str, Any], options: Options) -> dict[str, Any]:

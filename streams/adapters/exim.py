@@ -23,6 +23,7 @@ from streams.adapters.common import (
     gave_up,
     id_values,
     local_ms,
+    log_getters,
     split_reply,
     stage_of,
 )
@@ -38,6 +39,7 @@ _MSGID = re.compile(r" id=(?P<id>\S+)")
 _SMTP_ERROR = re.compile(
     r"SMTP error from remote mail server after (?:pipelined )?(?P<cmd>[A-Za-z][A-Za-z ]*?)"
     r"(?::<[^>]*>)?(?: [^:]*)?: (?P<reply>[2-5]\d\d.*)$")
+_NO_HEADERS: dict[str, str] = {}  # Exim's main log carries no header values
 _GAVE_UP = ("retry timeout exceeded", "have been failing for a long time")
 
 
@@ -46,7 +48,7 @@ class Exim:
 
     def __init__(self, options: Options | None = None) -> None:
         self.options = options or Options()
-        self.sources = self.options.sources(self.name)
+        self.getters = log_getters(self.options.sources(self.name), self.options)
         # message id -> {"from", "mid", "rcpts": {rcpt: {"n", "last"}}}
         self.queue: dict[str, dict[str, Any]] = {}
 
@@ -112,19 +114,14 @@ class Exim:
                 r["n"] -= 1  # giving up is not another attempt
         r["n"] += 1
         sender = entry["from"] or ""
-
-        def lookup(source: str) -> Any:
-            where, _, key = source.partition(".")
-            return self.options.sender_values(sender).get(key) if where == "sender" else None
-
         iface = _IFACE.search(fields)
         reply = build(event_id=event_id("exim", line.rstrip("\r\n"), addr), event_time=when,
                       email=addr, message_id=f"{mid}/{addr}", sender=sender,
                       sending_ip=iface.group("ip") if iface else self.options.sending_ip,
                       mx_host=mx, attempt=r["n"], final=final, stage=stage, code=code,
                       enhanced=enhanced, text=text,
-                      ids=id_values({k: lookup(v) for k, v in self.sources.items()},
-                                    self.options))
+                      ids=id_values({k: get(_NO_HEADERS, sender)
+                                     for k, get in self.getters.items()}, self.options))
         if isinstance(reply, Skip):
             return reply
         r["last"] = ({k: reply[k] for k in ("reply_code", "enhanced_status", "reply_text",

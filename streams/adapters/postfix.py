@@ -28,6 +28,7 @@ from streams.adapters.common import (
     gave_up,
     id_values,
     local_ms,
+    log_getters,
     split_reply,
     stage_of,
 )
@@ -59,7 +60,7 @@ class Postfix:
     def __init__(self, options: Options | None = None, reference_ms: int | None = None) -> None:
         """``reference_ms``: the time syslog stamps (no year) are read near; now by default."""
         self.options = options or Options()
-        self.sources = self.options.sources(self.name)
+        self.getters = log_getters(self.options.sources(self.name), self.options)
         self.reference_ms = (reference_ms if reference_ms is not None
                              else int(datetime.now(timezone.utc).timestamp() * 1000))
         self.reference_year = datetime.fromtimestamp(self.reference_ms / 1000, timezone.utc).year
@@ -196,20 +197,12 @@ class Postfix:
                attempt: int, final: bool, stage: str | None, code: int | None,
                enhanced: str | None, text: str, mx: str | None) -> dict[str, Any] | Skip:
         sender = entry["from"] or ""
-
-        def lookup(source: str) -> Any:
-            where, _, key = source.partition(".")
-            if where == "header":
-                return entry["headers"].get(key.lower())
-            if where == "sender":
-                return self.options.sender_values(sender).get(key)
-            return None
-
+        headers = entry["headers"]
         return build(event_id=event_id("postfix", line.rstrip("\r\n"), rcpt), event_time=when,
                      email=rcpt, message_id=f"{qid}/{rcpt}", sender=sender,
                      sending_ip=self.options.sending_ip, mx_host=mx, attempt=attempt,
                      final=final, stage=stage, code=code, enhanced=enhanced, text=text,
-                     ids=id_values({k: lookup(v) for k, v in self.sources.items()},
+                     ids=id_values({k: get(headers, sender) for k, get in self.getters.items()},
                                    self.options))
 
 
