@@ -15,7 +15,8 @@ Decision order, first match wins:
 The kind comes from the reply code (2xx delivered, 4xx soft, 5xx hard), or with none from the
 enhanced status's class (5.x.x hard, 4.x.x soft), else soft, unless the deciding text rule
 overrides it (an NXDOMAIN with no SMTP reply is hard). Before RCPT TO (HELO, MAIL FROM) a reason
-that blames the recipient is read as the sender's (``[stage_reasons]`` in context.toml).
+that blames the recipient is read as the sender's (``[stage_reasons]`` in context.toml); a
+reply with no stage of its own takes the one its relay names ("in reply to MAIL FROM command").
 ``basis`` says which step decided (text, status, code, none): a policy may suppress only on some.
 """
 
@@ -148,6 +149,8 @@ class Classifier:
         if possible is None or max(possible, default=0) >= self._wrappers_from:
             quoted = self._quoted(text, lead.end() if lead else 0, own_code, own_status)
         q_code, q_status, inner = quoted if quoted else (None, None, "")
+        if quoted and stage is None:
+            stage = next((s for s, p in self.context.wrapper_stages if p.search(text)), None)
         if own_code is None:
             own_code = q_code
         cls = (own_status or q_status or " ")[0]

@@ -73,6 +73,8 @@ class Context:
     wrappers: tuple[re.Pattern[str], ...]
     # stage -> {reason -> reason}: what a reason means when a reply at that stage gives it.
     stage_reasons: dict[str, dict[str, str]]
+    # (stage, pattern): the command a relay says the reply it quotes answered.
+    wrapper_stages: tuple[tuple[str, re.Pattern[str]], ...]
 
 
 @dataclass(frozen=True)
@@ -180,24 +182,33 @@ def load_policies(path: Path = RULES_DIR / "policies.toml") -> dict[str, Policy]
 
 def load_context(path: Path = RULES_DIR / "context.toml") -> Context:
     data = load_toml(path, "bounceflow.context/1")
-    wrappers = []
-    for pattern in data["wrappers"]["patterns"]:
+
+    def compiled(section: str, pattern: str) -> re.Pattern[str]:
         try:
-            compiled = re.compile(pattern, re.IGNORECASE)
+            return re.compile(pattern, re.IGNORECASE)
         except re.error as exc:
-            raise RulesError(f"{path}: wrappers: bad pattern {pattern!r}: {exc}") from None
-        if not set(compiled.groupindex) & {"code", "status"}:
-            raise RulesError(f"{path}: wrappers: {pattern!r} has no group code or status")
-        wrappers.append(compiled)
+            raise RulesError(f"{path}: {section}: bad pattern {pattern!r}: {exc}") from None
+
+    wrappers = tuple(compiled("wrappers", p) for p in data["wrappers"]["patterns"])
+    for wrapper in wrappers:
+        if not set(wrapper.groupindex) & {"code", "status"}:
+            raise RulesError(f"{path}: wrappers: {wrapper.pattern!r} has no group code or status")
     stage_reasons = data.get("stage_reasons", {})
+    wrapper_stages = data.get("wrapper_stages", {})
+    for section, stages in (("stage_reasons", stage_reasons), ("wrapper_stages", wrapper_stages)):
+        unknown = sorted(set(stages) - STAGES)
+        if unknown:
+            raise RulesError(f"{path}: {section}: unknown stage {unknown[0]!r}")
     for stage, mapping in stage_reasons.items():
-        if stage not in STAGES:
-            raise RulesError(f"{path}: stage_reasons: unknown stage {stage!r}")
         bad = sorted({*mapping, *mapping.values()} - REASONS)
         if bad:
             raise RulesError(f"{path}: stage_reasons.{stage}: {bad} not in the vocabulary")
-    return Context(wrappers=tuple(wrappers),
-                   stage_reasons={s: dict(m) for s, m in stage_reasons.items()})
+    return Context(
+        wrappers=wrappers,
+        stage_reasons={s: dict(m) for s, m in stage_reasons.items()},
+        wrapper_stages=tuple((stage, compiled("wrapper_stages", p))
+                             for stage, patterns in wrapper_stages.items() for p in patterns),
+    )
 
 
 def load_retry_rules(path: Path = RULES_DIR / "retry.toml") -> RetryRules:

@@ -461,3 +461,17 @@ def test_more_common_phrasings_are_read(recipient, reason, text):
 def test_an_address_failure_that_names_the_sender_is_the_sender_s(recipient, text):
     got = recipient.classify(550, None, text, "rcpt")
     assert (got.reason, got.suppress) == ("rejected", False)
+
+
+@pytest.mark.parametrize(("text", "reason", "suppress"), [
+    ("host mx.example.net[192.0.2.7] said: 550 5.1.2 <s@nowhere.example>: Domain not found "
+     "(in reply to MAIL FROM command)", "rejected", False),
+    ("SMTP error from remote mail server after MAIL FROM:<s@nowhere.example>: 550 5.1.1 No such "
+     "user", "rejected", False),
+    ("host mx.example.net[192.0.2.7] said: 550 5.1.2 <a@nowhere.example>: Domain not found "
+     "(in reply to RCPT TO command)", "hostunknown", True),
+])
+def test_a_quoted_reply_with_no_stage_takes_the_one_its_relay_names(recipient, text, reason,
+                                                                     suppress):
+    got = recipient.classify(None, None, text, None)
+    assert (got.reason, got.suppress) == (reason, suppress)

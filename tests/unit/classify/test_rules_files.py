@@ -77,6 +77,8 @@ def test_a_rule_s_patterns_are_tried_alone_unless_one_refers_to_a_group(tmp_path
      "userunknown = 'nonsense'", "not in the vocabulary"),
     ("[wrappers]\npatterns = ['said: \\\\d+']", "no group code or status"),
     ("[wrappers]\npatterns = ['(']", "bad pattern"),
+    ("[wrappers]\npatterns = ['(?P<code>[245]\\d\\d)']\n[wrapper_stages]\nquit = ['x']",
+     "unknown stage"),
 ])
 def test_a_bad_context_file_is_named(tmp_path, body, message):
     path = tmp_path / "context.toml"
