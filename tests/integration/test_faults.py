@@ -12,19 +12,28 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from sinks.clickhouse import connect
 from streams.classify.classifier import Classifier
+from streams.delivery import subscriptions
+from streams.delivery.deliverer import Delivery
+from streams.ingest.codec import HOOK
+from streams.kafka_config import confluent_config
 from streams.local.broker import free_port
 from streams.local.reference import expected
 from streams.local.synth import generate
 from streams.runtime import clickhouse_relay
 from streams.runtime.engine import Engine
+from streams.runtime.health import Health
 from streams.runtime.progress import committed, wait_drained
 from streams.runtime.topics import ensure_topics
+from streams.tracking.hooks import as_dict, hook_values
 from tests.integration.checks import assert_exact, wait_until
+from tests.integration.test_http_delivery import Receiver
 from tests.integration.test_provider_health import alert_hooks, health_stream
 from tests.integration.test_rebalance_and_sink_failure import EngineThread, produce
+from tests.unit.tracking.test_machine import reply
 
 pytestmark = pytest.mark.integration
 
@@ -139,3 +148,70 @@ def test_a_stop_during_a_clickhouse_outage(settings_factory, tmp_path, outage):
     wait_drained(settings, len(events), lambda: second.thread.is_alive(), timeout=120)
     second.stop()
     assert_exact(settings, expected(events, Classifier(settings.policy), settings.max_attempts))
+
+
+class FaultyConsumer:
+    """A deliverer's real consumer, with one fault injected: a fatal error as the first thing
+    it reads, or a refused first commit (as after a rebalance)."""
+
+    def __init__(self, consumer, fault: str) -> None:
+        self.consumer, self.fault = consumer, fault
+
+    def consume(self, *args, **kwargs):
+        if self.fault == "fatal":
+            self.fault = ""
+            return [Message(error=KafkaError(KafkaError._FATAL, "injected", fatal=True))]
+        return self.consumer.consume(*args, **kwargs)
+
+    def commit(self, *args, **kwargs):
+        if self.fault == "commit":
+            self.fault = ""
+            raise KafkaException(KafkaError(KafkaError.REBALANCE_IN_PROGRESS, "injected"))
+        return self.consumer.commit(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.consumer, name)
+
+
+def test_deliverers_that_fail_are_seen_and_restarted(settings_factory, tmp_path):
+    """A refused commit does not end a deliverer; a fatal consumer error does, and the
+    deliverer is started again. Every hook arrives; /health's delivery figures tell what
+    happened."""
+    settings = settings_factory()
+    ensure_topics(settings)
+    hooks = [as_dict(hook_values("sbounce", {**reply(f"e{i}", "soft", message_id=f"m{i}", t=i),
+                                             "email": f"u{i % 8}@x.com"})) for i in range(60)]
+    producer = Producer(confluent_config(settings))
+    for h in hooks:
+        producer.produce(settings.topic_hooks, key=h["event_data"]["email"].encode(),
+                         value=HOOK.encode(h))
+    producer.flush()
+    receiver = Receiver({"/commit": [200], "/fatal": [200]})
+    path = tmp_path / "hooks.toml"
+    path.write_text("".join(f'''
+[[http]]
+name = "{name}"
+url = "{receiver.url}/{name}"
+batch_size = 10
+batch_seconds = 0.2
+''' for name in ("commit", "fatal")))
+    stop = threading.Event()
+    delivery = Delivery(settings, subscriptions.load(str(path)), stop)
+    for deliverer in delivery.deliverers:
+        deliverer.consumer = FaultyConsumer(deliverer.consumer, deliverer.sub.name)
+    health = Health(delivery=delivery.status)  # as the worker's /health shows it
+    delivery.start()
+    try:
+        want = {h["hook_id"] for h in hooks}
+        for name in ("commit", "fatal"):
+            wait_until(lambda name=name: {h["hook_id"] for h in receiver.delivered(f"/{name}")}
+                       == want, 60)
+        figures = health.as_dict()["delivery"]
+    finally:
+        stop.set()
+        delivery.join()
+    assert (figures["commit"]["commit_failures"], figures["commit"]["restarts"]) == (1, 0)
+    assert figures["commit"]["alive"]
+    assert figures["fatal"]["restarts"] == 1 and figures["fatal"]["alive"]
+    assert "injected" in figures["fatal"]["last_error"]
+    assert all(f["sent"] >= len(hooks) for f in figures.values())
