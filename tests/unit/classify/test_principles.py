@@ -475,3 +475,10 @@ def test_a_quoted_reply_with_no_stage_takes_the_one_its_relay_names(recipient, t
                                                                      suppress):
     got = recipient.classify(None, None, text, None)
     assert (got.reason, got.suppress) == (reason, suppress)
+
+
+@pytest.mark.parametrize(("code", "status"), [(550, "5.3.2"), (451, "4.3.2")])
+def test_a_system_not_accepting_messages_is_not_the_address(recipient, code, status):
+    # RFC 3463: shutdown, excessive load or maintenance of the host
+    got = recipient.classify(code, status, GIBBERISH, "rcpt")
+    assert (got.reason, got.suppress) == ("systemerror", False)
