@@ -490,7 +490,11 @@ def rules_validate(files: tuple[str, ...]) -> None:
               show_default=True)
 @click.option("--seed", type=int, default=7, show_default=True, help="Stream generator seed.")
 @click.option("--policy", type=click.Choice(POLICIES), default=Settings.policy, show_default=True)
-def demo(events: int, data_dir: str | None, partitions: int, seed: int, policy: str) -> None:
+@click.option("--from", "mta", type=click.Choice(["kumomta"]),
+              help="Produce the stream as this MTA's own log records, which the worker reads "
+                   "(kumomta: BOUNCEFLOW_INPUT_FORMAT=kumomta, docs/mta/kumomta.md).")
+def demo(events: int, data_dir: str | None, partitions: int, seed: int, policy: str,
+         mta: str | None) -> None:
     """Run the whole pipeline on the embedded default and check the reports.
 
     Starts a local broker and a worker with embedded ClickHouse (chDB), produces a realistic
@@ -500,7 +504,7 @@ def demo(events: int, data_dir: str | None, partitions: int, seed: int, policy: 
     from streams.local.demo import run_demo
 
     ok = run_demo(events=events, data_dir=data_dir, partitions=partitions, seed=seed,
-                  policy=policy)
+                  policy=policy, mta=mta)
     if not ok:
         sys.exit(1)
 

@@ -11,10 +11,14 @@ from typing import Any
 
 import click
 
+from streams.adapters.common import Skip, options_from
+from streams.adapters.kumomta import KumoMTA
 from streams.classify.classifier import Classifier
 from streams.exceptions import BounceflowError
-from streams.ingest.produce import produce
+from streams.ingest.produce import produce, reply_producer
+from streams.kafka_config import produce as send
 from streams.local.broker import LocalBroker
+from streams.local.mta_logs import kumomta_lines
 from streams.local.reference import SUMMARY_KEYS, expected
 from streams.local.synth import generate
 from streams.local.testing import start_worker, stop_worker
@@ -59,8 +63,34 @@ def read_reports(settings: Settings) -> tuple[dict[str, Any], dict[str, Any]]:
     return printed, values
 
 
+def _replies_of(records: list[str], settings: Settings) -> list[dict[str, Any]]:
+    """What the KumoMTA records mean, as the worker's adapter reads them: the expected reports
+    are computed from these."""
+    adapter = KumoMTA(options_from(settings))
+    out: list[dict[str, Any]] = []
+    for record in records:
+        result = adapter.line(record)
+        if not isinstance(result, Skip):
+            out.extend(result)
+    return out
+
+
+def _produce_records(settings: Settings, records: list[str]) -> None:
+    """KumoMTA's records as they are, keyed by recipient, as its kafka publisher would."""
+    failed: list[str] = []
+    producer = reply_producer(settings, failed)
+    for record in records:
+        key = json.loads(record)["recipient"].lower().encode()
+        send(producer, settings.topic_replies, key, record.encode())
+        producer.poll(0)
+    if producer.flush(60) or failed:
+        raise BounceflowError(f"could not produce the KumoMTA records: {failed[:3]}")
+
+
 def run_demo(events: int, data_dir: str | None, partitions: int, seed: int,
-             policy: str) -> bool:
+             policy: str, mta: str | None = None) -> bool:
+    """``mta``: kumomta writes the stream as KumoMTA's log records and produces those, as
+    KumoMTA's own kafka publisher would; the worker reads them (input_format kumomta)."""
     from sinks.export import render
     from sinks.reports import Report
 
@@ -76,20 +106,31 @@ def run_demo(events: int, data_dir: str | None, partitions: int, seed: int,
         settings = Settings.load(
             env={}, kafka_bootstrap=broker.bootstrap, clickhouse_dsn=f"chdb://{root}/chdb",
             partitions=partitions, policy=policy, session_timeout_s=6.0,
+            input_format=mta or "avro",
         )
         ensure_topics(settings)
+        records = kumomta_lines(stream) if mta == "kumomta" else None
+        if records is not None:
+            (root / "kumomta.log").write_text("".join(r + "\n" for r in records))
+            stream = _replies_of(records, settings)
+            events = len(records)
         want = expected(stream, Classifier(policy), settings.max_attempts)
         worker = start_worker(settings, root / "worker.log")
         click.echo(f"worker started (log: {root / 'worker.log'})", err=True)
         try:
             started = time.monotonic()
-            with open(root / "events.jsonl", encoding="utf-8") as f:
-                result = produce(settings, f, on_progress=lambda n: click.echo(
-                    f"\rproduced {n}/{events} replies", err=True, nl=False))
-            click.echo("", err=True)
-            if result.bad or result.failed:
-                raise BounceflowError(f"could not produce the stream: {result.bad[:3]} "
-                                      f"{result.failed[:3]}")
+            if records is not None:
+                _produce_records(settings, records)
+                click.echo(f"produced {events} KumoMTA log records ({root / 'kumomta.log'})",
+                           err=True)
+            else:
+                with open(root / "events.jsonl", encoding="utf-8") as f:
+                    result = produce(settings, f, on_progress=lambda n: click.echo(
+                        f"\rproduced {n}/{events} replies", err=True, nl=False))
+                click.echo("", err=True)
+                if result.bad or result.failed:
+                    raise BounceflowError(f"could not produce the stream: {result.bad[:3]} "
+                                          f"{result.failed[:3]}")
             wait_drained(settings, events, lambda: worker.poll() is None,
                          timeout=max(180.0, events / 100), on_progress=lambda n: click.echo(
                              f"\rprocessed {n}/{events} replies", err=True, nl=False))

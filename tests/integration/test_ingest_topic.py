@@ -11,7 +11,7 @@ from confluent_kafka import Producer
 
 from streams.kafka_config import confluent_config
 from streams.runtime.topics import ensure_topics
-from tests.conftest import report_json
+from tests.conftest import report_json, run_cli
 from tests.integration.checks import read_topic
 from tests.unit.adapters.test_kumomta import expiration, record, transient
 
@@ -42,3 +42,12 @@ def test_a_worker_reads_kumomta_records_from_its_topic(settings_factory, worker_
             summary["dead_letters"]) == (6, 3, 2, 1, 1, 1, 1)  # the expiry changes no status
     [letter] = read_topic(settings, settings.topic_dead_letters)
     assert b"KumoMTA record: not JSON" in letter.value()
+
+
+def test_demo_from_kumomta_checks_its_reports(tmp_path, settings_factory):
+    settings = settings_factory()
+    done = run_cli(settings, "demo", "--from", "kumomta", "--events", "600", "--data-dir",
+                   str(tmp_path / "demo"))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "check: the reports equal the produced stream exactly" in done.stdout
+    assert (tmp_path / "demo" / "kumomta.log").read_text().count('"type": "Expiration"') > 0
