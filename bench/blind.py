@@ -11,7 +11,8 @@ policy's meaning). Prints, per file and overall: reason agreement (the predicted
 the acceptable ones), kind agreement, the suppress decision's precision, recall and F1 (each on
 its own: a wrong suppression loses a good address, a missed one costs reputation), and the most
 common disagreements as counts (predicted -> labelled), never the texts, so that reading the
-report does not turn the blind set into a tuning set."""
+report does not turn the blind set into a tuning set; and how the rows were decided (text rule,
+status entry, reply code, nothing: Classification.basis), each with how many agree."""
 
 from __future__ import annotations
 
@@ -117,6 +118,9 @@ class Score:
     fn: int = 0
     confusion: Counter[tuple[str, str]] = field(default_factory=Counter)
     wrong_suppress: Counter[tuple[str, str]] = field(default_factory=Counter)
+    # how each row was decided (Classification.basis), and how many of those agree on the reason
+    bases: Counter[str] = field(default_factory=Counter)
+    bases_agreeing: Counter[str] = field(default_factory=Counter)
 
     @property
     def precision(self) -> float | None:
@@ -134,7 +138,8 @@ class Score:
         return Score(self.rows + other.rows, self.reasons + other.reasons,
                      self.kinds + other.kinds, self.tp + other.tp, self.fp + other.fp,
                      self.fn + other.fn, self.confusion + other.confusion,
-                     self.wrong_suppress + other.wrong_suppress)
+                     self.wrong_suppress + other.wrong_suppress, self.bases + other.bases,
+                     self.bases_agreeing + other.bases_agreeing)
 
 
 def score(classifier: Classifier, rows: list[Row]) -> Score:
@@ -142,8 +147,10 @@ def score(classifier: Classifier, rows: list[Row]) -> Score:
     for row in rows:
         got = classifier.classify(row.code, row.status, row.text, row.stage)
         labelled = "|".join(sorted(row.reasons))
+        s.bases[got.basis] += 1
         if got.reason in row.reasons:
             s.reasons += 1
+            s.bases_agreeing[got.basis] += 1
         else:
             s.confusion[(got.reason, labelled)] += 1
         s.kinds += got.kind == row.kind
@@ -152,7 +159,7 @@ def score(classifier: Classifier, rows: list[Row]) -> Score:
         s.fn += row.suppress and not got.suppress
         if got.suppress != row.suppress:
             what = "suppressed" if got.suppress else "kept"
-            s.wrong_suppress[(f"{what} as {got.reason} ({got.rule})", labelled)] += 1
+            s.wrong_suppress[(f"{what} as {got.reason} ({got.basis}: {got.rule})", labelled)] += 1
     return s
 
 
@@ -167,7 +174,9 @@ def report(name: str, s: Score, top: int) -> list[str]:
         f"{name}: {s.rows} rows; reasons {_figure(_ratio(s.reasons, s.rows))}, "
         f"kinds {_figure(_ratio(s.kinds, s.rows))}; suppress precision "
         f"{_figure(s.precision, False)} recall {_figure(s.recall, False)} "
-        f"F1 {_figure(s.f1, False)} (tp {s.tp}, fp {s.fp}, fn {s.fn})"]
+        f"F1 {_figure(s.f1, False)} (tp {s.tp}, fp {s.fp}, fn {s.fn})",
+        "  decided by: " + ", ".join(
+            f"{basis} {n} ({s.bases_agreeing[basis]} agree)" for basis, n in s.bases.most_common())]
     if top:
         lines += [f"  {n:4}  {got} -> {want}" for (got, want), n in s.confusion.most_common(top)]
         lines += [f"  {n:4}  {got} -> {want}"

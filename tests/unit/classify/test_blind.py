@@ -48,6 +48,7 @@ def test_figures_on_invented_rows(tmp_path):
     assert (s.precision, s.recall, s.f1) == (0.5, 0.5, 0.5)
     assert s.confusion == {("userunknown", "blocked"): 1, ("undefined", "userunknown"): 1}
     assert sum(s.wrong_suppress.values()) == 2
+    assert s.bases == {"text": 4, "none": 1} and s.bases_agreeing == {"text": 3}
 
 
 def test_precision_and_recall_are_separate(tmp_path):
@@ -69,6 +70,7 @@ def test_report_per_file_and_overall_without_texts(tmp_path, capsys):
     assert "overall: 5 rows; reasons 60.0%, kinds 80.0%; suppress precision 0.500 recall " \
         "0.500 F1 0.500 (tp 1, fp 1, fn 1)" in out
     assert "userunknown -> blocked" in out
+    assert "decided by: text 4 (3 agree), none 1 (0 agree)" in out
     for line in INVENTED:
         assert line.split("\t")[-1] not in out
 
