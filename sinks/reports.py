@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from streams.exceptions import BounceflowError
+from streams.ingest.validation import AFTER_DELIVERY
 
 GROUP_COLUMNS = ("from_domain", "sending_ip")
 
@@ -62,13 +63,23 @@ def undeliveries_sql(db: str, group_by: str, where: str) -> str:
     )
 
 
+# Replies that arrived later, by mail (DSNs: streams/mail/), after the server had accepted.
+_ASYNC = f"smtp_stage = '{AFTER_DELIVERY}'"
+
+
 def summary_sql(db: str, where: str) -> list[str]:
     return [
         "SELECT count() AS replies, countIf(kind = 'delivered') AS delivered,\n"
         "       countIf(kind = 'soft') AS soft_bounces, countIf(kind = 'hard') AS hard_bounces,\n"
-        "       uniqExact(message_id) AS messages,\n"
-        "       uniqExactIf(message_id, kind = 'delivered') AS delivered_messages\n"
+        f"       countIf(kind = 'soft' AND {_ASYNC}) AS async_soft_bounces,\n"
+        f"       countIf(kind = 'hard' AND {_ASYNC}) AS async_hard_bounces,\n"
+        "       uniqExact(message_id) AS messages\n"
         f"FROM `{db}`.replies FINAL WHERE {where}",
+        # A message delivered and then bounced hard by mail (a DSN) is no longer delivered.
+        "SELECT countIf(delivered AND NOT bounced_later) AS delivered_messages\n"
+        "FROM (SELECT message_id, max(kind = 'delivered') AS delivered,\n"
+        f"             max(kind = 'hard' AND {_ASYNC}) AS bounced_later\n"
+        f"      FROM `{db}`.replies FINAL WHERE {where} GROUP BY message_id)",
         "SELECT countIf(event_type = 'undeliv') AS undelivered,\n"
         "       countIf(event_type = 'suppress') AS suppressed,\n"
         "       countIf(event_type = 'status') AS hard_bounced_profiles\n"

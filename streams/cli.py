@@ -279,7 +279,7 @@ def ingest_smtp(ctx: click.Context, listen: str, no_relay: bool, bootstrap: str 
     if not settings.mail_bounce_domain:
         raise ConfigError("set BOUNCEFLOW_MAIL_BOUNCE_DOMAIN: the domain bounces come back to")
     logs.configure(settings)
-    ensure_topics(settings)
+    ensure_topics(settings, extra=smtp_server.mail_topic(settings))
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

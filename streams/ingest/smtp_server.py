@@ -34,6 +34,11 @@ def original_to(rcpt: str, raw: bytes) -> bytes:
     return b"X-Original-To: " + rcpt.encode("utf-8", "replace") + b"\r\n" + raw
 
 
+def mail_topic(settings: Settings) -> dict[str, dict[str, str]]:
+    """The mail topic and its config, for ``ensure_topics``: records as large as a mail."""
+    return {settings.topic_mail: {"max.message.bytes": str(settings.mail_record_bytes)}}
+
+
 class MailStore:
     """Produces mail to the mail topic; ``store`` returns once the broker acknowledged it."""
 

@@ -14,13 +14,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from streams.classify.classifier import Classifier
-from streams.ingest.validation import problems
+from streams.ingest.validation import AFTER_DELIVERY, problems
 
 GROUPS = ("from_domain", "sending_ip")
 HOOK_TYPE = {"delivered": "deliv", "soft": "sbounce", "hard": "hbounce"}
 # The summary figures that `report summary` must equal.
 SUMMARY_KEYS = ("replies", "delivered", "soft_bounces", "hard_bounces", "undelivered",
-                "suppressed", "messages", "hard_bounced_profiles", "dead_letters")
+                "suppressed", "messages", "hard_bounced_profiles", "dead_letters",
+                "async_soft_bounces", "async_hard_bounces", "delivered_messages")
 
 
 def expected(
@@ -32,7 +33,10 @@ def expected(
     hook_ids: set[str] = set()
     undelivered: dict[str, dict[str, Any]] = {}
     summary = Counter(replies=0, delivered=0, soft_bounces=0, hard_bounces=0, suppressed=0,
-                      hard_bounced_profiles=0, dead_letters=0)
+                      hard_bounced_profiles=0, dead_letters=0, async_soft_bounces=0,
+                      async_hard_bounces=0)
+    delivered: set[str] = set()
+    bounced_later: set[str] = set()  # hard bounces by mail (a DSN): no longer delivered
     bounces: dict[str, Counter] = {g: Counter() for g in GROUPS}
     for e in events:
         if problems(e):
@@ -46,6 +50,12 @@ def expected(
         summary[{"delivered": "delivered", "soft": "soft_bounces", "hard": "hard_bounces"}[
             c.kind]] += 1
         messages.add(e["message_id"])
+        if c.kind == "delivered":
+            delivered.add(e["message_id"])
+        elif e.get("smtp_stage") == AFTER_DELIVERY:
+            summary[f"async_{c.kind}_bounces"] += 1
+            if c.kind == "hard":
+                bounced_later.add(e["message_id"])
         if c.kind == "soft":
             for g in GROUPS:
                 bounces[g][(e[g], domain, c.bounce_text)] += 1
@@ -70,7 +80,8 @@ def expected(
     undeliveries = {g: Counter((u[g], u["domain"], u["bounce_text"])
                                for u in undelivered.values()) for g in GROUPS}
     return {
-        "summary": {**summary, "messages": len(messages), "undelivered": len(undelivered)},
+        "summary": {**summary, "messages": len(messages), "undelivered": len(undelivered),
+                    "delivered_messages": len(delivered - bounced_later)},
         "bounces": bounces,
         "undeliveries": undeliveries,
         "hook_ids": hook_ids,

@@ -18,8 +18,10 @@ from streams.tracking.state import TABLES
 log = logging.getLogger(__name__)
 
 
-def ensure_topics(settings: Settings, timeout: float = 30.0) -> list[str]:
-    """Create the topics that do not exist yet; return the names created."""
+def ensure_topics(settings: Settings, timeout: float = 30.0,
+                  extra: dict[str, dict[str, str]] | None = None) -> list[str]:
+    """Create the topics that do not exist yet; return the names created. ``extra``: a
+    command's own topics and their configs (``bounceflow ingest smtp``'s mail topic)."""
     admin = AdminClient(confluent_config(settings))
     try:
         existing = admin.list_topics(timeout=timeout).topics
@@ -27,10 +29,10 @@ def ensure_topics(settings: Settings, timeout: float = 30.0) -> list[str]:
         raise BrokerError(f"cannot reach Kafka at {settings.kafka_bootstrap}: {exc}") from None
     # A dead letter is the raw input plus its reason: a little larger than the largest input.
     config = {settings.topic_dead_letters: {"max.message.bytes": str(settings.max_message_bytes)},
-              settings.topic_mail: {"max.message.bytes": str(settings.mail_record_bytes)}}
+              **(extra or {})}
     for table in TABLES:
         config[changelog_topic(settings, table)] = {"cleanup.policy": "compact"}
-    names = [*settings.topics, settings.topic_mail, settings.topic_repartition,
+    names = [*settings.topics, *(extra or {}), settings.topic_repartition,
              *(changelog_topic(settings, t) for t in TABLES)]
     wanted = [t for t in names if t not in existing]
     for name in names:

@@ -18,12 +18,14 @@ from pathlib import Path
 
 import pytest
 
+from streams.classify.classifier import Classifier
 from streams.ingest.codec import DEAD_LETTER, HOOK, SMTP_REPLY
 from streams.ingest.produce import reply_producer, send_reply
+from streams.local.reference import SUMMARY_KEYS, expected
 from streams.local.testing import worker_env
 from streams.mail.verp import Verp
 from streams.settings import Settings
-from tests.conftest import run_cli
+from tests.conftest import report_json, run_cli
 from tests.integration.checks import read_topic, wait_until
 from tests.unit.mail import samples
 
@@ -216,6 +218,23 @@ def test_bounces_by_smtp_then_the_same_from_a_maildir(settings_factory, worker_f
                for m in read_topic(settings, settings.topic_dead_letters, 1.0)]
     malformed = [d for d in letters if d["reason"].startswith("mail unreadable")]
     assert all(mails["malformed"][1] in d["value"].replace(b"\r\n", b"\n") for d in malformed)
+
+    # The summary: the delivered message bounced later is no longer delivered; the async
+    # bounces counted apart; each report once; what the reference model says.
+    worker.stop()
+    summary = report_json(settings, "summary")
+    assert {k: summary[k] for k in ("replies", "delivered", "hard_bounces", "soft_bounces",
+                                    "async_hard_bounces", "async_soft_bounces",
+                                    "delivered_messages", "hard_bounced_profiles")} == {
+        "replies": 8, "delivered": 1, "hard_bounces": 6, "soft_bounces": 1,
+        "async_hard_bounces": 6, "async_soft_bounces": 1, "delivered_messages": 0,
+        "hard_bounced_profiles": 6}
+    unique = {}
+    for m in read_topic(settings, settings.topic_replies, 1.0):
+        event = SMTP_REPLY.decode(m.value())
+        unique.setdefault(event["event_id"], event)
+    want = expected(list(unique.values()), Classifier(), settings.max_attempts)["summary"]
+    assert {k: summary[k] for k in SUMMARY_KEYS} == {k: want[k] for k in SUMMARY_KEYS}
 
 
 def test_a_20_mb_mail_is_refused_with_552(settings_factory, receivers):
