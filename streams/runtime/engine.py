@@ -84,6 +84,9 @@ CONSUME_BATCH = 5000
 CONSUME_WAIT_S = 0.05  # longest a batch waits to fill: bounds hook latency at low rates
 IDLE_CHECKPOINT_S = 0.2  # shortest time between checkpoints when the stream is caught up
 SINK_TABLES = ("replies", "hooks", "dead_letters")
+# The ClickHouse clients __init__ opens (the loop's, the writer thread's): an engine process is
+# given a pipe to the worker's process for each (engine_processes.py).
+CLICKHOUSE_CLIENTS = 2
 PRODUCED_KEPT = 20_000  # classified replies kept to skip their decoding (about 2 KB each)
 EVENT_TYPE = FIELDS.index("event_type")
 

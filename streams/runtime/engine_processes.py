@@ -41,14 +41,12 @@ from streams import logs
 from streams.classify.classifier import Classifier
 from streams.exceptions import BounceflowError
 from streams.runtime import clickhouse_relay, interpreter
-from streams.runtime.engine import Engine
+from streams.runtime.engine import CLICKHOUSE_CLIENTS, Engine
 from streams.runtime.health import Health, merge
 from streams.settings import Settings, redact_dsn
 
 log = logging.getLogger("bounceflow")
 
-# Clients an engine opens (its loop's and its writer thread's, engine.py): a pipe each.
-CLIENTS_PER_ENGINE = 2
 HEALTH_SEND_INTERVAL_S = 1.0  # how fresh an engine's figures are at the worker's /health
 STOP_TIMEOUT_S = 60.0  # an engine's last checkpoint and leaving the group, before it is killed
 _PR_SET_PDEATHSIG = 1
@@ -116,7 +114,7 @@ class EngineProcesses:
 
     def _start(self, index: int, classifier: Classifier | None) -> None:
         ends = []
-        for n in range(CLIENTS_PER_ENGINE):
+        for n in range(CLICKHOUSE_CLIENTS):
             ours, theirs = self._context.Pipe()
             self._relays.append((f"clickhouse-{index}.{n}", ours))
             ends.append(theirs)
@@ -162,6 +160,25 @@ def start_method() -> str:
     return "fork" if threads == 1 else "spawn"
 
 
+def relayed_clickhouse(ends: list[Connection]) -> Callable[[str], tuple[Any, str]]:
+    """The engine's ClickHouse opener in an engine process: each call a client over the next
+    of ``ends``, the pipes its worker's process serves (made before the fork, one per client the
+    engine declares it opens). A call more is a bug in that count, and says so."""
+    pipes = iter(ends)
+
+    def open_client(dsn: str) -> tuple[Any, str]:
+        conn = next(pipes, None)
+        if conn is None:
+            raise BounceflowError(
+                f"the engine opened more than {len(ends)} ClickHouse clients, the pipes an engine "
+                "process is given: engine.CLICKHOUSE_CLIENTS must count every client "
+                "Engine.__init__ opens")
+        # The DSN tells the sink whether ClickHouse is chDB, as the real client's uri would.
+        return clickhouse_relay.RelayClient(conn, redact_dsn(dsn)), database_of(dsn)
+
+    return open_client
+
+
 def _engine_main(settings: Settings, index: int, ends: list[Connection], health_queue: Any,
                  parent_pid: int, classifier: Classifier | None) -> None:
     """An engine process: the engine as a worker of one process runs it, with ClickHouse
@@ -174,11 +191,8 @@ def _engine_main(settings: Settings, index: int, ends: list[Connection], health_
     signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
     # Ctrl-C reaches the whole process group; the worker's process decides when engines stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    pipes = iter(ends)
     health = Health()
-    # The DSN tells the sink whether ClickHouse is chDB, as the real client's uri would.
-    engine = Engine(settings, health, classifier=classifier, clickhouse=lambda dsn: (
-        clickhouse_relay.RelayClient(next(pipes), redact_dsn(dsn)), database_of(dsn)))
+    engine = Engine(settings, health, classifier=classifier, clickhouse=relayed_clickhouse(ends))
     next_send = 0.0
 
     def tick() -> None:

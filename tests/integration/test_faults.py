@@ -24,7 +24,7 @@ from streams.local.broker import free_port
 from streams.local.reference import expected
 from streams.local.synth import generate
 from streams.runtime import clickhouse_relay
-from streams.runtime.engine import Engine
+from streams.runtime.engine import CLICKHOUSE_CLIENTS, Engine
 from streams.runtime.health import Health
 from streams.runtime.progress import committed, wait_drained
 from streams.runtime.topics import ensure_topics
@@ -215,3 +215,19 @@ batch_seconds = 0.2
     assert figures["fatal"]["restarts"] == 1 and figures["fatal"]["alive"]
     assert "injected" in figures["fatal"]["last_error"]
     assert all(f["sent"] >= len(hooks) for f in figures.values())
+
+
+def test_an_engine_opens_as_many_clickhouse_clients_as_it_declares(settings_factory):
+    """An engine process is given a pipe per client (engine_processes.py): the count the
+    engine declares must be the count it opens."""
+    settings = settings_factory()
+    ensure_topics(settings)
+    opened = []
+
+    def counting(dsn: str):
+        opened.append(connect(dsn))
+        return opened[-1]
+
+    engine = Engine(settings, Health(), clickhouse=counting)
+    engine.run(lambda: True, lambda: None)  # stops at once: closes what it opened
+    assert len(opened) == CLICKHOUSE_CLIENTS
