@@ -45,6 +45,8 @@ from streams.exceptions import ConfigError
 # The reply's own code and enhanced status at the start of its text ("550-5.1.1 ...", "#5.1.1").
 _LEAD = re.compile(r"\s*(?:(?P<code>[245]\d\d)(?:[ -]|$))?\s*#?"
                    r"(?:(?P<status>[245]\.\d{1,3}\.\d{1,3})(?![\w.]))?")
+# An enhanced status marked with "#" anywhere in the text: qmail's "(#5.1.1)", Exchange's "#5.1.1".
+_MARKED_STATUS = re.compile(r"#(?P<status>[245]\.\d{1,3}\.\d{1,3})(?![\w.])")
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,9 @@ class Classifier:
         lead_status = lead.group("status") if lead else None
         own_code = code if code is not None else lead_code
         own_status = status or lead_status
+        if own_status is None and "#" in text:
+            marked = _MARKED_STATUS.search(text)
+            own_status = marked.group("status") if marked else None
         possible = self._prefilter.possible(text)
         quoted = None
         if possible is None or max(possible, default=0) >= self._wrappers_from:

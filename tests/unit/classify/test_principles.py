@@ -482,3 +482,21 @@ def test_a_system_not_accepting_messages_is_not_the_address(recipient, code, sta
     # RFC 3463: shutdown, excessive load or maintenance of the host
     got = recipient.classify(code, status, GIBBERISH, "rcpt")
     assert (got.reason, got.suppress) == ("systemerror", False)
+
+
+@pytest.mark.parametrize(("code", "text", "kind", "reason"), [
+    (None, "Sorry, no mailbox here by that name. (#5.1.1)", "hard", "userunknown"),
+    (None, "Sorry, I couldn't find any host named example.invalid. (#5.1.2)", "hard",
+     "hostunknown"),
+    (550, "Requested action not taken (#5.1.2)", "hard", "hostunknown"),
+    (None, "Mailbox busy, deferred (#4.2.0)", "soft", "undefined"),
+])
+def test_an_enhanced_status_marked_in_the_text_is_read(recipient, code, text, kind, reason):
+    got = recipient.classify(code, None, text, "rcpt")
+    assert (got.kind, got.reason) == (kind, reason), recipient.explain(got)
+    assert got.suppress is (reason in ("userunknown", "hostunknown"))
+
+
+@pytest.mark.parametrize("text", ["Local message loop detected", "Mail loop: too many hops"])
+def test_a_mail_loop_is_a_network_error(recipient, text):
+    assert recipient.classify(554, None, text, "dot").reason == "networkerror"
