@@ -34,6 +34,8 @@ ID_FIELDS = ("account_id", "campaign_id", "list_id", "profile_id")
 FORMATS = ("kumomta", "postfix", "powermta", "exim")
 # RFC 3463 "delivery time expired", transient class: an expiry without a real reply to show.
 EXPIRED_STATUS = "4.4.7"
+# An MTA's own notices (non-delivery, delay) go out with the null sender: not mailings.
+NULL_SENDER = "delivery of a bounce notice (null sender)"
 _REPLY = re.compile(r"^([2-5]\d\d)(?:[ -]+([2-5]\.\d{1,3}\.\d{1,3}))?(?:[ -]+|$)(.*)$", re.S)
 
 

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from streams.adapters.common import (
+    NULL_SENDER,
     Options,
     Result,
     Skip,
@@ -84,6 +85,8 @@ class Exim:
             return Skip("arrival line")
         if flag == "*>":
             return Skip("delivery suppressed (-N)")
+        if entry["from"] == "":
+            return Skip(NULL_SENDER)
         try:
             when = _time(m.group("ts"), self.options)
         except ValueError as exc:

@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from streams.adapters.common import (
+    NULL_SENDER,
     Options,
     Result,
     Skip,
@@ -166,6 +167,8 @@ class Postfix:
         if status not in STATUSES:
             return Skip(f"status={status[:20]}")
         entry = self._entry(qid, when)
+        if entry["from"] == "":
+            return Skip(NULL_SENDER)
         rcpt = m.group("to")
         r = entry["rcpts"].setdefault(rcpt, {"n": 0, "last": None})
         r["n"] += 1

@@ -16,7 +16,7 @@ import os
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -295,23 +295,30 @@ class Ingest:
 
     def run(self, should_stop: Callable[[], bool] = lambda: False,
             on_progress: Callable[[Summary], None] | None = None) -> Summary:
+        """Files one after the other (a log's order is its correlation's order); when
+        following, every file in turn, each as far as it has grown."""
         last_progress = time.monotonic()
-        for source in self._sources():
+        groups = ([self.paths] if self.follow else [[p] for p in self.paths])
+        for paths in groups:
+            sources = [LineSource(p, self.positions.get(p), self.follow) for p in paths]
             try:
-                while not should_stop():
-                    lines = source.chunk(self.chunk_lines)
-                    if lines:
-                        self._chunk(source, lines)
-                    else:
-                        self.positions[source.name] = source.position()
-                        if source.done:
-                            break
+                while not should_stop() and not all(s.done for s in sources):
+                    idle = True
+                    for source in sources:
+                        lines = [] if source.done else source.chunk(self.chunk_lines)
+                        if lines:
+                            self._chunk(source, lines)
+                            idle = False
+                        else:
+                            self.positions[source.name] = source.position()
+                    if idle and self.follow:
                         time.sleep(FOLLOW_WAIT_S)
                     if on_progress and time.monotonic() - last_progress > 1:
                         on_progress(self.summary)
                         last_progress = time.monotonic()
             finally:
-                source.close()
+                for source in sources:
+                    source.close()
             if should_stop():
                 break
         if self._marks_consumer is not None:
@@ -321,10 +328,6 @@ class Ingest:
         self.summary.open = getattr(self.adapter, "open", 0)
         self.summary.abandoned = getattr(self.adapter, "abandoned", 0)
         return self.summary
-
-    def _sources(self) -> Iterator[LineSource]:
-        for path in self.paths:
-            yield LineSource(path, self.positions.get(path), self.follow)
 
     def _chunk(self, source: LineSource, lines: list[bytes]) -> None:
         if self.state_file is not None:

@@ -65,3 +65,12 @@ def test_state_restores_and_broken_lines_are_counted():
     assert Exim(OPTS).line("2026-03-09 10:00:03 Start queue run: pid=123") == Skip(
         "not an Exim message line")
     assert Exim(OPTS).line(f"2026-13-09 10:00:03 {ID} => a@b.example R=x").bad
+
+
+def test_deliveries_of_exim_own_bounce_messages_are_not_replies():
+    exim = Exim(OPTS)
+    bounce = "1kABCE-0001Ab-Cd"
+    exim.line(f"2026-03-09 10:00:05 {bounce} <= <> R={ID} U=Debian-exim P=local S=1911")
+    got = exim.line(f"2026-03-09 10:00:06 {bounce} => news@shop.example R=dnslookup "
+                    'T=remote_smtp H=mx.shop.example [192.0.2.9] C="250 OK"')
+    assert got == Skip("delivery of a bounce notice (null sender)")

@@ -127,3 +127,14 @@ def test_broken_and_foreign_lines():
     assert Postfix(UTC, REF).line(LOG[2][:70]).bad
     assert Postfix(UTC, REF).line(b"\xff" + LOG[3].encode()) == Skip(
         "not a Postfix queue-id line")
+
+
+def test_deliveries_of_postfix_own_bounce_notices_are_not_replies():
+    pf = Postfix(UTC, REF)
+    notice = [H.format(5, "qmgr").replace("4BqR3X0Z1Tz9", "5DqR3X0Z1Tz9")
+              + "from=<>, size=4242, nrcpt=1 (queue active)",
+              H.format(6, "smtp").replace("4BqR3X0Z1Tz9", "5DqR3X0Z1Tz9")
+              + "to=<news@shop.example>, relay=mx.shop.example[192.0.2.9]:25, delay=0.2, "
+              "delays=0/0/0.1/0.1, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 4Bx)"]
+    assert [pf.line(line) for line in notice][1] == Skip(
+        "delivery of a bounce notice (null sender)")
