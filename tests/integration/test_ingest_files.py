@@ -188,3 +188,16 @@ def test_kill_9_of_follow_mid_file_then_restart_gives_the_same_replies(settings_
     summary = report_json(settings, "summary")
     assert {k: summary[k] for k in SUMMARY_KEYS} == {k: want["summary"][k]
                                                      for k in SUMMARY_KEYS}
+
+
+def test_stdin_and_usage_errors(settings_factory, tmp_path):
+    settings = settings_factory(**UTC)
+    log = "".join(line + "\n" for line in test_postfix.LOG)
+    done = run_cli(settings, "ingest", "--format", "postfix", "-", stdin=log)
+    assert done.returncode == 0, done.stderr
+    assert "lines read 8, replies produced 4" in done.stderr
+    assert len(topic_replies(settings)) == 4
+    for args in (["--format", "postfix", "--follow", "-"], ["--format", "sendmail", "x"],
+                 ["--format", "exim", str(tmp_path / "missing")]):
+        done = run_cli(settings, "ingest", *args)
+        assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
