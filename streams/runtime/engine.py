@@ -236,6 +236,8 @@ class Engine:
         if isinstance(raws, Invalid):
             self._dead_letter(raws.reason, msg)
             return
+        if not raws:
+            self.health.input_skipped += 1
         for raw in raws:
             self._classify_one(raw, msg)
 

@@ -34,6 +34,9 @@ def observe(hist: dict[str, Any], bounds: tuple[float, ...], value: float) -> No
 @dataclass
 class Health:
     replies: int = 0  # SmtpReply records read
+    # input records that hold no reply (input_format kumomta: Reception, Feedback, Delay and
+    # KumoMTA's internal throttling), read and skipped
+    input_skipped: int = 0
     classified: int = 0
     tracked: int = 0
     # of which tracked without the round trip through the repartition topic: replies keyed by the

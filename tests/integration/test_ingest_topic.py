@@ -36,6 +36,9 @@ def test_a_worker_reads_kumomta_records_from_its_topic(settings_factory, worker_
     worker = worker_factory(settings)
     worker.wait(len(records))
     assert worker.stop() == 0
+    final_health = json.loads(worker.log.read_text().rsplit("stopped cleanly; health ", 1)[1]
+                              .splitlines()[0])
+    assert final_health["input_skipped"] == 1  # the Reception record
     summary = report_json(settings, "summary")
     assert (summary["replies"], summary["delivered"], summary["soft_bounces"],
             summary["hard_bounces"], summary["undelivered"], summary["hard_bounced_profiles"],
