@@ -15,8 +15,9 @@ Decision order, first match wins:
 The kind comes from the reply code (2xx delivered, 4xx soft, 5xx hard), or with none from the
 enhanced status's class (5.x.x hard, 4.x.x soft), else soft, unless the deciding text rule
 overrides it (an NXDOMAIN with no SMTP reply is hard). Before RCPT TO (HELO, MAIL FROM) a reason
-that blames the recipient is read as the sender's (``[stage_reasons]`` in context.toml); a
-reply with no stage of its own takes the one its relay names ("in reply to MAIL FROM command").
+that blames the recipient is read as the sender's (``[stage_reasons]`` in context.toml), and so
+is one whose text names the HELO or sender check that refused it, at any stage; a reply with no
+stage of its own takes the one its relay names ("in reply to MAIL FROM command").
 ``basis`` says which step decided (text, status, code, none): a policy may suppress only on some.
 """
 
@@ -79,6 +80,8 @@ class Classifier:
         self.status: StatusTable = load_status_table()
         self._retry = load_retry_rules()
         self.context = load_context()
+        # The reasons some stage reads otherwise (most replies' reasons are none of them).
+        self._stage_read = frozenset(r for m in self.context.stage_reasons.values() for r in m)
         # Small on purpose: most real texts differ per message (ids), so a far larger cache hits
         # barely more often for far more memory (docs/performance-history.md).
         self._cached = lru_cache(maxsize=8192)(self._classify)
@@ -178,7 +181,9 @@ class Classifier:
                     decided = code_kind, reason, f"code:{c}", "code"
                     break
         kind, reason, rule, basis = decided or (code_kind, "undefined", "undefined", "none")
-        reason = self.context.stage_reasons.get(stage or "", {}).get(reason, reason)
+        if reason in self._stage_read:
+            stage = next((s for s, p in self.context.refused_commands if p.search(text)), stage)
+            reason = self.context.stage_reasons.get(stage or "", {}).get(reason, reason)
         return kind, reason, rule, basis, own_code
 
     def _text_rule(self, text: str, code: int | None, stage: str | None, code_kind: str,

@@ -75,6 +75,8 @@ class Context:
     stage_reasons: dict[str, dict[str, str]]
     # (stage, pattern): the command a relay says the reply it quotes answered.
     wrapper_stages: tuple[tuple[str, re.Pattern[str]], ...]
+    # (stage, pattern): the command a reply says its check refused.
+    refused_commands: tuple[tuple[str, re.Pattern[str]], ...]
 
 
 @dataclass(frozen=True)
@@ -195,7 +197,9 @@ def load_context(path: Path = RULES_DIR / "context.toml") -> Context:
             raise RulesError(f"{path}: wrappers: {wrapper.pattern!r} has no group code or status")
     stage_reasons = data.get("stage_reasons", {})
     wrapper_stages = data.get("wrapper_stages", {})
-    for section, stages in (("stage_reasons", stage_reasons), ("wrapper_stages", wrapper_stages)):
+    refused = data.get("refused_commands", {})
+    for section, stages in (("stage_reasons", stage_reasons), ("wrapper_stages", wrapper_stages),
+                            ("refused_commands", refused)):
         unknown = sorted(set(stages) - STAGES)
         if unknown:
             raise RulesError(f"{path}: {section}: unknown stage {unknown[0]!r}")
@@ -208,6 +212,8 @@ def load_context(path: Path = RULES_DIR / "context.toml") -> Context:
         stage_reasons={s: dict(m) for s, m in stage_reasons.items()},
         wrapper_stages=tuple((stage, compiled("wrapper_stages", p))
                              for stage, patterns in wrapper_stages.items() for p in patterns),
+        refused_commands=tuple((stage, compiled("refused_commands", p))
+                               for stage, patterns in refused.items() for p in patterns),
     )
 
 

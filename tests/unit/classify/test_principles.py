@@ -500,3 +500,22 @@ def test_an_enhanced_status_marked_in_the_text_is_read(recipient, code, text, ki
 @pytest.mark.parametrize("text", ["Local message loop detected", "Mail loop: too many hops"])
 def test_a_mail_loop_is_a_network_error(recipient, text):
     assert recipient.classify(554, None, text, "dot").reason == "networkerror"
+
+
+@pytest.mark.parametrize(("code", "status", "text", "reason"), [
+    (450, "4.7.1", "<bad.example>: Helo command rejected: Host not found", "blocked"),
+    (550, None, "<bad.example>: Helo command rejected: Host not found", "blocked"),
+    (550, "5.1.1", "<s@example.org>: Sender address rejected: User unknown in local recipient "
+     "table", "rejected"),
+    (550, None, "Invalid HELO name: unknown host", "blocked"),
+])
+def test_a_reply_naming_the_check_that_refused_it_is_read_at_that_command(recipient, code,
+                                                                          status, text, reason):
+    got = recipient.classify(code, status, text, "rcpt")
+    assert (got.reason, got.suppress) == (reason, False), recipient.explain(got)
+
+
+def test_a_recipient_check_at_rcpt_still_blames_the_recipient(recipient):
+    got = recipient.classify(550, "5.1.1", "<a@example.org>: Recipient address rejected: User "
+                             "unknown in local recipient table", "rcpt")
+    assert (got.reason, got.suppress) == ("userunknown", True)

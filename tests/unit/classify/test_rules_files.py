@@ -79,6 +79,8 @@ def test_a_rule_s_patterns_are_tried_alone_unless_one_refers_to_a_group(tmp_path
     ("[wrappers]\npatterns = ['(']", "bad pattern"),
     ("[wrappers]\npatterns = ['(?P<code>[245]\\d\\d)']\n[wrapper_stages]\nquit = ['x']",
      "unknown stage"),
+    ("[wrappers]\npatterns = ['(?P<code>[245]\\d\\d)']\n[refused_commands]\nhelo = ['(']",
+     "refused_commands: bad pattern"),
 ])
 def test_a_bad_context_file_is_named(tmp_path, body, message):
     path = tmp_path / "context.toml"
