@@ -41,6 +41,8 @@ _SMTP_ERROR = re.compile(
     r"SMTP error from remote mail server after (?:pipelined )?(?P<cmd>[A-Za-z][A-Za-z ]*?)"
     r"(?::<[^>]*>)?(?: [^:]*)?: (?P<reply>[2-5]\d\d.*)$")
 _NO_HEADERS: dict[str, str] = {}  # Exim's main log carries no header values
+# Exim did not try: the host's retry time has not come (not a server's reply)
+NOT_TRIED = "retry time not reached"
 _GAVE_UP = ("retry timeout exceeded", "have been failing for a long time")
 
 
@@ -104,6 +106,8 @@ class Exim:
             reason = fields.split(": ", 1)[1] if ": " in fields else ""
             if not reason:
                 return Skip(f"cut {flag} line", bad=True)
+            if flag == "==" and reason.startswith(NOT_TRIED):
+                return Skip("Exim's own throttling (retry time not reached)")
             err = _SMTP_ERROR.search(reason)
             if err:
                 code, enhanced, text = split_reply(err.group("reply"))

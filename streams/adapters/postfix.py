@@ -50,6 +50,8 @@ _SAID = re.compile(r"^host (?P<host>\S+?)\[[^\]]*\] said: (?P<reply>.*?)"
                    r"(?: \(in reply to (?P<cmd>.+?) command\))?$", re.S)
 _HOST = re.compile(r"^(?P<host>[^\[\s]+)\[")
 _DURING = re.compile(r"while (?:receiving|sending|performing) (?:the )?(?P<cmd>.+?)(?: --|$)")
+# Postfix did not try: the destination is marked dead after failures (not a server's reply)
+SUSPENDED = "delivery temporarily suspended: "
 STATUSES = {"sent": False, "deferred": False, "bounced": True, "expired": True}
 IDLE_DAYS = 7  # a queue id silent this long (log time) never completes: Postfix's queue
 # lifetime is 5 days by default
@@ -169,6 +171,8 @@ class Postfix:
         entry = self._entry(qid, when)
         if entry["from"] == "":
             return Skip(NULL_SENDER)
+        if m.group("text").startswith(SUSPENDED):
+            return Skip("Postfix's own throttling (delivery temporarily suspended)")
         rcpt = m.group("to")
         r = entry["rcpts"].setdefault(rcpt, {"n": 0, "last": None})
         r["n"] += 1

@@ -74,3 +74,10 @@ def test_deliveries_of_exim_own_bounce_messages_are_not_replies():
     got = exim.line(f"2026-03-09 10:00:06 {bounce} => news@shop.example R=dnslookup "
                     'T=remote_smtp H=mx.shop.example [192.0.2.9] C="250 OK"')
     assert got == Skip("delivery of a bounce notice (null sender)")
+
+
+def test_exim_own_throttling_is_not_a_reply():
+    exim = Exim(OPTS)
+    got = exim.line(f"2026-03-09 10:00:03 {ID} == b@mail.example R=dnslookup T=remote_smtp "
+                    "defer (-53): retry time not reached for any host for 'mail.example'")
+    assert got == Skip("Exim's own throttling (retry time not reached)")

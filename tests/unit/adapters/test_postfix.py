@@ -138,3 +138,13 @@ def test_deliveries_of_postfix_own_bounce_notices_are_not_replies():
               "delays=0/0/0.1/0.1, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 4Bx)"]
     assert [pf.line(line) for line in notice][1] == Skip(
         "delivery of a bounce notice (null sender)")
+
+
+def test_postfix_own_throttling_is_not_a_reply():
+    pf = Postfix(UTC, REF)
+    replies(pf, LOG[:3])
+    suspended = (H.format(4, "error") + "to=<b@mail.example>, relay=none, delay=30, "
+                 "delays=30/0/0/0, dsn=4.4.1, status=deferred (delivery temporarily suspended: "
+                 "connect to mx.mail.example[192.0.2.26]:25: Connection timed out)")
+    assert pf.line(suspended) == Skip("Postfix's own throttling (delivery temporarily suspended)")
+    assert pf.line(LOG[4])[0]["attempt"] == 1  # not counted as an attempt either
