@@ -519,3 +519,14 @@ def test_a_recipient_check_at_rcpt_still_blames_the_recipient(recipient):
     got = recipient.classify(550, "5.1.1", "<a@example.org>: Recipient address rejected: User "
                              "unknown in local recipient table", "rcpt")
     assert (got.reason, got.suppress) == ("userunknown", True)
+
+
+@pytest.mark.parametrize(("text", "reason"), [
+    ("Blocked by policy: IP address has poor reputation", "badreputation"),
+    ("Blocked by our policy: message looks like spam", "spamdetected"),
+    ("Blocked by policy", "policyviolation"),
+    ("Multiple DKIM-Signature header fields found", "notcompliantrfc"),
+    ("Unknown local user", "userunknown"),
+])
+def test_a_stated_cause_beats_the_policy_that_applied_it(recipient, text, reason):
+    assert recipient.classify(550, "5.7.1", text, "rcpt").reason == reason
