@@ -240,15 +240,18 @@ class Ingest:
         committed["pending"] = state.get("pending")
         return committed
 
-    def _snapshot(self) -> dict[str, Any]:
-        return {"positions": dict(self.positions), "adapter": self.adapter.state()}
+    def _snapshot(self) -> str:
+        """The committed state as JSON, serialised once and written with every pending mark."""
+        if self.state_file is None:
+            return ""
+        return json.dumps({"positions": self.positions, "adapter": self.adapter.state()})
 
     def _write(self, pending: dict[str, int] | None) -> None:
         if self.state_file is None:
             return
         tmp = self.state_file.with_name(self.state_file.name + ".tmp")
-        tmp.write_text(json.dumps({"format": self.fmt, "committed": self._committed,
-                                   "pending": pending}))
+        tmp.write_text(f'{{"format": {json.dumps(self.fmt)}, "committed": {self._committed}, '
+                       f'"pending": {json.dumps(pending)}}}')
         os.replace(tmp, self.state_file)
 
     # -- the topic's end, and what a pending chunk already put there -----------------------
