@@ -530,3 +530,12 @@ def test_a_recipient_check_at_rcpt_still_blames_the_recipient(recipient):
 ])
 def test_a_stated_cause_beats_the_policy_that_applied_it(recipient, text, reason):
     assert recipient.classify(550, "5.7.1", text, "rcpt").reason == reason
+
+
+@pytest.mark.parametrize(("text", "suppress"), [
+    ("bob@example.org isn't a valid mailbox", True),
+    ("This is not a valid recipient", True),
+    ("Your HELO hostname isn't a valid FQDN", False),
+])
+def test_not_valid_names_what_is_not_valid(recipient, text, suppress):
+    assert recipient.classify(550, None, text, "rcpt").suppress is suppress
