@@ -493,8 +493,11 @@ def rules_validate(files: tuple[str, ...]) -> None:
 @click.option("--from", "mta", type=click.Choice(["kumomta"]),
               help="Produce the stream as this MTA's own log records, which the worker reads "
                    "(kumomta: BOUNCEFLOW_INPUT_FORMAT=kumomta, docs/mta/kumomta.md).")
+@click.option("--web-port", type=click.IntRange(1, 65535),
+              help="The worker's web port while it runs: /health, /metrics and the report pages "
+                   "on 127.0.0.1.")
 def demo(events: int, data_dir: str | None, partitions: int, seed: int, policy: str,
-         mta: str | None) -> None:
+         mta: str | None, web_port: int | None) -> None:
     """Run the whole pipeline on the embedded default and check the reports.
 
     Starts a local broker and a worker with embedded ClickHouse (chDB), produces a realistic
@@ -504,7 +507,7 @@ def demo(events: int, data_dir: str | None, partitions: int, seed: int, policy: 
     from streams.local.demo import run_demo
 
     ok = run_demo(events=events, data_dir=data_dir, partitions=partitions, seed=seed,
-                  policy=policy, mta=mta)
+                  policy=policy, mta=mta, web_port=web_port or 0)
     if not ok:
         sys.exit(1)
 

@@ -88,7 +88,7 @@ def _produce_records(settings: Settings, records: list[str]) -> None:
 
 
 def run_demo(events: int, data_dir: str | None, partitions: int, seed: int,
-             policy: str, mta: str | None = None) -> bool:
+             policy: str, mta: str | None = None, web_port: int = 0) -> bool:
     """``mta``: kumomta writes the stream as KumoMTA's log records and produces those, as
     KumoMTA's own kafka publisher would; the worker reads them (input_format kumomta)."""
     from sinks.export import render
@@ -106,7 +106,7 @@ def run_demo(events: int, data_dir: str | None, partitions: int, seed: int,
         settings = Settings.load(
             env={}, kafka_bootstrap=broker.bootstrap, clickhouse_dsn=f"chdb://{root}/chdb",
             partitions=partitions, policy=policy, session_timeout_s=6.0,
-            input_format=mta or "avro",
+            input_format=mta or "avro", web_port=web_port,
         )
         ensure_topics(settings)
         records = kumomta_lines(stream) if mta == "kumomta" else None
@@ -117,6 +117,9 @@ def run_demo(events: int, data_dir: str | None, partitions: int, seed: int,
         want = expected(stream, Classifier(policy), settings.max_attempts)
         worker = start_worker(settings, root / "worker.log")
         click.echo(f"worker started (log: {root / 'worker.log'})", err=True)
+        if web_port:
+            click.echo(f"its pages: http://127.0.0.1:{web_port}/ (also /health, /metrics)",
+                       err=True)
         try:
             started = time.monotonic()
             if records is not None:

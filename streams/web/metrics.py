@@ -64,10 +64,13 @@ def families(health: dict[str, Any], topics: dict[str, str]) -> Iterator[Metric]
         for field, topic in topics.items():
             consumed.add_metric([topic], health[field])
         yield consumed
-        replies = CounterMetricFamily("bounceflow_replies", "SmtpReply records read, by outcome.",
-                                      labels=["outcome"])
+        # Each counted on its own, not one as the other's remainder: a scrape between a reply's
+        # two increments would otherwise see a counter go down.
+        replies = CounterMetricFamily(
+            "bounceflow_replies", "Replies by outcome: classified, or dead-lettered (bad input, "
+            "or a classification or tracking failure).", labels=["outcome"])
         replies.add_metric(["classified"], health["classified"])
-        replies.add_metric(["dead_lettered"], health["replies"] - health["classified"])
+        replies.add_metric(["dead_lettered"], health["dead_letters"])
         yield replies
         yield _labelled(CounterMetricFamily, "bounceflow_dead_letters",
                         "Records sent to the dead-letter topic, by reason.", "reason",
