@@ -53,6 +53,13 @@ class ClientPool:
             with self._lock:
                 self._idle.append(client)
 
+    def close(self) -> None:
+        """Close the clients (chDB: lets another process open the data)."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for client in idle:
+            client.close()
+
 
 @dataclass(frozen=True)
 class Response:

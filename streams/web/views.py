@@ -31,6 +31,14 @@ def _html(body: str, status: int = 200) -> Response:
     return Response(status, body.encode(), HTML)
 
 
+def _unavailable(exc: Exception) -> str:
+    """Why a page has no data: bounceflow's own message, or ClickHouse's first line."""
+    if isinstance(exc, BounceflowError):
+        return str(exc)
+    log.error("a page's ClickHouse query failed: %s: %s", type(exc).__name__, exc)
+    return f"ClickHouse failed: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}"
+
+
 def report_routes(pool: ClientPool) -> dict[str, Route]:
     """/, /reports/{bounces,undeliveries,summary}[.csv|.xlsx] and /provider-health."""
 
@@ -48,8 +56,8 @@ def report_routes(pool: ClientPool) -> dict[str, Route]:
                 with pool.client() as client:
                     result = report(kind, client, form)
                     timeline = charts.timeline(client, pool.database, kind, where, params)
-            except BounceflowError as exc:
-                return _html(pages.report_error(kind, query, str(exc)), 503)
+            except Exception as exc:  # no tables yet, ClickHouse down: the page says so
+                return _html(pages.report_error(kind, query, _unavailable(exc)), 503)
             if kind == "summary":
                 return _html(pages.summary_page(query, result.columns, result.rows[0],
                                                 timeline))
@@ -66,8 +74,8 @@ def report_routes(pool: ClientPool) -> dict[str, Route]:
             try:
                 with pool.client() as client:
                     result = report(kind, client, form)
-            except BounceflowError as exc:
-                return _html(pages.report_error(kind, query, str(exc)), 503)
+            except Exception as exc:
+                return _html(pages.report_error(kind, query, _unavailable(exc)), 503)
             if fmt == "xlsx":
                 buffer = io.BytesIO()
                 write_xlsx(result, buffer)
@@ -88,8 +96,8 @@ def report_routes(pool: ClientPool) -> dict[str, Route]:
                 windows = provider_health.recent_windows(client, pool.database, form.minutes,
                                                          dict(form.pairs), form.last)
                 alerts = charts.alerts(client, pool.database, form.last)
-        except BounceflowError as exc:
-            return _html(pages.health_error(query, str(exc)), 503)
+        except Exception as exc:
+            return _html(pages.health_error(query, _unavailable(exc)), 503)
         return _html(pages.health_page(query, form, windows, alerts))
 
     routes: dict[str, Route] = {"/": lambda query: _html(pages.index()),
@@ -117,3 +125,4 @@ def serve(settings: Settings, port: int) -> None:
     stop.wait()
     server.shutdown()
     server.server_close()
+    pool.close()
