@@ -30,28 +30,32 @@ from streams.settings import Settings
 from streams.web import metrics
 
 log = logging.getLogger("bounceflow")
+POOL_SIZE = 8  # ClickHouse clients the pages use at once, at most
 
 
 class ClientPool:
     """ClickHouse clients of one DSN, each lent to one request thread at a time; opened when
-    every open one is lent, kept for the next request."""
+    every open one is lent, kept for the next request. At most ``size``: a burst of requests
+    waits for a client rather than opening a session each on the server."""
 
-    def __init__(self, dsn: str) -> None:
+    def __init__(self, dsn: str, size: int = POOL_SIZE) -> None:
         self.dsn, self.database = dsn, database_of(dsn)
         self._idle: list[Any] = []
         self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(size)
 
     @contextmanager
     def client(self) -> Iterator[Any]:
-        with self._lock:
-            client = self._idle.pop() if self._idle else None
-        if client is None:
-            client, _ = connect(self.dsn)
-        try:
-            yield client
-        finally:
+        with self._slots:
             with self._lock:
-                self._idle.append(client)
+                client = self._idle.pop() if self._idle else None
+            if client is None:
+                client, _ = connect(self.dsn)
+            try:
+                yield client
+            finally:
+                with self._lock:
+                    self._idle.append(client)
 
     def close(self) -> None:
         """Close the clients (chDB: lets another process open the data)."""

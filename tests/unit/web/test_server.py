@@ -11,7 +11,7 @@ import pytest
 
 from streams.exceptions import ConfigError
 from streams.local.broker import free_port
-from streams.web.server import Auth, check_exposure, json_response, make_server
+from streams.web.server import Auth, ClientPool, check_exposure, json_response, make_server
 
 
 def fetch(port: int, path: str, authorization: str | None = None) -> int:
@@ -79,3 +79,39 @@ def test_beyond_loopback_needs_auth(host):
 @pytest.mark.parametrize("host", ["127.0.0.1", "::1", "localhost"])
 def test_loopback_needs_none(host):
     check_exposure(host, Auth())
+
+
+def test_the_pool_lends_a_client_to_one_thread_at_a_time(tmp_path):
+    pool = ClientPool(f"chdb://{tmp_path}/chdb", size=3)
+    lent: list[int] = []
+    most = [0]
+    lock = threading.Lock()
+    barrier = threading.Barrier(6)
+
+    errors: list[BaseException] = []
+
+    def request() -> None:
+        barrier.wait()
+        try:
+            with pool.client() as client:
+                with lock:
+                    assert id(client) not in lent, "lent twice"
+                    lent.append(id(client))
+                    most[0] = max(most[0], len(lent))
+                assert client.query("SELECT sleepEachRow(0.05) + 1 FROM numbers(2)"
+                                    ).result_rows == [(1,), (1,)]
+                with lock:
+                    lent.remove(id(client))
+        except BaseException as exc:  # a thread's failure is the test's
+            errors.append(exc)
+
+    threads = [threading.Thread(target=request) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    try:
+        assert errors == []
+        assert 1 < most[0] <= 3 and len(pool._idle) <= 3
+    finally:
+        pool.close()
