@@ -9,13 +9,14 @@ turn into JSON, so a file reader can persist it beside its position.
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 import re
 import sys
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -159,7 +160,8 @@ def local_ms(dt: datetime, options: Options) -> int:
         if options.utc_offset_s is None:
             dt = dt.astimezone()
         else:
-            dt = dt.replace(tzinfo=timezone(timedelta(seconds=options.utc_offset_s)))
+            seconds = calendar.timegm(dt.timetuple()) - options.utc_offset_s
+            return seconds * 1000 + dt.microsecond // 1000
     return int(dt.timestamp() * 1000)
 
 

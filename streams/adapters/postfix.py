@@ -46,9 +46,6 @@ _TO = re.compile(r"^to=<(?P<to>[^>]*)>,(?: orig_to=<[^>]*>,)? relay=(?P<relay>[^
 _DSN = re.compile(r" dsn=(\d\.\d{1,3}\.\d{1,3}),")
 _FROM = re.compile(r"^from=<(?P<from>[^>]*)>, (?:(?P<expired>status=expired)|size=)")
 _HEADER = re.compile(r"^info: header (?P<name>[^:\s]+): (?P<value>.*?) from \S+;")
-_SAID = re.compile(r"^host (?P<host>\S+?)\[[^\]]*\] said: (?P<reply>.*?)"
-                   r"(?: \(in reply to (?P<cmd>.+?) command\))?$", re.S)
-_HOST = re.compile(r"^(?P<host>[^\[\s]+)\[")
 _DURING = re.compile(r"while (?:receiving|sending|performing) (?:the )?(?P<cmd>.+?)(?: --|$)")
 # Postfix did not try: the destination is marked dead after failures (not a server's reply)
 SUSPENDED = "delivery temporarily suspended: "
@@ -214,13 +211,22 @@ class Postfix:
 
 
 def _reply(text: str, relay: str) -> tuple[int | None, str | None, str, str | None, str | None]:
-    """(code, enhanced status, reply text, stage, mx host) of a status line's parenthesis."""
-    relay_host = _HOST.match(relay)
-    mx = relay_host.group("host") if relay_host else None
-    said = _SAID.match(text)
-    if said:
-        code, enhanced, reply = split_reply(said.group("reply"))
-        return code, enhanced, reply, stage_of(said.group("cmd")), said.group("host")
+    """(code, enhanced status, reply text, stage, mx host) of a status line's parenthesis:
+    "host H[A] said: REPLY (in reply to COMMAND command)", "connect to H[A]:25: ...", "lost
+    connection with H[A] while sending RCPT TO", or a reply alone."""
+    bracket = relay.find("[")
+    mx = relay[:bracket] if bracket > 0 else None
+    if text.startswith("host "):
+        said = text.find("] said: ")
+        if said > 0:
+            host = text[5:text.find("[", 5)]
+            reply, cmd = text[said + 8:], None
+            if reply.endswith(" command)"):
+                at = reply.rfind(" (in reply to ")
+                if at >= 0:
+                    reply, cmd = reply[:at], reply[at + 14:-9]
+            code, enhanced, reply = split_reply(reply)
+            return code, enhanced, reply, stage_of(cmd), host
     if text.startswith("connect to "):
         return None, None, text, "connect", mx
     during = _DURING.search(text)
