@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from streams.web import chart
-from streams.web.forms import GROUPS, REPORT_COLUMNS, HealthForm, sorted_page
+from streams.web.forms import GROUPS, REPORT_COLUMNS, HealthForm, ReportForm, sorted_page
 
 NAV = (("/reports/bounces", "Bounces"), ("/reports/undeliveries", "Undeliveries"),
        ("/reports/summary", "Summary"), ("/provider-health", "Provider health"))
@@ -95,11 +95,11 @@ def _downloads(kind: str, query: dict[str, str]) -> str:
             f'<a id="xlsx" href="/reports/{kind}.xlsx{suffix}">Excel</a></p>')
 
 
-def report_page(kind: str, query: dict[str, str], form: Any, rows: list[list[Any]],
+def report_page(kind: str, query: dict[str, str], form: ReportForm, rows: list[list[Any]],
                 timeline: tuple[int, list[tuple[datetime, str, int]]],
                 kinds: tuple[str, ...]) -> str:
     """Bounces or Undeliveries: the chart over time, the top bounce texts, the sorted and paged
-    table (``form``: the parsed ``forms.ReportForm``) and the downloads."""
+    table and the downloads."""
     shown, pages = sorted_page(rows, form)
     page = min(form.page, pages)
     texts = Counter[str]()

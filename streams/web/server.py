@@ -93,7 +93,8 @@ def live_routes(pool: ClientPool) -> dict[str, Route]:
         minutes = int(query.get("minutes", "1"))
         if minutes not in HEALTH_WINDOWS:
             raise BadRequest("minutes must be 1 or 60")
-        filters = {k: query[k] for k in ("provider", "sending_ip", "from_domain") if k in query}
+        filters: dict[str, str] = {k: query[k] for k in ("provider", "sending_ip", "from_domain")
+                                   if k in query}
         with pool.client() as client:
             rows = provider_health.recent_windows(client, pool.database, minutes, filters,
                                                   int(query.get("last", "15")))

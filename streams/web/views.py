@@ -17,7 +17,7 @@ from streams import logs
 from streams.exceptions import BounceflowError
 from streams.settings import Settings, redact_dsn
 from streams.web import pages
-from streams.web.forms import FormError, health_form, report_form
+from streams.web.forms import FormError, ReportForm, health_form, report_form
 from streams.web.server import Auth, ClientPool, Response, Route, live_routes, make_server
 
 log = logging.getLogger("bounceflow")
@@ -42,7 +42,7 @@ def _unavailable(exc: Exception) -> str:
 def report_routes(pool: ClientPool) -> dict[str, Route]:
     """/, /reports/{bounces,undeliveries,summary}[.csv|.xlsx] and /provider-health."""
 
-    def report(kind: str, client: Any, form: Any) -> Report:
+    def report(kind: str, client: Any, form: ReportForm) -> Report:
         return run_report(client, pool.database, kind, Filters(**form.filters()), form.group_by)
 
     def page(kind: str) -> Route:
