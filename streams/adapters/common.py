@@ -128,7 +128,10 @@ def options_from(settings: Settings) -> Options:
         text = settings.ingest_log_utc_offset.strip()
         try:
             sign = -1 if text[0] == "-" else 1
-            hours, _, minutes = text.lstrip("+-").partition(":")
+            digits = text.lstrip("+-").replace(":", "")
+            hours, minutes = digits[:2], digits[2:]
+            if not digits.isdigit() or len(digits) not in (2, 4):
+                raise ValueError(text)
             offset = sign * (int(hours) * 3600 + int(minutes or 0) * 60)
         except (ValueError, IndexError):
             raise ConfigError(f"ingest_log_utc_offset {text!r} is not +HH:MM") from None

@@ -46,3 +46,27 @@ def test_event_ids_are_stable_and_distinct():
     assert event_id("kumo", "x", 1, None) == event_id("kumo", "x", 1, None)
     assert event_id("kumo", "x", 1) != event_id("kumo", "x", 2)
     assert event_id("kumo", "ab", "c") != event_id("kumo", "a", "bc")
+
+
+def test_options_from_settings_and_their_errors(tmp_path):
+    from streams.adapters.common import options_from
+    from streams.exceptions import ConfigError
+    from streams.settings import Settings
+
+    senders = tmp_path / "senders.toml"
+    senders.write_text('["News@Shop.example"]\naccount_id = 7\n')
+    opts = options_from(Settings.load(
+        env={}, ingest_fields="campaign_id=jobId", ingest_senders_file=str(senders),
+        ingest_log_utc_offset="-03:30", ingest_account_id=2, ingest_sending_ip="198.51.100.7"))
+    assert (opts.fields, opts.utc_offset_s, opts.account_id, opts.sending_ip) == (
+        {"campaign_id": "jobId"}, -(3 * 3600 + 30 * 60), 2, "198.51.100.7")
+    assert opts.sender_values("news@shop.example") == {"account_id": 7}
+    assert options_from(Settings.load(env={}, ingest_log_utc_offset="+0545")).utc_offset_s \
+        == 5 * 3600 + 45 * 60
+    for bad, message in [({"ingest_fields": "campaign=jobId"}, "ingest_fields"),
+                         ({"ingest_log_utc_offset": "CET"}, r"is not \+HH:MM"),
+                         ({"ingest_log_utc_offset": "+530"}, r"is not \+HH:MM"),
+                         ({"ingest_senders_file": str(tmp_path / "none.toml")},
+                          "ingest_senders_file")]:
+        with pytest.raises(ConfigError, match=message):
+            options_from(Settings.load(env={}, **bad))
