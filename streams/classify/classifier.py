@@ -24,6 +24,7 @@ stage of its own takes the one its relay names ("in reply to MAIL FROM command")
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -195,7 +196,9 @@ class Classifier:
         if possible is None:
             matched = next((i for i in order if self.rules[i].regex.search(text)), None)
         else:  # patterns in rule order: the first that matches is the first matching rule's
-            patterns = sorted(i for i in possible if i < self._wrappers_from)
+            patterns = sorted(possible)
+            if patterns and patterns[-1] >= self._wrappers_from:  # the wrappers' come last
+                patterns = patterns[:bisect_left(patterns, self._wrappers_from)]
             matched = next((i for i, pattern in map(self._patterns.__getitem__, patterns)
                             if i in reachable and pattern.search(text)), None)
         if matched is None:
