@@ -276,7 +276,7 @@ def test_authentication_results_are_still_authfailure(recipient, text):
 @pytest.mark.parametrize(("code", "status", "text"), [
     (550, None, "Requested action not taken: mailbox unavailable"),
     (550, "5.0.0", "Mailbox unavailable"),
-    (450, None, "Mailbox not available, try later"),
+    (450, None, "Mailbox not available"),
 ])
 def test_the_generic_mailbox_unavailable_does_not_suppress(recipient, code, status, text):
     got = recipient.classify(code, status, text, "rcpt")
@@ -539,3 +539,25 @@ def test_a_stated_cause_beats_the_policy_that_applied_it(recipient, text, reason
 ])
 def test_not_valid_names_what_is_not_valid(recipient, text, suppress):
     assert recipient.classify(550, None, text, "rcpt").suppress is suppress
+
+
+@pytest.mark.parametrize("text", [
+    "Please try later",
+    "Resources temporarily unavailable",
+    "Bitte später erneut versuchen",
+    "Veuillez réessayer plus tard",
+    "Inténtelo de nuevo más tarde",
+    "Попробуйте позже",
+])
+def test_a_bare_try_later_is_a_temporary_system_error(recipient, text):
+    got = recipient.classify(451, None, text, "rcpt")
+    assert (got.kind, got.reason) == ("soft", "systemerror")
+
+
+@pytest.mark.parametrize(("text", "reason"), [
+    ("Greylisted, please try later", "blocked"),
+    ("Too many connections, please try later", "toomanyconn"),
+    ("Mailbox full, please try later", "mailboxfull"),
+])
+def test_a_try_later_with_a_cause_is_the_cause(recipient, text, reason):
+    assert recipient.classify(451, None, text, "rcpt").reason == reason
