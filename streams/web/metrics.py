@@ -40,7 +40,6 @@ GAUGES = (
     ("bounceflow_state_keys", "state_keys", "Keys in the owned partitions' tables."),
     ("bounceflow_resident_memory_bytes", "rss_bytes",
      "Resident memory of the worker's processes, added up."),
-    ("bounceflow_engine_processes", "processes", "Engine processes of this worker."),
     ("bounceflow_last_commit_timestamp_seconds", "last_commit_at",
      "When the last offset commit happened (Unix time)."),
 )
@@ -93,6 +92,9 @@ def families(health: dict[str, Any], topics: dict[str, str]) -> Iterator[Metric]
         yield lag
         yield _single(GaugeMetricFamily, "bounceflow_partitions_owned",
                       "Partitions owned, of both topics read.", len(health["partitions"]))
+        # a worker of one engine runs it in its own process: only a merge counts them
+        yield _single(GaugeMetricFamily, "bounceflow_engine_processes",
+                      "Engine processes of this worker.", health.get("processes", 1))
     for kind, specs in ((CounterMetricFamily, COUNTERS), (GaugeMetricFamily, GAUGES)):
         for name, field, doc in specs:
             if health.get(field) is not None:

@@ -73,6 +73,12 @@ def test_engine_processes_add_up_in_health_and_in_metrics():
     assert got[("bounceflow_hook_delivery_retrying", (("subscription", "crm"),))] == 1
 
 
+def test_a_worker_of_one_engine_has_one_engine_process():
+    got = scrape(Health(replies=3, classified=3).as_dict)
+    assert got[("bounceflow_engine_processes", ())] == 1
+    assert got[("bounceflow_replies_total", (("outcome", "classified"),))] == 3
+
+
 def test_a_deliverer_alone_shows_its_deliveries_only():
     got = scrape(lambda: {"delivery": {"crm": {"sent": 1, "failed": 0, "retrying": False,
                                                "dead_lettered": 0}}})
