@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import base64
+import os
+import subprocess
+import sys
 import threading
 import urllib.error
 import urllib.request
@@ -115,3 +118,15 @@ def test_the_pool_lends_a_client_to_one_thread_at_a_time(tmp_path):
         assert 1 < most[0] <= 3 and len(pool._idle) <= 3
     finally:
         pool.close()
+
+
+def test_serve_beyond_loopback_without_auth_is_a_usage_error(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "streams.cli", "serve", "--host", "0.0.0.0",
+         "--clickhouse", f"chdb://{tmp_path}/chdb"],
+        capture_output=True, text=True, timeout=60,
+        env={k: v for k, v in os.environ.items() if not k.startswith("BOUNCEFLOW_")})
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1] == (
+        "bounceflow: configuration error: web_host 0.0.0.0 is not a loopback address: set "
+        "web_token, or web_user and web_password, so that the pages ask for them")
