@@ -25,6 +25,11 @@ from streams.runtime.health import DURATION_BUCKETS, LATENCY_BUCKETS
 
 # (metric, health field, help): one sample each, counters then gauges
 COUNTERS = (
+    ("bounceflow_input_skipped", "input_skipped",
+     "Input records that hold no reply (other kinds of MTA log records), skipped."),
+    ("bounceflow_tracked", "tracked", "Classified replies tracked: state updated, hooks decided."),
+    ("bounceflow_tracked_at_once", "tracked_at_once",
+     "Of which tracked on the partition they were read from, without the repartition topic."),
     ("bounceflow_commits", "commits", "Offset commits (each after a checkpoint's writes)."),
     ("bounceflow_commit_failures", "commit_failures", "Offset commits that failed."),
     ("bounceflow_rebalances", "rebalances", "Partitions revoked from this worker."),
