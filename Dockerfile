@@ -19,7 +19,10 @@ FROM python:3.11-slim
 # EXTRAS="[embedded]" adds the local broker and chDB, for `bounceflow demo` in the image.
 ARG EXTRAS=""
 COPY --from=builder /wheels /wheels
-RUN pip install --no-cache-dir "$(ls /wheels/bounceflow-*.whl)${EXTRAS}" && rm -rf /wheels
-USER nobody
+# A user with a home: the embedded broker's binary is unpacked under ~/.calfkit.
+RUN pip install --no-cache-dir "$(ls /wheels/bounceflow-*.whl)${EXTRAS}" && rm -rf /wheels \
+    && useradd --create-home bounceflow
+USER bounceflow
+WORKDIR /home/bounceflow
 ENTRYPOINT ["bounceflow"]
 CMD ["worker"]

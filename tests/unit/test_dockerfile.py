@@ -50,7 +50,8 @@ def test_the_runtime_stage_installs_the_wheel_alone():
     assert any(args.startswith(f"--from={builder.name} ") for args in runtime.args("COPY"))
     runs = " ".join(runtime.args("RUN"))
     assert "pip install" in runs and ".whl" in runs and "gcc" not in runs
-    assert runtime.args("USER") and runtime.args("USER")[-1] != "root"
+    user = runtime.args("USER")[-1]
+    assert user != "root" and f"useradd --create-home {user}" in runs  # a home: see Dockerfile
     assert runtime.args("ENTRYPOINT") == ['["bounceflow"]']
 
 
