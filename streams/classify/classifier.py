@@ -160,11 +160,14 @@ class Classifier:
         q_code, q_status, inner = quoted if quoted else (None, None, "")
         if quoted and stage is None:
             stage = next((s for s, p in self.context.wrapper_stages if p.search(text)), None)
+        # The class of the first of: the code, the given status, the text's own code and
+        # status, the quoted reply's (a delayed report's 4.x.x stays soft whatever it quotes).
+        evidence = (str(code) if code is not None else None, status,
+                    lead.group("code") if lead else None, own_status,
+                    str(q_code) if q_code is not None else None, q_status)
+        code_kind = "hard" if next((e for e in evidence if e), " ")[0] == "5" else "soft"
         if own_code is None:
             own_code = q_code
-        cls = (own_status or q_status or " ")[0]
-        code_kind = ("hard" if own_code >= 500 else "soft") if own_code is not None else \
-            "hard" if cls == "5" else "soft"
         rules_code = q_code if q_code is not None else own_code
         decided = None
         if quoted:

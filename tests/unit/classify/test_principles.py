@@ -561,3 +561,14 @@ def test_a_bare_try_later_is_a_temporary_system_error(recipient, text):
 ])
 def test_a_try_later_with_a_cause_is_the_cause(recipient, text, reason):
     assert recipient.classify(451, None, text, "rcpt").reason == reason
+
+
+@pytest.mark.parametrize(("status", "text", "kind"), [
+    ("4.1.1", "host mx.example.net[192.0.2.7] said: 550 5.1.1 user unknown", "soft"),
+    ("5.2.2", "host mx.example.net[192.0.2.7] said: 452 4.2.2 mailbox full", "hard"),
+    (None, "host mx.example.net[192.0.2.7] said: 550 5.1.1 user unknown", "hard"),
+    (None, "host mx.example.net[192.0.2.7] said: 452 4.2.2 mailbox full", "soft"),
+])
+def test_with_no_code_the_given_status_decides_the_kind_before_a_quoted_reply(recipient, status,
+                                                                             text, kind):
+    assert recipient.classify(None, status, text, None).kind == kind
