@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from sinks.avro_rows import AvroRows
 from sinks.base import Batch, BatchingSink, token
-from sinks.ddl import INPUTS, column_types, columns, statements
+from sinks.ddl import INPUTS, column_types, columns, stale_views, statements
 from sinks.rowbinary import RowBinaryRows
 from streams import memory
 from streams.exceptions import ConfigError, SinkError
@@ -109,6 +109,12 @@ class ClickHouseSink(BatchingSink):
     def setup(self) -> None:
         for statement in statements(self.database, self.table):
             self.client.command(statement)
+        if self._target != self.table:
+            views = self.client.query(
+                "SELECT name FROM system.tables WHERE database = {db:String} "
+                "AND engine = 'MaterializedView'", parameters={"db": self.database}).result_rows
+            for view in stale_views(self._target, (name for (name,) in views)):
+                self.client.command(f"DROP VIEW IF EXISTS `{self.database}`.`{view}`")
 
     def write(self, batches: list[Batch]) -> None:
         """Insert the batches' rows, each encoded by ``encode``."""

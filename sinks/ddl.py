@@ -8,7 +8,8 @@ insert (same ``insert_deduplication_token``) a no-op, so duplicates do not even 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 DEDUP_WINDOW = 10000
@@ -217,6 +218,7 @@ ADDED_COLUMNS = (
     ("hooks", "alert_volume", "Nullable(UInt64)", "alert_rate"),
     ("hooks", "alert_action", "LowCardinality(Nullable(String))", "alert_volume"),
     ("hooks", "async", "Bool", "alert_action"),
+    ("hooks_in", "event_data.async", "Bool", "event_data.alert"),
 )
 
 # Provider health, per sending IP, from domain and recipient provider, in tumbling windows of event
@@ -236,16 +238,35 @@ def statements(database: str, table: str) -> list[str]:
         # A table created by an older version takes the current settings too.
         f"ALTER TABLE `{database}`.`{table}` MODIFY SETTING {settings}",
     ]
-    out += [f"ALTER TABLE `{database}`.`{table}` ADD COLUMN IF NOT EXISTS {column} {kind} "
-            f"AFTER {after}" for t, column, kind, after in ADDED_COLUMNS if t == table]
+    out += _added_columns(database, table)
     if table in INPUTS:
         # IF NOT EXISTS, not replaced: another engine may be inserting through it right now.
         source = INPUTS[table]
         out += [f"CREATE TABLE IF NOT EXISTS `{database}`.`{source}` ({INPUT_TABLES[source].ddl()}",
-                f"CREATE MATERIALIZED VIEW IF NOT EXISTS `{database}`.`{source}_mv` "
+                *_added_columns(database, source),
+                f"CREATE MATERIALIZED VIEW IF NOT EXISTS `{database}`.`{input_view(source)}` "
                 f"TO `{database}`.`{table}` AS\n    "
                 + INPUT_VIEWS[source].format(database=database)]
     return out
+
+
+def _added_columns(database: str, table: str) -> list[str]:
+    return [f"ALTER TABLE `{database}`.`{table}` ADD COLUMN IF NOT EXISTS `{column}` {kind} "
+            f"AFTER `{after}`" for t, column, kind, after in ADDED_COLUMNS if t == table]
+
+
+def input_view(source: str) -> str:
+    """The name of an input table's view: the definition's digest is part of it, so a version that
+    changes the SELECT creates its own view beside the old one instead of keeping the old SELECT.
+    Both write while they overlap; the tables' keys fold what both wrote."""
+    digest = hashlib.blake2b(INPUT_VIEWS[source].encode(), digest_size=4).hexdigest()
+    return f"{source}_mv_{digest}"
+
+
+def stale_views(source: str, views: Iterable[str]) -> list[str]:
+    """Of an input table's existing views, those an older version created: to drop once the
+    current one is in place."""
+    return [v for v in views if v.startswith(f"{source}_mv") and v != input_view(source)]
 
 
 def health_views(database: str, pushback: Sequence[str]) -> list[str]:

@@ -9,7 +9,7 @@ import pytest
 from sinks.avro_rows import source_suffix
 from sinks.base import Batch
 from sinks.clickhouse import ClickHouseSink, connect, dead_letter_row
-from sinks.ddl import TABLE_SETTINGS, TABLES, Table
+from sinks.ddl import INPUT_TABLES, INPUT_VIEWS, TABLE_SETTINGS, TABLES, Table
 from sinks.reports import Filters, run_report
 from streams.alerts import machine as alerts
 from streams.classify.classifier import Classifier
@@ -133,6 +133,35 @@ def test_a_replies_table_from_an_older_version_gains_the_new_columns_and_setting
                           "AND name = 'replies'").result_rows[0][0]
     assert all(f"{k} = {v}" in engine for k, v in TABLE_SETTINGS.items()), engine
     client.close()
+
+
+def test_hooks_tables_from_an_older_version_take_the_new_columns_through_a_new_view(tmp_path):
+    """An older version's hooks, hooks_in and view lack `async`: the next start adds the column
+    to both tables and writes through a view of the current definition, whose predecessor is
+    dropped once it is in place (meanwhile both write, and FINAL folds what they both wrote)."""
+    client, db = connect(f"chdb://{tmp_path}/chdb")
+    hooks, hooks_in = TABLES["hooks"], INPUT_TABLES["hooks_in"]
+    old_hooks = Table(tuple(c for c in hooks.columns if c[0] != "async"), hooks.engine)
+    old_in = Table(tuple(c for c in hooks_in.columns if c[0] != "event_data.async"), "Null")
+    old_select = INPUT_VIEWS["hooks_in"].replace("`event_data.async` AS async, ", "")
+    assert old_select != INPUT_VIEWS["hooks_in"]
+    client.command(f"CREATE DATABASE IF NOT EXISTS `{db}`")
+    client.command(f"CREATE TABLE `{db}`.hooks ({old_hooks.ddl()}")
+    client.command(f"CREATE TABLE `{db}`.hooks_in ({old_in.ddl()}")
+    client.command(f"CREATE MATERIALIZED VIEW `{db}`.hooks_in_mv TO `{db}`.hooks AS "
+                   + old_select.format(database=db))
+    sink = ClickHouseSink(client, db, "hooks")
+    sink.setup()
+    reply = classify_reply(SMTP_REPLY.encode(GOOD), Classifier())
+    tracked = PartitionState(0, Limits(3, 600, 86400)).apply(reply)
+    for offset, hook in enumerate(tracked):
+        sink.add(encode_hook(hook) + source_suffix(0, offset), "t", 0, offset)
+    sink.flush()
+    got = client.query(f"SELECT count(), countIf(async) FROM `{db}`.hooks FINAL").result_rows
+    assert got == [(len(tracked), 0)]
+    views = client.query(f"SELECT name FROM system.tables WHERE database = '{db}' "
+                         "AND engine = 'MaterializedView'").result_rows
+    assert len(views) == 1 and views[0][0] != "hooks_in_mv", views
 
 
 def test_rows_read_back_as_they_were_written(sink):
