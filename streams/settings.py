@@ -126,10 +126,11 @@ class Settings:
         "larger batches are fewer requests for the broker; a hook waits up to this long more.",
     )
     processes: int = _setting(
-        1,
+        0,
         "Engine processes in this worker, each a consumer in the group; the worker's own process "
         "owns ClickHouse (chDB allows one) and serves /health. Python runs one engine on one "
-        "core: set it to the machine's cores (docs/performance.md).",
+        "core: 0 (the default) is one per core the worker may use, at most 4 and at most "
+        "`partitions` (docs/performance.md).",
     )
     web_port: int = _setting(
         0,
@@ -248,9 +249,11 @@ class Settings:
         if not 0 <= self.alert_clear_rate < self.alert_raise_rate <= 1:
             raise ConfigError("alert rates need 0 <= alert_clear_rate < alert_raise_rate <= 1")
         for name in ("partitions", "max_attempts", "sink_batch_size", "replication_factor",
-                     "max_message_bytes", "processes"):
+                     "max_message_bytes"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, not {getattr(self, name)}")
+        if self.processes < 0:
+            raise ConfigError(f"processes must be 0 (one per core) or more, not {self.processes}")
         if self.input_format not in INPUT_FORMATS:
             raise ConfigError(f"input_format must be one of {', '.join(INPUT_FORMATS)}, "
                               f"not {self.input_format!r}")
@@ -259,6 +262,14 @@ class Settings:
                               f"{self.mail_correlate!r}")
         if self.produce_linger_ms < 0:
             raise ConfigError(f"produce_linger_ms must be 0 or more, not {self.produce_linger_ms}")
+
+    def engine_processes(self) -> int:
+        """``processes`` resolved: 0 is one per core this process may run on, at most 4 (a
+        loop's Python takes a core; chDB and the broker want some too) and at most
+        ``partitions`` (an engine without a partition idles)."""
+        if self.processes:
+            return self.processes
+        return max(1, min(len(os.sched_getaffinity(0)), 4, self.partitions))
 
     def mail_ways(self) -> tuple[str, ...]:
         return tuple(w.strip() for w in self.mail_correlate.split(",") if w.strip())

@@ -39,6 +39,8 @@ def settings_factory(broker: LocalBroker, tmp_path: Path):
             topic_replies=f"replies-{tag}", topic_classified=f"classified-{tag}",
             topic_hooks=f"hooks-{tag}", topic_dead_letters=f"dead-{tag}",
             session_timeout_s=6.0, sink_batch_seconds=0.5,
+            # One engine unless a test asks for more: the default is one per core.
+            processes=1,
         )
         values.update(overrides)
         return Settings.load(env={}, **values)

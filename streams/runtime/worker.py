@@ -5,6 +5,7 @@ With ``processes`` > 1 the engines run in processes of their own (``engine_proce
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import signal
@@ -34,6 +35,8 @@ def run_worker(settings: Settings) -> None:
     log.info("compiled modules: %s",
              ", ".join(interpreter.compiled_modules()) or "none, all run as Python")
     ensure_topics(settings)
+    # The default (0) resolved here, once: engines, /health and the log see the count.
+    settings = dataclasses.replace(settings, processes=settings.engine_processes())
     health = Health()
     engines = EngineProcesses(settings, health) if settings.processes > 1 else None
     if engines:

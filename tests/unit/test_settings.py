@@ -52,3 +52,18 @@ def test_the_configuration_table_lists_every_setting_with_its_default():
     for variable, default, doc in describe():
         assert f"| `{variable}` | `{default}` | {doc} |" in table, variable
     assert table.count("\n| `BOUNCEFLOW_") == len(describe())
+
+
+@pytest.mark.parametrize(("cores", "partitions", "expected"),
+                         [(1, 4, 1), (2, 4, 2), (8, 8, 4), (8, 3, 3)])
+def test_the_default_processes_are_one_per_core_at_most_4_and_the_partitions(
+        monkeypatch, cores, partitions, expected):
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(cores)))
+    settings = Settings.load(env={}, partitions=partitions)
+    assert settings.processes == 0 and settings.engine_processes() == expected
+    assert Settings.load(env={"BOUNCEFLOW_PROCESSES": "3"}).engine_processes() == 3
+
+
+def test_negative_processes_are_refused():
+    with pytest.raises(ConfigError, match="processes must be 0"):
+        Settings.load(env={"BOUNCEFLOW_PROCESSES": "-1"})
