@@ -8,7 +8,8 @@ of bounceflow looks like.
   the pipeline does.
 
 Run by ``bench.pipeline`` as ``python -m bench.naive_faust BOOTSTRAP TOPIC N OUT [options]``: it
-writes (events, seconds from the first event to the N-th) as JSON to the file OUT and exits."""
+writes (events, seconds from the first event to the N-th, hooks decided) as JSON to the file
+OUT, flushes the hooks it sent and exits."""
 
 from __future__ import annotations
 
@@ -45,7 +46,7 @@ app = faust.App(
 )
 topic = app.topic(args.topic, key_serializer="raw", value_serializer="raw")
 classifier = Classifier()
-seen = {"n": 0, "first": 0.0}
+seen = {"n": 0, "first": 0.0, "hooks": 0}
 if args.hooks_topic:
     # Changelog topics ``<app id>-<table>-changelog`` are created by bench.pipeline beforehand.
     recipients = app.Table("recipients")
@@ -55,14 +56,16 @@ if args.hooks_topic:
     limits = Limits(d.max_attempts, d.default_retry_s, d.message_lifetime_s)
 
 
-def counted() -> None:
+def counted() -> bool:
+    """Count an event; at the N-th write the result and say so."""
     if seen["n"] == 0:
         seen["first"] = time.monotonic()
     seen["n"] += 1
     if seen["n"] == args.events:
         with open(args.out, "w") as f:
-            json.dump({"events": args.events, "seconds": time.monotonic() - seen["first"]}, f)
-        os._exit(0)  # a measurement, not a service: no graceful shutdown to wait for
+            json.dump({"events": args.events, "seconds": time.monotonic() - seen["first"],
+                       "hooks": seen["hooks"]}, f)
+    return seen["n"] == args.events
 
 
 @app.agent(topic, concurrency=1)
@@ -81,7 +84,11 @@ async def classify(stream: faust.StreamT) -> None:
                 messages.pop(message_id, None)
             for hook in decision.hooks:
                 await hooks.send(key=email.encode(), value=encode_hook(hook))
-        counted()
+            seen["hooks"] += len(decision.hooks)
+        if counted():
+            if args.hooks_topic:  # the hooks still buffered, as the Quix app's stop flushes
+                await app.producer.flush()
+            os._exit(0)  # a measurement, not a service: no graceful shutdown to wait for
 
 
 if __name__ == "__main__":

@@ -42,16 +42,18 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import OFFSET_END, Consumer, Producer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, Producer, TopicPartition
 
 from streams.ingest.codec import HOOK, SMTP_REPLY
 from streams.kafka_config import confluent_config, produce
 from streams.local.broker import LocalBroker, free_port
-from streams.local.synth import generate
+from streams.local.synth import generate, replies_per_message
 from streams.local.testing import start_worker, stop_worker
 from streams.runtime.progress import wait_drained
 from streams.runtime.topics import ensure_topics
 from streams.settings import Settings
+from streams.tracking.changelog import changelog_topic
+from streams.tracking.state import TABLES
 
 
 def say(text: str) -> None:
@@ -160,8 +162,22 @@ def raw_consumer_rate(settings: Settings, n: int, topic: str) -> float:
     return asyncio.run(read())
 
 
-def naive_hooks_topic(settings: Settings) -> str:
-    return f"{settings.app_id}-naive-hooks"
+def naive_hooks_topic(settings: Settings, library: str = "faust") -> str:
+    return f"{settings.app_id}-naive" + ("-quix" if library == "quix" else "") + "-hooks"
+
+
+# Kafka's defaults, written out: Quix Streams copies the source topic's retention to its
+# changelog topic through DescribeConfigs, which the local broker answers only for the configs
+# a topic was created with (docs/local-stack.md).
+QUIX_SOURCE_CONFIG = {"retention.ms": "604800000", "retention.bytes": "-1"}
+
+
+def create_baseline_topic(settings: Settings) -> str:
+    """Create the baselines' topic (``baseline_topic``) so that Quix's apps can read it too;
+    return its name."""
+    topic = baseline_topic(settings)
+    ensure_topics(settings, extra={topic: QUIX_SOURCE_CONFIG})
+    return topic
 
 
 def naive_faust_rate(settings: Settings, n: int, root: Path, track: bool = False,
@@ -169,22 +185,76 @@ def naive_faust_rate(settings: Settings, n: int, root: Path, track: bool = False
     """The naive agent's rate over the first ``n`` replies of ``topic`` (default: the replies
     topic); ``track``: with the track step (Faust tables and hooks, ``bench/naive_faust.py``)."""
     app_id = f"{settings.app_id}-naive" + ("-track" if track else "")
-    out = root / f"{app_id}.json"
     options = ["--partitions", str(settings.partitions), "--app-id", app_id]
     if track:
         hooks = naive_hooks_topic(settings)
         ensure_topics(dataclasses.replace(settings, app_id=app_id, topic_hooks=hooks))
         options += ["--hooks-topic", hooks]
+    result = run_baseline("naive_faust", settings, n, root / f"{app_id}.json", options, topic)
+    return result["events"] / result["seconds"]
+
+
+def naive_quix(settings: Settings, n: int, root: Path, track: bool = False,
+               topic: str | None = None) -> dict[str, Any]:
+    """The naive Quix Streams app over the first ``n`` replies of ``topic`` (default: the
+    replies topic, which must have been made by ``create_baseline_topic``); ``track``: with its
+    stateful step and hooks (``bench/naive_quix.py``). Its result: events, seconds from its
+    first record (its first join waits about half its 45 s session timeout), hooks decided."""
+    app_id = f"{settings.app_id}-naive-quix" + ("-track" if track else "")
+    options = ["--app-id", app_id]
+    if track:
+        hooks = naive_hooks_topic(settings, "quix")
+        ensure_topics(settings, extra={hooks: {}})
+        options += ["--hooks-topic", hooks]
+    return run_baseline("naive_quix", settings, n, root / f"{app_id}.json", options, topic)
+
+
+def run_baseline(module: str, settings: Settings, n: int, out: Path, options: list[str],
+                 topic: str | None) -> dict[str, Any]:
+    """Run ``bench.<module>`` over the first ``n`` replies of ``topic``; return what it wrote."""
     done = subprocess.run(
-        [sys.executable, "-m", "bench.naive_faust", settings.kafka_bootstrap,
+        [sys.executable, "-m", f"bench.{module}", settings.kafka_bootstrap,
          topic or settings.topic_replies, str(n), str(out), *options],
         capture_output=True, text=True, timeout=3600,
         cwd=Path(__file__).resolve().parent.parent,
     )
     if not out.exists():
-        raise SystemExit(f"the naive Faust agent failed: {done.stderr[-2000:]}")
-    result = json.loads(out.read_text())
-    return result["events"] / result["seconds"]
+        raise SystemExit(f"bench.{module} failed: {done.stderr[-2000:]}")
+    return json.loads(out.read_text())
+
+
+def read_topics(settings: Settings, topics: Iterable[str], idle_s: float = 3.0,
+                timeout: float = 600.0) -> Iterator[Any]:
+    """Every record of ``topics`` from the beginning, with one consumer, until none has come
+    for ``idle_s``. Why not up to the high watermark: the local broker reports it short after
+    a batch of several records (docs/local-stack.md)."""
+    consumer = Consumer(confluent_config(settings, **{"group.id": f"read-{os.getpid()}",
+                                                      "enable.auto.commit": False}))
+    consumer.assign([TopicPartition(t, p, OFFSET_BEGINNING) for t in topics
+                     for p in range(settings.partitions)])
+    try:
+        deadline = time.monotonic() + timeout
+        idle_until = time.monotonic() + idle_s + 10  # the first fetch may take a while
+        while time.monotonic() < min(idle_until, deadline):
+            for msg in consumer.consume(1000, timeout=0.5):
+                if not msg.error():
+                    idle_until = time.monotonic() + idle_s
+                    yield msg
+    finally:
+        consumer.close()
+
+
+def changelog_figures(settings: Settings) -> dict[str, int]:
+    """What the worker's changelog topics hold: records, bytes (keys and values) and the keys
+    whose last record is not a tombstone. The local broker does not compact: all written."""
+    records = size = 0
+    last: dict[tuple[str, int, bytes], bool] = {}
+    for msg in read_topics(settings, [changelog_topic(settings, t) for t in TABLES]):
+        key, value = msg.key() or b"", msg.value()
+        records += 1
+        size += len(key) + len(value or b"")
+        last[(msg.topic(), msg.partition(), key)] = value is not None
+    return {"records": records, "bytes": size, "live_keys": sum(last.values())}
 
 
 def health(port: int) -> dict[str, Any]:
@@ -323,9 +393,14 @@ class CoresUsed:
         return out
 
 
-def hook_latencies(settings: Settings, rate: int, seconds: float, seed: int) -> list[float]:
-    """Produce ``rate`` replies/s for ``seconds``; return each reply's time to its first hook."""
-    events = list(generate(int(rate * seconds), seed=seed, recipients=max(100, rate * 2)))
+def hook_latencies(settings: Settings, rate: int, seconds: float, seed: int,
+                   per_recipient: float | None = None) -> list[float]:
+    """Produce ``rate`` replies/s for ``seconds``; return each reply's time to its first hook.
+    The replies go to ``rate * 2`` addresses drawn uniformly, or with ``per_recipient`` to
+    new addresses and a tail of repeated ones (``generate``)."""
+    events = list(generate(int(rate * seconds), seed=seed, recipients=max(100, rate * 2),
+                           per_recipient=per_recipient))
+    records = encode_stream(events)  # before the clock: at 20,000/s encoding is in the way
     consumer = Consumer(confluent_config(settings, **{"group.id": f"lat-{os.getpid()}",
                                                       "fetch.wait.max.ms": 5}))
     consumer.assign([TopicPartition(settings.topic_hooks, p, OFFSET_END)
@@ -351,12 +426,12 @@ def hook_latencies(settings: Settings, rate: int, seconds: float, seed: int) -> 
     producer = Producer(confluent_config(settings, **{"linger.ms": 5,
                                                       "partitioner": "murmur2_random"}))
     start = time.monotonic()
-    for i, e in enumerate(events):
+    for i, (e, (key, value)) in enumerate(zip(events, records)):
         delay = start + i / rate - time.monotonic()
         if delay > 0:
             time.sleep(delay)
         sent[e["event_id"]] = time.monotonic()
-        produce(producer, settings.topic_replies, e["email"].encode(), SMTP_REPLY.encode(e))
+        produce(producer, settings.topic_replies, key, value)
         producer.poll(0)
     producer.flush()
     reader.join()
@@ -370,28 +445,63 @@ def percentile(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))] * 1000 if values else float("nan")
 
 
+def rates(text: str) -> list[int]:
+    """``--rates``: replies/s, comma-separated, each at least 1."""
+    try:
+        out = [int(r) for r in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a comma-separated list of rates: {text!r}") from None
+    if min(out) < 1:
+        raise argparse.ArgumentTypeError("every rate must be at least 1")
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=200_000)
-    parser.add_argument("--recipients", type=int, help="distinct addresses (default events/10)")
+    parser.add_argument("--replies-per-recipient", type=float, default=1.8,
+                        help="replies per address on average: most addresses get one message, a "
+                             "long tail many (streams/local/synth.py); at least "
+                             f"{replies_per_message():.2f}, one message's replies (default 1.8)")
+    parser.add_argument("--recipients", type=int,
+                        help="instead: replies to this many addresses drawn uniformly (the "
+                             "stream of earlier runs: --recipients EVENTS/10)")
     parser.add_argument("--partitions", type=int, default=4)
-    parser.add_argument("--rate", type=int, default=5000, help="replies/s of the latency phase")
+    parser.add_argument("--rate", type=int, default=10_000,
+                        help="replies/s of the latency phase (default 10000)")
+    parser.add_argument("--rates", type=rates, default=[],
+                        help="more latency phases after it, e.g. 5000,20000: the rate at which "
+                             "the p99 passes 1 s")
     parser.add_argument("--latency-seconds", type=float, default=10.0)
     parser.add_argument("--naive-track-events", type=int, default=20_000,
-                        help="replies the naive agent with the track step reads (it is slow)")
-    parser.add_argument("--processes", type=int, default=1,
-                        help="the worker's engine processes (BOUNCEFLOW_PROCESSES)")
+                        help="replies the naive Faust agent with the track step reads (it is "
+                             "slow); the Quix apps read them all")
+    parser.add_argument("--processes", type=int, default=0,
+                        help="the worker's engine processes (BOUNCEFLOW_PROCESSES; default 0: "
+                             "the setting's default, one a core, at most 4)")
     parser.add_argument("--skip-baselines", action="store_true",
                         help="only the pipeline (for memory runs at 1M)")
     args = parser.parse_args(argv)
-    if min(args.events, args.rate, args.naive_track_events, args.processes) < 1:
-        parser.error("--events, --rate, --naive-track-events and --processes must be at least 1")
+    if min(args.events, args.rate, args.naive_track_events) < 1:
+        parser.error("--events, --rate and --naive-track-events must be at least 1")
+    if args.processes < 0:
+        parser.error("--processes must be 0 (one a core) or more")
+    if args.recipients is None and args.replies_per_recipient < replies_per_message():
+        parser.error(f"--replies-per-recipient must be at least {replies_per_message():.2f} "
+                     "(every address has at least one message)")
     if args.events <= RAW_BATCH and not args.skip_baselines:
         parser.error(f"--events must be above {RAW_BATCH} for the baselines (the raw consumer's "
                      "first batch is not timed), or give --skip-baselines")
     root = Path(tempfile.mkdtemp(prefix="bounceflow-bench-"))
     say(f"data directory: {root}")
-    out: dict[str, Any] = {"events": args.events, "processes": args.processes}
+    per_recipient = None if args.recipients else args.replies_per_recipient
+    events = list(generate(args.events, seed=1, recipients=args.recipients,
+                           per_recipient=per_recipient))
+    records = encode_stream(events)
+    recipients = len({e["email"] for e in events})
+    del events
+    out: dict[str, Any] = {"events": args.events, "recipients": recipients,
+                           "replies_per_recipient": round(args.events / recipients, 2)}
     with LocalBroker(log_file=root / "broker.log") as broker:
         settings = Settings.load(
             env={}, kafka_bootstrap=broker.bootstrap, clickhouse_dsn=f"chdb://{root}/chdb",
@@ -400,12 +510,10 @@ def main(argv: list[str] | None = None) -> None:
             session_timeout_s=max(6.0, args.events / 100_000),
             web_port=free_port(), alert_check_s=1e9, processes=args.processes,
         )
+        out["processes"] = settings.engine_processes()
         ensure_topics(settings)
-        records = encode_stream(generate(args.events, seed=1,
-                                         recipients=args.recipients or args.events // 10))
         if not args.skip_baselines:
-            baseline = baseline_topic(settings)
-            ensure_topics(dataclasses.replace(settings, topic_replies=baseline))
+            baseline = create_baseline_topic(settings)
             say(f"producing {args.events} replies to {baseline}")
             produce_stream(settings, records, baseline)
             say("raw aiokafka consumer")
@@ -418,6 +526,11 @@ def main(argv: list[str] | None = None) -> None:
             say(f"naive Faust agent with the track step, first {tracked} replies")
             out["naive_faust_track_events_per_s"] = round(
                 naive_faust_rate(settings, tracked, root, track=True, topic=baseline))
+            for track in (False, True):
+                say("naive Quix Streams app" + (" with the track step" if track else ""))
+                quix = naive_quix(settings, args.events, root, track=track, topic=baseline)
+                out["naive_quix" + ("_track" if track else "") + "_events_per_s"] = round(
+                    quix["events"] / quix["seconds"])
         say("bounceflow worker")
         assert broker.process is not None
         worker = start_worker(settings, root / "worker.log")
@@ -425,6 +538,7 @@ def main(argv: list[str] | None = None) -> None:
         say(f"producing {args.events} replies to {settings.topic_replies}, the worker paused")
         with paused(process_tree(worker.pid)):
             produce_stream(settings, records)
+        del records
         pids = {"worker": worker.pid, "broker": broker.process.pid}
         memory = PeakMemory(worker.pid)
         phase: list[CoresUsed] = []
@@ -442,25 +556,43 @@ def main(argv: list[str] | None = None) -> None:
                 args.events / (h["last_commit_at"] - h["first_record_at"]))
             out["pipeline_cores_used"] = phase[0].result()
             out["pipeline_thread_cores"] = phase[0].by_thread()
-            say(f"hook latency at {args.rate}/s for {args.latency_seconds:.0f}s")
-            cores = CoresUsed(pids)
-            latencies = hook_latencies(settings, args.rate, args.latency_seconds, seed=2)
-            out["latency_cores_used"] = cores.result()
-            out["hook_latency_p50_ms"] = round(percentile(latencies, 0.50), 1)
-            out["hook_latency_p99_ms"] = round(percentile(latencies, 0.99), 1)
+            out["state_keys"] = h["state_keys"]
+            say("reading the changelogs")
+            changelog = changelog_figures(settings)
+            out["changelog_records"] = changelog["records"]
+            out["changelog_bytes_per_reply"] = round(changelog["bytes"] / args.events, 1)
+            latency: dict[str, dict[str, float]] = {}
+            for i, rate in enumerate(dict.fromkeys([args.rate, *args.rates])):
+                say(f"hook latency at {rate}/s for {args.latency_seconds:.0f}s")
+                cores = CoresUsed(pids)
+                latencies = hook_latencies(settings, rate, args.latency_seconds, seed=2 + i,
+                                           per_recipient=per_recipient)
+                latency[str(rate)] = {
+                    "p50_ms": round(percentile(latencies, 0.50), 1),
+                    "p99_ms": round(percentile(latencies, 0.99), 1),
+                    "hooked": round(len(latencies) / int(rate * args.latency_seconds), 4),
+                    "cores_used": cores.result(),
+                }
+            out["latency_cores_used"] = latency[str(args.rate)]["cores_used"]
+            out["hook_latency_p50_ms"] = latency[str(args.rate)]["p50_ms"]
+            out["hook_latency_p99_ms"] = latency[str(args.rate)]["p99_ms"]
+            if args.rates:
+                out["hook_latency_by_rate"] = latency
+                # A rate whose replies did not all get a hook within 30 s is past 1 s too.
+                out["p99_over_1s_from_rate"] = min(
+                    (int(r) for r, v in latency.items()
+                     if v["p99_ms"] > 1000 or v["hooked"] < 1), default=None)
             out["peak_rss_mb"] = round(peak_rss_mb(worker.pid))
             out["peak_pss_mb"] = round(memory.result())
-            if args.processes > 1:  # the worker's process (chDB), then its engines
+            if out["processes"] > 1:  # the worker's process (chDB), then its engines
                 out["peak_rss_mb_each"] = [round(mb) for mb in peak_rss_each_mb(worker.pid)]
         finally:
             stop_worker(worker)
-    if "naive_faust_events_per_s" in out:
-        out["pipeline_vs_naive_faust"] = round(
-            out["pipeline_events_per_s"] / out["naive_faust_events_per_s"], 2)
-        out["pipeline_vs_naive_faust_track"] = round(
-            out["pipeline_events_per_s"] / out["naive_faust_track_events_per_s"], 2)
-        out["pipeline_vs_raw_consumer"] = round(
-            out["pipeline_events_per_s"] / out["raw_consumer_events_per_s"], 3)
+    for name in ("naive_faust", "naive_faust_track", "naive_quix", "naive_quix_track",
+                 "raw_consumer"):
+        if f"{name}_events_per_s" in out:
+            out[f"pipeline_vs_{name}"] = round(
+                out["pipeline_events_per_s"] / out[f"{name}_events_per_s"], 3)
     print(json.dumps(out))
 
 

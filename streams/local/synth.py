@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -47,15 +47,24 @@ def _catalog() -> dict[str, dict[str, Any]]:
 
 def generate(
     n_events: int, seed: int = 7, recipients: int | None = None, start_ms: int = 1_767_225_600_000,
-    max_attempts: int = 5,
+    max_attempts: int = 5, per_recipient: float | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """Yield about ``n_events`` SmtpReply dicts in event-time order (exactly ``n_events``)."""
+    """Yield about ``n_events`` SmtpReply dicts in event-time order (exactly ``n_events``).
+
+    Each message goes to an address drawn uniformly from ``recipients`` addresses, or, with
+    ``per_recipient`` (replies per address on average), as real sending does: most addresses
+    get one message, and a long tail gets many (``_tail_addresses``)."""
     rng = random.Random(seed)
     catalog = _catalog()
-    n_recipients = recipients or max(10, n_events // 3)
     domains = list(PROVIDERS)
     weights = list(PROVIDERS.values())
-    pool = [f"user{i}@{rng.choices(domains, weights)[0]}" for i in range(n_recipients)]
+    if per_recipient is None:
+        n_recipients = recipients or max(10, n_events // 3)
+        pool = [f"user{i}@{rng.choices(domains, weights)[0]}" for i in range(n_recipients)]
+        addresses = iter(lambda: rng.choice(pool), None)
+    else:
+        repeat = max(0.0, 1 - replies_per_message(max_attempts) / per_recipient)
+        addresses = _tail_addresses(rng, repeat, lambda: rng.choices(domains, weights)[0])
     scenario_weights = [w for w, _ in SCENARIOS]
     scenarios = [s for _, s in SCENARIOS]
     events: list[dict[str, Any]] = []
@@ -65,7 +74,7 @@ def generate(
     span_ms = 12 * 3600 * 1000
     while len(events) < n_events:
         msg += 1
-        email = rng.choice(pool)
+        email = next(addresses)
         t = start_ms + rng.randrange(span_ms)
         base = {
             "account_id": rng.choice([1, 1, 1, 2, 3]),
@@ -105,3 +114,27 @@ def generate(
     events = events[:n_events]
     events.sort(key=lambda e: (e["event_time"], e["event_id"]))
     yield from events
+
+
+def replies_per_message(max_attempts: int = 5) -> float:
+    """The mean number of replies of one message over the scenarios (retries included)."""
+    total = sum(w for w, _ in SCENARIOS)
+    return sum(w * ((2 + max_attempts) / 2 if s.endswith("*") else len(s.split(">")))
+               for w, s in SCENARIOS) / total
+
+
+def _tail_addresses(rng: random.Random, repeat: float,
+                    domain: Callable[[], str]) -> Iterator[str]:
+    """Each message's address: a new one, or with probability ``repeat`` the address of an
+    earlier message drawn at random, so an address is picked again in proportion to the
+    messages it already had (Simon's model): 1 / (1 - repeat) messages an address on average,
+    and the share of addresses with k messages falls as a power of k, a long tail of addresses
+    that are sent to, and bounce, again and again."""
+    sent: list[str] = []
+    while True:
+        if sent and rng.random() < repeat:
+            email = rng.choice(sent)
+        else:
+            email = f"user{len(sent)}@{domain()}"
+        sent.append(email)
+        yield email
