@@ -52,7 +52,7 @@ def page_out(library: str) -> int:
         lines = Path("/proc/self/maps").read_text().splitlines()
     except OSError:  # not Linux
         return 0
-    before = _resident()
+    before = resident_bytes()
     for line in lines:
         fields = line.split(maxsplit=5)
         if len(fields) < 6 or library not in fields[5] or "w" in fields[1]:
@@ -62,8 +62,13 @@ def page_out(library: str) -> int:
             log.debug("madvise(MADV_PAGEOUT) refused (errno %d): %s stays resident",
                       ctypes.get_errno(), library)
             break
-    return max(0, before - _resident())
+    return max(0, before - resident_bytes())
 
 
-def _resident() -> int:
-    return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+def resident_bytes() -> int:
+    """This process's resident set now, in bytes; 0 where there is no /proc (not Linux)."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except OSError:
+        return 0
+    return pages * os.sysconf("SC_PAGE_SIZE")

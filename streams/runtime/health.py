@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import bisect
 import copy
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
-from pathlib import Path
 from typing import Any
+
+from streams.memory import resident_bytes
 
 HEALTH_LOG_INTERVAL_S = 10.0  # how often a worker or `bounceflow deliver` logs its figures
 # Upper bounds (seconds) of the duration histograms' buckets (and +Inf): a batch's processing and
@@ -84,14 +84,6 @@ class Health:
         out["delivery"] = self.delivery() if self.delivery else {}
         out["rss_bytes"] = resident_bytes()  # this process's, now
         return out
-
-
-def resident_bytes() -> int:
-    try:
-        pages = int(Path("/proc/self/statm").read_text().split()[1])
-    except OSError:  # not Linux
-        return 0
-    return pages * os.sysconf("SC_PAGE_SIZE")
 
 
 def _add(a: Any, b: Any) -> Any:
