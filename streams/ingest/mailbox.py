@@ -36,11 +36,15 @@ def mails(path: Path, max_bytes: int) -> Iterator[StoredMail]:
             yield _read(str(path), 0, path, max_bytes)
             return
         box = mailbox.mbox(str(path), factory=None, create=False)
-        mtime = int(path.stat().st_mtime * 1000)
-        for index, key in enumerate(box.iterkeys()):
-            raw = box.get_bytes(key)
-            yield StoredMail(f"{path}:{key}", index, raw if len(raw) <= max_bytes else None,
-                             mtime)
+        # closed also when the reader stops early (the generator's close runs the finally)
+        try:
+            mtime = int(path.stat().st_mtime * 1000)
+            for index, key in enumerate(box.iterkeys()):
+                raw = box.get_bytes(key)
+                yield StoredMail(f"{path}:{key}", index, raw if len(raw) <= max_bytes else None,
+                                 mtime)
+        finally:
+            box.close()
     else:
         raise ValueError(f"{path}: not a Maildir, an mbox or .eml file, or a directory of "
                          ".eml files")

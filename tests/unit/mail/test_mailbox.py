@@ -45,3 +45,24 @@ def test_a_mail_over_the_limit_is_not_read(tmp_path: Path):
 def test_anything_else_is_refused_with_what_it_is_not(tmp_path: Path):
     with pytest.raises(ValueError, match=r"not a Maildir, an mbox or \.eml file"):
         list(mails(tmp_path / "missing", 100))
+
+
+@pytest.mark.parametrize("stop_after", [None, 1])
+def test_reading_an_mbox_closes_it_read_whole_or_left_early(tmp_path: Path, stop_after):
+    import gc
+    import warnings
+
+    mbox = mailbox.mbox(str(tmp_path / "bounces.mbox"), create=True)
+    for raw in MAILS:
+        mbox.add(raw)
+    mbox.close()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        found = mails(tmp_path / "bounces.mbox", 1_000_000)
+        got = [next(found)] if stop_after else list(found)
+        found.close()
+        del found
+        gc.collect()
+    assert len(got) == (stop_after or len(MAILS))
+    # a file object collected while still open warns "unclosed file": the mbox was left open
+    assert [str(w.message) for w in caught if w.category is ResourceWarning] == []
