@@ -30,6 +30,7 @@ from streams.adapters.common import (
 REPLIES = frozenset({"Delivery", "Bounce", "TransientFailure", "OOB"})
 GAVE_UP = frozenset({"Expiration", "AdminBounce"})
 NOT_REPLIES = frozenset({"Reception", "Feedback", "Rejection", "Delay"})
+KNOWN = REPLIES | GAVE_UP | NOT_REPLIES
 INTERNAL = "KumoMTA internal"
 
 
@@ -63,17 +64,22 @@ class KumoMTA:
         if not isinstance(record, dict):
             return Skip("not a JSON object", bad=True)
         kind = record.get("type")
+        if not isinstance(kind, str) or kind not in KNOWN:
+            return Skip(f"unknown record type {str(kind)[:40]!r}", bad=True)
         if kind in NOT_REPLIES:
             return Skip(f"{kind} record")
-        if kind not in REPLIES and kind not in GAVE_UP:
-            return Skip(f"unknown record type {str(kind)[:40]!r}", bad=True)
         response = record.get("response") or {}
+        if not isinstance(response, dict):
+            return Skip(f"malformed {kind} record: response is not an object", bad=True)
         content = response.get("content") or ""
+        if not isinstance(content, str):
+            return Skip(f"malformed {kind} record: response.content is not a string", bad=True)
         if kind == "TransientFailure" and content.startswith(INTERNAL):
             return Skip("KumoMTA internal TransientFailure")
+        # Deeper fields of any JSON type: whatever a wrong one raises is the record's reason.
         try:
             return self._replies(record, kind, response, content)
-        except (TypeError, ValueError, AttributeError, KeyError) as exc:
+        except (TypeError, ValueError, AttributeError, KeyError, OverflowError) as exc:
             return Skip(f"malformed {kind} record: {type(exc).__name__}: {exc}", bad=True)
 
     def _replies(self, record: dict[str, Any], kind: str, response: dict[str, Any],

@@ -144,7 +144,9 @@ def test_broken_input_is_a_bad_skip_never_a_crash():
     whole = json.dumps(record())
     cases = [whole[: len(whole) // 2], "[]", "null", json.dumps(record("Teleport")),
              json.dumps(record(recipient=None)), json.dumps(record(timestamp="soon")),
-             json.dumps(record(recipient="not-an-address")), b"\xff\xfe"]
+             json.dumps(record(recipient="not-an-address")), b"\xff\xfe",
+             json.dumps({"type": []}), json.dumps(record(response=1)),
+             json.dumps(transient(1, content=7))]
     for case in cases:
         got = KumoMTA().line(case)
         assert isinstance(got, Skip) and got.bad, (case, got)
