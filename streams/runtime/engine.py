@@ -232,7 +232,12 @@ class Engine:
 
     def _classify(self, msg: Message) -> None:
         self.health.replies += 1
-        raws = [msg.value()] if self.decode_input is None else self.decode_input(msg.value())
+        try:
+            raws = ([msg.value()] if self.decode_input is None
+                    else self.decode_input(msg.value()))
+        except Exception as exc:  # an adapter's bug must not stop the stream on one record
+            log.exception("input decoding failed")
+            raws = Invalid(f"input decoding failed: {type(exc).__name__}: {exc}")
         if isinstance(raws, Invalid):
             self._dead_letter(raws.reason, msg)
             return
