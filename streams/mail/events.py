@@ -17,7 +17,6 @@ content, so the same report delivered twice (or read from SMTP and a mailbox) co
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,11 +46,6 @@ class Outcome:
     autoreplies: list[dict[str, Any]] = field(default_factory=list)
     problem: str | None = None  # unreadable, forged, uncorrelated, invalid
     reason: str = ""
-
-
-def content_key(raw: bytes) -> str:
-    """The Kafka key of a received mail: the same bytes, the same key."""
-    return hashlib.sha256(raw).hexdigest()
 
 
 def outcome(raw: bytes, received_ms: int, options: MailOptions) -> Outcome:

@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 
 from streams.classify.classifier import Classifier
+from streams.exceptions import RulesError
+from streams.ingest.smtp_server import content_key
 from streams.ingest.validation import problems
 from streams.mail import autoreply
-from streams.mail.events import STAGE, MailOptions, content_key, outcome
+from streams.mail.events import STAGE, MailOptions, outcome
 from streams.mail.report import Report, Unreadable, read
 from streams.mail.verp import Correlated, Forged, Verp
 from tests.unit.mail import samples
@@ -189,11 +191,27 @@ def test_autoreply_rules_file_is_checked(tmp_path: Path):
     bad = tmp_path / "bad.toml"
     bad.write_text('schema = "bounceflow.autoreply/1"\n[[headers]]\nname = "x"\n'
                    'pattern = "("\nsource = "s"\n[subjects]\nen = ["a"]\n')
-    with pytest.raises(ValueError, match=r"headers\[0\]: bad pattern"):
+    with pytest.raises(RulesError, match=r"headers\[0\]: bad pattern"):
         autoreply.rules(bad)
-    bad.write_text('schema = "other"\n')
-    with pytest.raises(ValueError, match="schema must be"):
+
+
+@pytest.mark.parametrize(("text", "says"), [
+    ('schema = "bounceflow.patterns/1"\n', "expected schema = 'bounceflow.autoreply/1'"),
+    ("daemon_senders = []\n", "expected schema = 'bounceflow.autoreply/1', found None"),
+    ("schema = [", "not valid TOML"),
+    ('schema = "bounceflow.autoreply/1"\ndaemon_senders = ["postmaster"]\n'
+     'subject = ["typo"]\n', "unknown field subject"),
+    ('schema = "bounceflow.autoreply/1"\ndaemon_senders = ["postmaster"]\n'
+     '[[headers]]\nname = "x"\npattern = "."\nsorce = "s"\n[subjects]\nen = ["a"]\n',
+     "headers[0] needs exactly name, pattern and source"),
+])
+def test_an_autoreply_file_with_a_wrong_schema_or_field_is_refused_naming_it(
+        tmp_path: Path, text: str, says: str):
+    bad = tmp_path / "my-autoreply.toml"
+    bad.write_text(text)
+    with pytest.raises(RulesError) as refused:
         autoreply.rules(bad)
+    assert str(refused.value).startswith(f"{bad}: ") and says in str(refused.value)
 
 
 @pytest.mark.parametrize("sample", [s for s, _, _ in FAILED] + [samples.postfix_delayed],
