@@ -3,7 +3,7 @@ of bounceflow looks like.
 
 - classify only (the default): decode, validate and classify each reply; no state, no output.
 - ``--hooks-topic T`` (the track step too): then look the recipient and the message up in two
-  Faust tables, decide with bounceflow's state machine (``streams/tracking.py``), write both
+  Faust tables, decide with bounceflow's state machine (``streams/tracking/machine.py``), write both
   tables back (a changelog record each) and send the hooks to T. No ClickHouse: still less than
   the pipeline does.
 

@@ -1,4 +1,4 @@
-"""A recipient's recent events, which let the tracking recognise a replayed event (tracking.py):
+"""A recipient's recent events, which let the tracking recognise a replayed event (machine.py):
 one string of fixed-width entries, each a flag (the event's pre-state) and a 64-bit digest of the
 event id, oldest first.
 

@@ -3,7 +3,7 @@ changelogged tables and the index of pending messages, driven by ``tracking.deci
 Kafka, so it is tested alone; ``changelog.py`` restores it and writes what changed.
 
 Tables (a key lives in the partition of the recipient address the stream is keyed by):
-- ``recipients[email]``: suppression, soft-bounce streak, recent event ids (see tracking.py)
+- ``recipients[email]``: suppression, soft-bounce streak, recent event ids (see machine.py)
 - ``messages[message_id]``: soft-bounced messages not yet settled
 """
 
