@@ -19,9 +19,9 @@ Step 3 runs in a writer thread while the loop goes on with the next records (chD
 GIL while it inserts, so the insert takes the second core); step 4 follows when it is done. One
 write is in flight at a time: the next checkpoint waits for it, which bounds the buffered rows.
 A crash before 4 replays from the last commit: classified replies and hooks are produced again
-with the same ids, the tracking state recognises replayed events (``streams/tracking/machine.py``), ClickHouse
-folds repeated rows (``sinks/clickhouse.py``). Hooks are produced as soon as they are decided;
-only the commit waits for the checkpoint.
+with the same ids, the tracking state recognises replayed events (``tracking/machine.py``),
+ClickHouse folds repeated rows (``sinks/clickhouse.py``). Hooks are produced as soon as they are
+decided; only the commit waits for the checkpoint.
 
 Tracked at once: when producers key smtp-replies by the (normalised) address, a classified reply
 belongs to the partition its reply came from, whose state this worker holds (the range assignor
