@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import signal
 import smtplib
-import socket
 import subprocess
 import sys
 import threading
@@ -21,8 +20,9 @@ import pytest
 from streams.classify.classifier import Classifier
 from streams.ingest.codec import DEAD_LETTER, HOOK, SMTP_REPLY
 from streams.ingest.produce import reply_producer, send_reply
+from streams.local.broker import free_port
 from streams.local.reference import SUMMARY_KEYS, expected
-from streams.local.testing import worker_env
+from streams.local.testing import stop_worker, worker_env
 from streams.mail.verp import Verp
 from streams.settings import Settings
 from tests.conftest import report_json, run_cli
@@ -48,17 +48,11 @@ def _settings(settings_factory, **overrides) -> Settings:
                             mail_bounce_domain=DOMAIN, mail_verp_secret=SECRET, **overrides)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Receiver:
     """`bounceflow ingest smtp` in a subprocess."""
 
     def __init__(self, settings: Settings, log: Path, *args: str) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.log = log
         with open(log, "ab") as out:
             self.process = subprocess.Popen(
@@ -80,13 +74,7 @@ class Receiver:
         return smtplib.SMTP("127.0.0.1", self.port, timeout=60)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_worker(self.process, 30)
 
 
 @pytest.fixture
