@@ -183,6 +183,22 @@ def test_verp_rejects_other_secrets_and_ignores_other_addresses():
         Verp("bounces+{token}@{domain}", "bounce.example", "")
 
 
+def test_a_verp_signature_differing_in_one_character_is_refused():
+    import inspect
+
+    address = VERP.address("m-1", RCPT)
+    local, _, domain = address.rpartition("@")
+    head, _, signature = local.rpartition("=")
+    assert VERP.read(address) == Correlated("m-1", RCPT)
+    for i in range(len(signature)):
+        for c in ("a", "2", "é", "\udcff"):  # another base32 letter or digit, non-ASCII
+            if c != signature[i]:
+                wrong = f"{head}={signature[:i]}{c}{signature[i + 1:]}@{domain}"
+                assert isinstance(VERP.read(wrong), Forged), wrong
+    # compared in constant time: the time taken must not tell how many leading characters match
+    assert "hmac.compare_digest(" in inspect.getsource(Verp.read)
+
+
 def test_autoreply_rules_file_is_checked(tmp_path: Path):
     assert autoreply.rules().subject.search("Réponse automatique : offres")
     assert autoreply.rules().subject.search("RE: Out of Office: December offers")
