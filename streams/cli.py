@@ -160,8 +160,9 @@ def ingest_files(ctx: click.Context, files: tuple[str, ...], fmt: str, follow: b
                  state_file: str | None, bootstrap: str | None, topic: str | None,
                  quiet: bool) -> None:
     """Read MTA logs from FILES (`-` for stdin; zstd-compressed KumoMTA segments directly) and
-    produce one SmtpReply per reply to the replies topic. Prints a summary: lines read, replies
-    produced, skipped and bad lines by reason. Exit code 1 if some lines were bad.
+    produce one SmtpReply per reply to the replies topic. Bad lines go to the dead-letters
+    topic with their reason and byte offset. Prints a summary: lines read, replies produced,
+    skipped and bad lines by reason. Exit code 1 if some lines were bad.
     `--format mail`: Maildirs, mbox or .eml files of bounces and auto-replies (docs/dsn.md)."""
     if fmt == "mail":
         if follow or state_file:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import struct
+import time
 from collections.abc import Collection
 from dataclasses import dataclass
 from functools import cache
@@ -105,3 +106,27 @@ SMTP_REPLY = Codec("smtp_reply")
 CLASSIFIED = Codec("classified_reply")
 HOOK = Codec("action_hook")
 DEAD_LETTER = Codec("dead_letter")
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a dead letter came from: a topic's partition and offset, or a file
+    (``file:<path>``, partition 0, the line's byte offset)."""
+
+    topic: str
+    partition: int
+    offset: int
+
+
+def dead_letter(
+    reason: str, source: Source, key: bytes | None, value: bytes | None
+) -> dict[str, Any]:
+    return {
+        "reason": reason,
+        "source_topic": source.topic,
+        "source_partition": source.partition,
+        "source_offset": source.offset,
+        "key": key,
+        "value": value,
+        "failed_at": int(time.time() * 1000),
+    }

@@ -7,6 +7,8 @@ acknowledged the chunk, it records the new file positions and the adapter's open
 state (Postfix queue ids waiting for their lines). A run that finds a pending chunk reads the
 topic from those offsets and does not produce again the event ids already there (ids are
 derived from the records, so the same lines give the same ids).
+A line the adapter cannot read goes to the dead-letters topic with its reason and its source
+(``file:<path>``, partition 0, the line's byte offset).
 """
 
 from __future__ import annotations
@@ -29,9 +31,10 @@ from streams.adapters.kumomta import KumoMTA
 from streams.adapters.postfix import Postfix
 from streams.adapters.powermta import PowerMTA
 from streams.exceptions import BrokerError, ConfigError
-from streams.ingest.codec import SMTP_REPLY, Invalid
+from streams.ingest.codec import DEAD_LETTER, SMTP_REPLY, Invalid, Source, dead_letter
 from streams.ingest.produce import reply_producer, send_reply
 from streams.kafka_config import confluent_config
+from streams.kafka_config import produce as send
 from streams.settings import Settings
 
 ADAPTERS = {"kumomta": KumoMTA, "postfix": Postfix, "powermta": PowerMTA, "exim": Exim}
@@ -81,6 +84,7 @@ class LineSource:
         self.handle: IO[bytes] | None = None
         self.done = False
         self.zstd = False
+        self.starts: list[int] = []  # the byte offset of each line of the last chunk
         self._open(position or {})
 
     def position(self) -> dict[str, Any]:
@@ -117,6 +121,7 @@ class LineSource:
 
     def chunk(self, limit: int) -> list[bytes]:
         """Up to ``limit`` complete lines; [] at the end (for now, when following)."""
+        self.starts = []
         lines = self._split(limit)
         while len(lines) < limit:
             assert self.handle is not None
@@ -129,6 +134,7 @@ class LineSource:
             newer = self._newer_file()
             if self.buffer and (newer or not self.follow):  # a closed file's last line
                 lines.append(self.buffer)
+                self.starts.append(self.offset)
                 self.offset += len(self.buffer)
                 self.buffer = b""
             if newer:
@@ -153,6 +159,7 @@ class LineSource:
                 break
             if end > start:
                 lines.append(buffer[start:end])
+                self.starts.append(self.offset + start)
             start = end + 1
         self.offset += start
         self.buffer = buffer[start:]
@@ -337,11 +344,17 @@ class Ingest:
             self._write(self._marks())
         adapter, summary, topic = self.adapter, self.summary, self.settings.topic_replies
         produced = 0
-        for line in lines:
+        for line, start in zip(lines, source.starts):
             summary.lines += 1
             result = adapter.line(line)
             if isinstance(result, Skip):
-                (summary.bad if result.bad else summary.skipped)[result.reason] += 1
+                if result.bad:
+                    summary.bad[result.reason] += 1
+                    send(self.producer, self.settings.topic_dead_letters, None, DEAD_LETTER.encode(
+                        dead_letter(f"{self.fmt}: {result.reason}",
+                                    Source(f"file:{source.path}", 0, start), None, line)))
+                else:
+                    summary.skipped[result.reason] += 1
                 continue
             for reply in result:
                 if reply["event_id"] in self.already_there:

@@ -3,9 +3,7 @@ no tables, so that they are tested without a broker."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from streams.adapters.common import Skip, options_from
@@ -21,6 +19,10 @@ from streams.ingest.codec import (
     Invalid,
     schema_json,
 )
+
+# Moved to the codec (ingest writes dead letters too); importers keep these names.
+from streams.ingest.codec import Source as Source
+from streams.ingest.codec import dead_letter as dead_letter
 from streams.ingest.json_reply import parse_line
 from streams.ingest.validation import problems
 from streams.settings import Settings
@@ -49,13 +51,6 @@ def _splice_writers() -> tuple[tuple[str, str], Any, Any]:
 
 REPLY_SPANS, _EMAIL_PART, _CLASSIFICATION_PART = _splice_writers()
 _FIRST_SPAN, _EMAIL_SPAN = (SPAN + name for name in REPLY_SPANS)
-
-
-@dataclass(frozen=True)
-class Source:
-    topic: str
-    partition: int
-    offset: int
 
 
 def classify_reply(
@@ -116,17 +111,3 @@ def classified_record(raw: bytes, reply: dict[str, Any]) -> bytes:
         return CLASSIFIED.encode(reply)
     return b"".join((raw[reply.pop(_FIRST_SPAN)[0]:email[0]], _EMAIL_PART(reply),
                      raw[email[1]:], _CLASSIFICATION_PART(reply)))
-
-
-def dead_letter(
-    reason: str, source: Source, key: bytes | None, value: bytes | None
-) -> dict[str, Any]:
-    return {
-        "reason": reason,
-        "source_topic": source.topic,
-        "source_partition": source.partition,
-        "source_offset": source.offset,
-        "key": key,
-        "value": value,
-        "failed_at": int(time.time() * 1000),
-    }

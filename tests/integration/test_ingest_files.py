@@ -20,7 +20,7 @@ from bench.ingest import postfix_lines
 from streams.adapters.common import Options, Skip
 from streams.adapters.postfix import Postfix
 from streams.classify.classifier import Classifier
-from streams.ingest.codec import SMTP_REPLY
+from streams.ingest.codec import DEAD_LETTER, SMTP_REPLY
 from streams.ingest.files import Ingest
 from streams.local.reference import SUMMARY_KEYS, expected
 from streams.local.synth import generate
@@ -201,3 +201,25 @@ def test_stdin_and_usage_errors(settings_factory, tmp_path):
                  ["--format", "exim", str(tmp_path / "missing")]):
         done = run_cli(settings, "ingest", *args)
         assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+
+
+def test_bad_lines_are_dead_lettered_with_their_reason_and_byte_offset(settings_factory,
+                                                                        tmp_path):
+    settings = settings_factory(**UTC)
+    ensure_topics(settings)
+    good = test_postfix.LOG[3]
+    cut = good[: len(good) // 2 + 20]  # a to= line cut mid-field
+    lines = [good, "", cut, good.replace("Mar  9 10", "Mar 39 10")]
+    path = tmp_path / "mail.log"
+    path.write_text("".join(line + "\n" for line in lines))
+    summary = Ingest(settings, "postfix", [str(path)]).run()
+    assert summary.replies == 1 and sum(summary.bad.values()) == 2  # the counts stay
+    dead = sorted((DEAD_LETTER.decode(m.value()) for m in
+                   read_topic(settings, settings.topic_dead_letters)),
+                  key=lambda d: d["source_offset"])
+    starts = [len(good) + 2, len(good) + 2 + len(cut) + 1]
+    assert [(d["source_topic"], d["source_partition"], d["source_offset"], d["value"])
+            for d in dead] == [(f"file:{path}", 0, starts[0], cut.encode()),
+                               (f"file:{path}", 0, starts[1], lines[3].encode())]
+    assert dead[0]["reason"] == "postfix: cut Postfix to= line"
+    assert dead[1]["reason"].startswith("postfix: bad timestamp")
