@@ -26,8 +26,11 @@ from streams.ingest.produce import reply_producer, send_reply
 from streams.settings import Settings
 
 log = logging.getLogger("bounceflow.ingest")
+# Largest POST body read: a log hook's batch is far smaller; this bounds what one request
+# may make the process hold in memory.
 MAX_BODY = 16 * 1024 * 1024
 FLUSH_S = 30.0
+PURGED_S = 5.0  # the wait for a refused request's purged records' reports: they are local
 
 
 class LogHookServer:
@@ -94,6 +97,8 @@ class LogHookServer:
             if remaining or self.failed:
                 # Not sent yet: dropped, so KumoMTA's retry is not added to a late delivery.
                 self.producer.purge(in_queue=True, in_flight=False)
+                # The purged ones' reports (and those in flight) now, not in the next request.
+                self.producer.flush(PURGED_S)
                 log.warning("Kafka did not take %d replies: %s", remaining or len(self.failed),
                             self.failed[:1])
                 return 503, {"error": f"Kafka did not acknowledge {remaining or len(self.failed)}"
@@ -122,19 +127,31 @@ def _records(body: bytes) -> list[Any] | str:
     return "not a JSON object or array"
 
 
+def _length(header: str | None) -> int | tuple[int, dict[str, Any]]:
+    """The body length a Content-Length header gives, or the answer to a bad one."""
+    if header is None:
+        return 411, {"error": "Content-Length required (a chunked body is not read)"}
+    text = header.strip()
+    if not (text.isascii() and text.isdigit()):
+        return 400, {"error": f"Content-Length {text[:20]!r} is not a number of bytes"}
+    if int(text) > MAX_BODY:
+        return 413, {"error": f"body over {MAX_BODY} bytes"}
+    return int(text)
+
+
 class _Handler(BaseHTTPRequestHandler):
     app: LogHookServer
     protocol_version = "HTTP/1.1"
 
     def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
         if not self.app.authorized(self.headers.get("Authorization")):
             self.close_connection = True  # the body is not read
             self._answer(401, {"error": "missing or wrong bearer token"})
             return
-        if length > MAX_BODY:
+        length = _length(self.headers.get("Content-Length"))
+        if isinstance(length, tuple):
             self.close_connection = True
-            self._answer(413, {"error": f"body over {MAX_BODY} bytes"})
+            self._answer(*length)
             return
         status, answer = self.app.post(self.rfile.read(length))
         self._answer(status, answer)

@@ -5,6 +5,7 @@ the answer; bad bodies, missing tokens and an unreachable broker are refused wit
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import urllib.error
 import urllib.request
@@ -12,7 +13,7 @@ import urllib.request
 import pytest
 
 from streams.ingest.codec import SMTP_REPLY
-from streams.ingest.server import LogHookServer
+from streams.ingest.server import MAX_BODY, LogHookServer
 from streams.runtime.topics import ensure_topics
 from tests.integration.checks import read_topic
 from tests.unit.adapters.test_kumomta import expiration, record, transient
@@ -89,3 +90,38 @@ def test_an_unreachable_broker_gives_503(settings_factory, serve):
     server.flush_s = 2.0
     status, answer = post(server.address, json.dumps(record()).encode())
     assert status == 503 and "retry" in answer["error"]
+
+
+def test_a_503_leaves_nothing_behind_for_the_next_request(settings_factory, serve):
+    settings = settings_factory()
+    ensure_topics(settings)
+    server = serve(settings)
+    batch = json.dumps([record(recipient=f"u{i}@x.example") for i in range(200)]).encode()
+    server.flush_s = 0.0  # Kafka cannot acknowledge in no time: the request is refused
+    assert post(server.address, batch)[0] == 503
+    server.flush_s = 30.0
+    assert post(server.address, json.dumps(record()).encode()) == (
+        200, {"records": 1, "replies": 1, "skipped": 0})
+
+
+def raw_post(address: str, headers: str, body: bytes = b"") -> tuple[int, bytes]:
+    """A POST with the headers as given (http.client would correct them)."""
+    host, port = address.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(f"POST /log HTTP/1.1\r\nHost: x\r\n{headers}\r\n".encode() + body)
+        sock.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    status_line, _, rest = answer.partition(b"\r\n")
+    return int(status_line.split()[1]), rest.partition(b"\r\n\r\n")[2]
+
+
+def test_a_bad_content_length_is_answered(settings_factory, serve):
+    server = serve(settings_factory())
+    body = json.dumps(record()).encode()
+    for headers, status in [("Content-Length: abc\r\n", 400), ("Content-Length: -1\r\n", 400),
+                            ("Content-Length: 1_0\r\n", 400), ("", 411),
+                            (f"Content-Length: {MAX_BODY + 1}\r\n", 413)]:
+        got, answer = raw_post(server.address, headers, body)
+        assert got == status and json.loads(answer)["error"], (headers, got, answer)
