@@ -33,9 +33,10 @@ def records(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any] | ValueE
             yield number, exc
 
 
-def reply_producer(settings: Settings, failed: list[str]) -> Producer:
-    """The producer of SmtpReply records (``send_reply``); Kafka's delivery failures are
-    appended to ``failed``."""
+def reply_producer(settings: Settings, failed: list[str], **extra: Any) -> Producer:
+    """The producer of SmtpReply records (``send_reply``) and of what goes with them; Kafka's
+    delivery failures are appended to ``failed``. ``extra``: librdkafka settings added or
+    replaced (e.g. ``message.max.bytes``)."""
 
     def delivered(err: Any, msg: Any) -> None:
         if err is not None:
@@ -46,7 +47,7 @@ def reply_producer(settings: Settings, failed: list[str]) -> Producer:
         "delivery.report.only.error": True,
         # The Java client's partitioner: a worker then tracks each reply where it reads it,
         # without a round trip through the repartition topic (engine.py).
-        "partitioner": "murmur2_random"}))
+        "partitioner": "murmur2_random", **extra}))
 
 
 def send_reply(producer: Producer, topic: str, record: dict[str, Any]) -> None:

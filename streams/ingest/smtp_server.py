@@ -20,9 +20,9 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import KafkaError, Message
 
-from streams.kafka_config import confluent_config
+from streams.ingest.produce import reply_producer
 from streams.mail.verp import Forged, Verp
 from streams.settings import Settings
 
@@ -49,12 +49,15 @@ class MailStore:
 
     def __init__(self, settings: Settings) -> None:
         self.topic = settings.topic_mail
-        self.producer = Producer(confluent_config(settings, **{
-            "acks": "all", "linger.ms": 2,
+        # Each record's own callback (``store``) answers its sender, so it must hear of
+        # successes too; the shared list would only hear of records produced without one.
+        self.failed: list[str] = []
+        self.producer = reply_producer(settings, self.failed, **{
+            "linger.ms": 2, "delivery.report.only.error": False,
             # a sender waits up to 10 minutes for the reply to its data (RFC 5321 4.5.3.2.6):
             # give up on Kafka well before, and answer 451 so that it retries
             "message.timeout.ms": 120_000,
-            "message.max.bytes": settings.mail_record_bytes}))
+            "message.max.bytes": settings.mail_record_bytes})
         self._stop = threading.Event()
         # Delivery reports arrive in poll(): polled here, resolved on the receiver's loop.
         self._poller = threading.Thread(target=self._poll, name="mail-store-poll", daemon=True)

@@ -17,14 +17,13 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Consumer
 
 from streams.exceptions import BrokerError
 from streams.ingest.codec import DEAD_LETTER
 from streams.ingest.mailbox import mails
-from streams.ingest.produce import send_reply
+from streams.ingest.produce import reply_producer, send_reply
 from streams.kafka_config import confluent_config, produce
 from streams.mail.events import MailOptions, outcome
 from streams.mail.verp import Verp
@@ -55,16 +54,9 @@ class Router:
         self.options = mail_options(settings)
         self.failed: list[str] = []
         self.counts: Counter[str] = Counter()
-
-        def delivered(err: Any, msg: Any) -> None:
-            if err is not None:
-                self.failed.append(f"{msg.topic()}: {err}")
-
-        self.producer = Producer(confluent_config(settings, **{
-            "linger.ms": 20, "acks": "all", "on_delivery": delivered,
-            "delivery.report.only.error": True, "partitioner": "murmur2_random",
+        self.producer = reply_producer(settings, self.failed, **{
             # a dead letter carries the whole mail
-            "message.max.bytes": max(settings.max_message_bytes, settings.mail_record_bytes)}))
+            "message.max.bytes": max(settings.max_message_bytes, settings.mail_record_bytes)})
 
     def route(self, raw: bytes | None, received_ms: int, source: Source,
               key: bytes | None) -> str:
