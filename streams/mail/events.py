@@ -21,12 +21,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from streams.adapters.common import Skip, build, event_id, split_reply
-from streams.ingest.validation import AFTER_DELIVERY
+from streams.ingest.validation import AFTER_DELIVERY, MAX_REPLY_TEXT, problems
 from streams.mail.report import NO_DIAGNOSTIC, RecipientStatus, Report, Unreadable, read
 from streams.mail.verp import Correlated, Forged, Verp
 
 STAGE = AFTER_DELIVERY
 AUTOREPLY_REASON = "vacation"
+# A field taken from one header line: RFC 5322 (2.1.1) bounds a line at 998 characters, so a
+# longer one is not what it claims. With the texts' own bound, every record fits its topic: one
+# that did not would stop the relay at its flush, mail after mail.
+MAX_FIELD = 998
+TEXTS = frozenset({"reply_text", "bounce_text"})
 
 
 @dataclass(frozen=True)
@@ -63,7 +68,11 @@ def outcome(raw: bytes, received_ms: int, options: MailOptions) -> Outcome:
                            reason="auto-reply names no VERP address and no In-Reply-To")
         mid, email = (verp.message_id, verp.recipient) if verp else (
             report.original_message_id or "", report.sender or "")
-        return Outcome(autoreplies=[_autoreply(report, mid, email, when, options)])
+        auto = _autoreply(report, mid, email, when, options)
+        wrong = _too_long(auto) or "; ".join(problems({**auto, "reply_text": auto["bounce_text"]}))
+        if wrong:
+            return Outcome(problem="invalid", reason=f"auto-reply: {wrong}")
+        return Outcome(autoreplies=[auto])
     if not report.recipients:
         return Outcome(problem="uncorrelated",
                        reason="delivery report names no failed or delayed recipient")
@@ -76,8 +85,19 @@ def outcome(raw: bytes, received_ms: int, options: MailOptions) -> Outcome:
         reply = _reply(report, status, mid, email, received_ms, options)
         if isinstance(reply, Skip):
             return Outcome(problem="invalid", reason=reply.reason)
+        wrong = _too_long(reply)
+        if wrong:
+            return Outcome(problem="invalid", reason=wrong)
         out.replies.append(reply)
     return out
+
+
+def _too_long(record: dict[str, Any]) -> str | None:
+    for name, value in record.items():
+        limit = MAX_REPLY_TEXT if name in TEXTS else MAX_FIELD
+        if isinstance(value, str) and len(value) > limit:
+            return f"{name} is longer than {limit} characters"
+    return None
 
 
 def _verp(report: Report, options: MailOptions) -> Correlated | Forged | None:
@@ -148,6 +168,6 @@ def _autoreply(report: Report, message_id: str, email: str, when: int,
         "campaign_id": None, "email": email, "recipient_domain": email.rpartition("@")[2],
         "from_domain": (report.original_from or "").rpartition("@")[2],
         "sending_ip": options.sending_ip, "reply_code": None, "enhanced_status": None,
-        "reason": AUTOREPLY_REASON, "bounce_text": report.subject or "(no subject)",
+        "reason": AUTOREPLY_REASON, "bounce_text": report.subject.strip() or "(no subject)",
         "smtp_stage": STAGE,
     }

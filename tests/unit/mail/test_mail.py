@@ -20,6 +20,7 @@ from tests.unit.mail import samples
 VERP = Verp("bounces+{token}@{domain}", "bounce.example", "test-secret")
 RCPT = "erika@isp.example"
 MID = "orig-1@shop.example"
+PLAIN = "bounces@bounce.example"
 OPTIONS = MailOptions(verp=VERP, account_id=7, sending_ip="192.0.2.1")
 
 # (sample, action, kind, reason) under the default policy: every one ends as its text says.
@@ -284,6 +285,21 @@ def test_mangled_mails_give_an_outcome_never_an_exception():
         got = outcome(bytes(raw), 0, OPTIONS)
         kinds.add(got.problem or "ok")
     assert "ok" in kinds and len(kinds) > 1  # some survive, some do not: both were tried
+
+
+@pytest.mark.parametrize(("mail", "says"), [
+    (samples.postfix_failed(PLAIN, RCPT, "m" * 5000 + "@shop.example"), "message_id"),
+    (samples.postfix_failed(PLAIN, RCPT, MID).replace(b"dns; mx.isp.example",
+                                                      b"dns; " + b"mx" * 3000), "mx_host"),
+    (samples.out_of_office(PLAIN, RCPT, MID).replace(b"December offers", b"x" * 100_000),
+     "bounce_text"),
+    (samples.out_of_office(PLAIN, RCPT, "i" * 5000 + "@shop.example"), "message_id"),
+])
+def test_a_field_no_record_can_carry_makes_the_mail_invalid_not_a_record(mail, says):
+    # A record the topics refuse would stop the relay at its flush, mail after mail.
+    got = outcome(mail, 1, OPTIONS)
+    assert (got.problem, got.replies, got.autoreplies) == ("invalid", [], [])
+    assert says in got.reason
 
 
 def test_verp_follows_the_algorithm_docs_dsn_md_gives_other_languages():
