@@ -209,8 +209,9 @@ def ingest_serve(ctx: click.Context, fmt: str, listen: str, bootstrap: str | Non
                  topic: str | None) -> None:
     """Receive KumoMTA's log hooks: POSTs of one JSON record, a JSON array or JSON Lines.
 
-    Answers 200 once Kafka acknowledged the replies, 400 with the reason for a body it cannot
-    read, 401 without the bearer token when BOUNCEFLOW_INGEST_SECRET is set, 503 when Kafka
+    Answers 200 once Kafka acknowledged the replies (bad records go to the dead-letters topic,
+    their reasons in the answer), 400 for a body that is not JSON at all, 401 without the
+    bearer token when BOUNCEFLOW_INGEST_SECRET is set, 503 when Kafka
     did not take them (KumoMTA should retry). GET /metrics: Prometheus counters. Stops on
     SIGTERM or Ctrl-C. docs/mta/kumomta.md has the KumoMTA policy that posts here."""
     from streams.ingest.server import LogHookServer

@@ -1,11 +1,13 @@
 """``bounceflow ingest serve --format kumomta``: an HTTP endpoint for KumoMTA's log hooks.
 
-A POST body is one JSON log record, a JSON array of them (a batch) or JSON Lines. Each request is
-all or nothing: its replies are produced and the answer is 200 only once Kafka acknowledged every
-one of them (so KumoMTA retries what was not stored); a body that does not parse, or holds a
-record the adapter cannot read, is refused whole with 400 and the reason; a broker that does not
-take the records gives 503. Requests are produced one at a time: Kafka's acknowledgement of a
-flush is then the request's own. GET /metrics has the counters (Prometheus), GET /health "ok".
+A POST body is one JSON log record, a JSON array of them (a batch) or JSON Lines. The replies of
+its good records are produced, each bad record (one the adapter cannot read, a JSON Lines line
+that is not JSON) goes to the dead-letters topic with its reason, and the answer is 200 only once
+Kafka acknowledged all of them (so KumoMTA retries what was not stored, and one bad record
+neither holds up nor loses its batch); 400 only for a body that is not JSON at all; a broker
+that does not take the records gives 503. Requests are produced one at a time: Kafka's
+acknowledgement of a flush is then the request's own. GET /metrics has the counters
+(Prometheus), GET /health "ok".
 """
 
 from __future__ import annotations
@@ -16,26 +18,30 @@ import logging
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
 
 from streams.adapters.common import Skip, options_from
+from streams.ingest.codec import DEAD_LETTER, Source, dead_letter
 from streams.ingest.files import make_adapter
 from streams.ingest.produce import reply_producer, send_reply
+from streams.kafka_config import produce as send
 from streams.settings import Settings
 
 log = logging.getLogger("bounceflow.ingest")
 # Largest POST body read: a log hook's batch is far smaller; this bounds what one request
 # may make the process hold in memory.
 MAX_BODY = 16 * 1024 * 1024
+MAX_REASONS = 20  # bad records whose reason an answer lists (all are in the dead letters)
 FLUSH_S = 30.0
 PURGED_S = 5.0  # the wait for a refused request's purged records' reports: they are local
 
 
 class LogHookServer:
     def __init__(self, settings: Settings, fmt: str, host: str, port: int) -> None:
-        self.settings = settings
+        self.settings, self.fmt = settings, fmt
         self.adapter = make_adapter(fmt, options_from(settings))
         self.failed: list[str] = []
         self.producer = reply_producer(settings, self.failed)
@@ -43,7 +49,7 @@ class LogHookServer:
         self.flush_s = FLUSH_S  # how long a request waits for Kafka's acknowledgement
         self.registry = CollectorRegistry()
         self.records = Counter("bounceflow_ingest_records", "Log records received, by outcome "
-                               "(produced: gave replies; skipped: not a reply; refused: bad)",
+                               "(produced: gave replies; skipped: not a reply; dead_lettered: bad)",
                                ["outcome"], registry=self.registry)
         self.replies = Counter("bounceflow_ingest_replies", "SmtpReply records Kafka acknowledged",
                                registry=self.registry)
@@ -73,24 +79,30 @@ class LogHookServer:
         return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(),
                                                                   secret.encode())
 
-    def post(self, body: bytes) -> tuple[int, dict[str, Any]]:
-        """(status, answer) for one POST body."""
+    def post(self, body: bytes, path: str = "/") -> tuple[int, dict[str, Any]]:
+        """(status, answer) for one POST body: 200 once Kafka acknowledged its replies and the
+        dead letters of its bad records, 400 for a body that is not JSON, 503 when Kafka did
+        not take them."""
         records = _records(body)
         if isinstance(records, str):
             return 400, {"error": records}
         with self.lock:
             replies: list[dict[str, Any]] = []
+            bad: list[dict[str, Any]] = []
             skipped = 0
-            for i, record in enumerate(records):
-                result = self.adapter.record(record)
+            del self.failed[:]
+            for i, (record, raw) in enumerate(records):
+                result = self.adapter.record(record) if raw is None else Skip(record, bad=True)
                 if isinstance(result, Skip) and result.bad:
-                    self.records.labels("refused").inc()
-                    return 400, {"error": f"record {i}: {result.reason}"}
-                if isinstance(result, Skip):
+                    bad.append({"record": i, "reason": result.reason})
+                    send(self.producer, self.settings.topic_dead_letters, None,
+                         DEAD_LETTER.encode(dead_letter(
+                             f"{self.fmt}: {result.reason}", Source(f"http:{path}", 0, i), None,
+                             raw or orjson.dumps(record))))
+                elif isinstance(result, Skip):
                     skipped += 1
                 else:
                     replies.extend(result)
-            del self.failed[:]
             for reply in replies:
                 send_reply(self.producer, self.settings.topic_replies, reply)
             remaining = self.producer.flush(self.flush_s)
@@ -99,32 +111,39 @@ class LogHookServer:
                 self.producer.purge(in_queue=True, in_flight=False)
                 # The purged ones' reports (and those in flight) now, not in the next request.
                 self.producer.flush(PURGED_S)
-                log.warning("Kafka did not take %d replies: %s", remaining or len(self.failed),
+                log.warning("Kafka did not take %d records: %s", remaining or len(self.failed),
                             self.failed[:1])
                 return 503, {"error": f"Kafka did not acknowledge {remaining or len(self.failed)}"
-                                      " replies; retry"}
-        self.records.labels("produced").inc(len(records) - skipped)
+                                      " records; retry"}
+        self.records.labels("produced").inc(len(records) - skipped - len(bad))
         self.records.labels("skipped").inc(skipped)
+        self.records.labels("dead_lettered").inc(len(bad))
         self.replies.inc(len(replies))
-        return 200, {"records": len(records), "replies": len(replies), "skipped": skipped}
+        answer = {"records": len(records), "replies": len(replies), "skipped": skipped,
+                  "dead_lettered": len(bad)}
+        return 200, {**answer, "bad": bad[:MAX_REASONS]} if bad else answer
 
 
-def _records(body: bytes) -> list[Any] | str:
-    """The records of a body, or why it is not one."""
+def _records(body: bytes) -> list[tuple[Any, bytes | None]] | str:
+    """The records of a body, each with None, or the reason a JSON Lines line is not JSON with
+    the line; or why the body is not JSON at all."""
     if not body.strip():
         return "empty body"
     try:
         parsed = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        try:  # JSON Lines
-            parsed = [orjson.loads(line) for line in body.splitlines() if line.strip()]
-        except orjson.JSONDecodeError as exc:
-            return f"not JSON (an object, an array of objects or JSON Lines): {exc}"
-    if isinstance(parsed, dict):
-        return [parsed]
-    if isinstance(parsed, list):
-        return parsed
-    return "not a JSON object or array"
+    except orjson.JSONDecodeError as whole:
+        lines = [_line(line) for line in body.splitlines() if line.strip()]
+        if all(raw is not None for _, raw in lines):
+            return f"not JSON (an object, an array of objects or JSON Lines): {whole}"
+        return lines
+    return [(r, None) for r in parsed] if isinstance(parsed, list) else [(parsed, None)]
+
+
+def _line(line: bytes) -> tuple[Any, bytes | None]:
+    try:
+        return orjson.loads(line), None
+    except orjson.JSONDecodeError as exc:
+        return f"not JSON: {exc}", line
 
 
 def _length(header: str | None) -> int | tuple[int, dict[str, Any]]:
@@ -153,7 +172,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self._answer(*length)
             return
-        status, answer = self.app.post(self.rfile.read(length))
+        status, answer = self.app.post(self.rfile.read(length), urlsplit(self.path).path)
         self._answer(status, answer)
 
     def do_GET(self) -> None:

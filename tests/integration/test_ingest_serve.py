@@ -10,9 +10,10 @@ import threading
 import urllib.error
 import urllib.request
 
+import orjson
 import pytest
 
-from streams.ingest.codec import SMTP_REPLY
+from streams.ingest.codec import DEAD_LETTER, SMTP_REPLY
 from streams.ingest.server import MAX_BODY, LogHookServer
 from streams.runtime.topics import ensure_topics
 from tests.integration.checks import read_topic
@@ -56,32 +57,48 @@ def test_records_are_on_the_topic_when_the_answer_is_200(settings_factory, serve
     one = json.dumps(record()).encode()
     assert post(url, one)[0] == 401
     assert post(url, one, "wrong")[0] == 401
-    assert post(url, one, "s3cret") == (200, {"records": 1, "replies": 1, "skipped": 0})
+    assert post(url, one, "s3cret") == (200, {"records": 1, "replies": 1, "skipped": 0,
+                                              "dead_lettered": 0})
     batch = [transient(1), record("Reception"), expiration(1),
              record(recipient=["a@x.example", "b@y.example"])]
     assert post(url, json.dumps(batch).encode(), "s3cret") == (
-        200, {"records": 4, "replies": 4, "skipped": 1})
+        200, {"records": 4, "replies": 4, "skipped": 1, "dead_lettered": 0})
     lines = b"\n".join(json.dumps(r).encode() for r in (record(), transient(2)))
     assert post(url, lines, "s3cret")[0] == 200
 
     status, answer = post(url, one[:40], "s3cret")
     assert status == 400 and "not JSON" in answer["error"]
+    # One bad record does not refuse its batch: the good ones are produced, the bad one is a
+    # dead letter, and KumoMTA does not retry (or drop) the batch.
     status, answer = post(url, json.dumps([record(), record("Teleport")]).encode(), "s3cret")
-    assert status == 400 and answer["error"].startswith("record 1: unknown record type")
-    assert post(url, b"42", "s3cret")[0] == 400
+    assert (status, answer["replies"], answer["dead_lettered"]) == (200, 1, 1)
+    assert answer["bad"][0]["record"] == 1
+    assert answer["bad"][0]["reason"].startswith("unknown record type")
+    status, answer = post(url, one + b"\n" + one[:40], "s3cret")  # JSON Lines, one cut
+    assert (status, answer["replies"], answer["dead_lettered"]) == (200, 1, 1)
+    assert post(url, b"42", "s3cret")[1]["dead_lettered"] == 1
 
     replies = [SMTP_REPLY.decode(m.value()) for m in read_topic(settings, settings.topic_replies)]
-    assert len(replies) == 1 + 4 + 2  # nothing of the refused bodies
+    assert len(replies) == 1 + 4 + 2 + 1 + 1  # nothing of the refused body
     expired = [r for r in replies if r["final"] and r["reply_code"] == 452]
     assert len(expired) == 1  # the expiry shows the last real reply of the batch before it
+    dead = sorted((DEAD_LETTER.decode(m.value())
+                   for m in read_topic(settings, settings.topic_dead_letters)),
+                  key=lambda d: d["value"])
+    assert [(d["source_topic"], d["source_offset"], d["value"]) for d in dead] == sorted([
+        ("http:/log", 1, orjson.dumps(record("Teleport"))),
+        ("http:/log", 1, one[:40]), ("http:/log", 0, b"42")], key=lambda d: d[2])
+    assert sorted(d["reason"][:30] for d in dead) == [
+        "kumomta: not JSON: unexpected ", "kumomta: not a JSON object",
+        "kumomta: unknown record type '"]
 
     with urllib.request.urlopen(server.address + "/metrics", timeout=10) as resp:
         metrics = resp.read().decode()
-    assert 'bounceflow_ingest_replies_total 7.0' in metrics
+    assert 'bounceflow_ingest_replies_total 9.0' in metrics
     assert 'bounceflow_ingest_records_total{outcome="skipped"} 1.0' in metrics
-    assert 'bounceflow_ingest_records_total{outcome="refused"} 1.0' in metrics
+    assert 'bounceflow_ingest_records_total{outcome="dead_lettered"} 3.0' in metrics
     assert 'bounceflow_ingest_requests_total{status="401"} 2.0' in metrics
-    assert 'bounceflow_ingest_requests_total{status="400"} 3.0' in metrics
+    assert 'bounceflow_ingest_requests_total{status="400"} 1.0' in metrics
 
 
 def test_an_unreachable_broker_gives_503(settings_factory, serve):
@@ -101,7 +118,7 @@ def test_a_503_leaves_nothing_behind_for_the_next_request(settings_factory, serv
     assert post(server.address, batch)[0] == 503
     server.flush_s = 30.0
     assert post(server.address, json.dumps(record()).encode()) == (
-        200, {"records": 1, "replies": 1, "skipped": 0})
+        200, {"records": 1, "replies": 1, "skipped": 0, "dead_lettered": 0})
 
 
 def raw_post(address: str, headers: str, body: bytes = b"") -> tuple[int, bytes]:
