@@ -132,6 +132,14 @@ class _FilesByDefault(click.Group):
 _INGEST_FORMATS = ("kumomta", "postfix", "powermta", "exim", "mail")
 
 
+def _host_port(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, int]:
+    """``--listen HOST:PORT`` (``[::1]:25`` too) as (host, port); host "" when not given."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not (port.isascii() and port.isdigit()) or not 0 <= int(port) < 65536:
+        raise click.BadParameter(f"{value!r} is not HOST:PORT (port 0-65535)")
+    return host.strip("[]"), int(port)
+
+
 @cli.group(cls=_FilesByDefault)
 def ingest() -> None:
     """Read what MTAs emit (KumoMTA, Postfix, PowerMTA, Exim) and produce it as SmtpReply.
@@ -201,28 +209,27 @@ def ingest_files(ctx: click.Context, files: tuple[str, ...], fmt: str, follow: b
 @ingest.command("serve")
 @click.option("--format", "fmt", type=click.Choice(["kumomta"]), required=True,
               help="What the POSTs hold: KumoMTA log hook records.")
-@click.option("--listen", default="127.0.0.1:8040", show_default=True, help="HOST:PORT.")
+@click.option("--listen", default="127.0.0.1:8040", show_default=True, callback=_host_port,
+              help="HOST:PORT. Beyond loopback only with BOUNCEFLOW_INGEST_SECRET set.")
 @_bootstrap_option
 @click.option("--topic", help="Target topic (default: BOUNCEFLOW_TOPIC_REPLIES, smtp-replies).")
 @click.pass_context
-def ingest_serve(ctx: click.Context, fmt: str, listen: str, bootstrap: str | None,
+def ingest_serve(ctx: click.Context, fmt: str, listen: tuple[str, int], bootstrap: str | None,
                  topic: str | None) -> None:
     """Receive KumoMTA's log hooks: POSTs of one JSON record, a JSON array or JSON Lines.
 
     Answers 200 once Kafka acknowledged the replies (bad records go to the dead-letters topic,
     their reasons in the answer), 400 for a body that is not JSON at all, 401 without the
-    bearer token when BOUNCEFLOW_INGEST_SECRET is set, 503 when Kafka
-    did not take them (KumoMTA should retry). GET /metrics: Prometheus counters. Stops on
+    bearer token when BOUNCEFLOW_INGEST_SECRET is set (required beyond loopback), 503 when
+    Kafka did not take them (KumoMTA should retry). GET /metrics: Prometheus counters. Stops on
     SIGTERM or Ctrl-C. docs/mta/kumomta.md has the KumoMTA policy that posts here."""
     from streams.ingest.server import LogHookServer
     from streams.runtime.topics import ensure_topics
 
-    host, sep, port = listen.rpartition(":")
-    if not sep or not port.isdigit():
-        raise click.BadParameter(f"{listen!r} is not HOST:PORT", param_hint="--listen")
+    host, port = listen
     settings = _settings(ctx, kafka_bootstrap=bootstrap, topic_replies=topic)
     ensure_topics(settings)
-    server = LogHookServer(settings, fmt, host.strip("[]") or "127.0.0.1", int(port))
+    server = LogHookServer(settings, fmt, host or "127.0.0.1", port)
     click.echo(f"listening on {server.address}", err=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
@@ -253,14 +260,15 @@ def _ingest_mail(ctx: click.Context, paths: tuple[str, ...], bootstrap: str | No
 
 
 @ingest.command("smtp")
-@click.option("--listen", default="127.0.0.1:2525", show_default=True,
+@click.option("--listen", default="127.0.0.1:2525", show_default=True, callback=_host_port,
               help="HOST:PORT to receive on (the bounce domain's MX: port 25 behind your MTA "
                    "or a firewall rule).")
 @click.option("--no-relay", is_flag=True,
               help="Only store mail in the mail topic; another `ingest smtp` parses it.")
 @_bootstrap_option
 @click.pass_context
-def ingest_smtp(ctx: click.Context, listen: str, no_relay: bool, bootstrap: str | None) -> None:
+def ingest_smtp(ctx: click.Context, listen: tuple[str, int], no_relay: bool,
+                bootstrap: str | None) -> None:
     """Receive bounces and auto-replies by SMTP for BOUNCEFLOW_MAIL_BOUNCE_DOMAIN.
 
     Each mail is stored in the mail topic before it is answered 250, then parsed into
@@ -274,9 +282,7 @@ def ingest_smtp(ctx: click.Context, listen: str, no_relay: bool, bootstrap: str 
     from streams.runtime import mail_relay
     from streams.runtime.topics import ensure_topics
 
-    host, sep, port = listen.rpartition(":")
-    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
-        raise click.BadParameter(f"{listen!r} is not HOST:PORT", param_hint="--listen")
+    host, port = listen
     settings = _settings(ctx, kafka_bootstrap=bootstrap)
     if not settings.mail_bounce_domain:
         raise ConfigError("set BOUNCEFLOW_MAIL_BOUNCE_DOMAIN: the domain bounces come back to")
@@ -285,7 +291,7 @@ def ingest_smtp(ctx: click.Context, listen: str, no_relay: bool, bootstrap: str 
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    controller, store = smtp_server.start(settings, host.strip("[]") or "0.0.0.0", int(port))
+    controller, store = smtp_server.start(settings, host or "0.0.0.0", port)
     click.echo(f"receiving mail for {settings.mail_bounce_domain} on {host}:{port}", err=True)
     try:
         if no_relay:

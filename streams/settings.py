@@ -198,7 +198,8 @@ class Settings:
     ingest_secret: str = _setting(
         "",
         "`bounceflow ingest serve`: a shared secret the log hook sends as a bearer token "
-        "(Authorization: Bearer <secret>); empty: no authentication. Never logged.",
+        "(Authorization: Bearer <secret>); required when --listen is not a loopback address; "
+        "empty: no authentication. Never logged.",
     )
     topic_mail: str = _setting(
         "bounce-mail",

@@ -12,8 +12,6 @@ acknowledgement of a flush is then the request's own. GET /metrics has the count
 
 from __future__ import annotations
 
-import hmac
-import json
 import logging
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -27,8 +25,9 @@ from streams.adapters.common import Skip, options_from
 from streams.ingest.codec import DEAD_LETTER, Source, dead_letter
 from streams.ingest.files import make_adapter
 from streams.ingest.produce import reply_producer, send_reply
-from streams.kafka_config import produce as send
+from streams.kafka_config import produce
 from streams.settings import Settings
+from streams.web.server import Auth, Response, check_exposure, json_response, send
 
 log = logging.getLogger("bounceflow.ingest")
 # Largest POST body read: a log hook's batch is far smaller; this bounds what one request
@@ -42,6 +41,10 @@ PURGED_S = 5.0  # the wait for a refused request's purged records' reports: they
 class LogHookServer:
     def __init__(self, settings: Settings, fmt: str, host: str, port: int) -> None:
         self.settings, self.fmt = settings, fmt
+        # The endpoint writes to the replies topic: beyond loopback only with the secret.
+        self.auth = Auth(token=settings.ingest_secret)
+        check_exposure(host, self.auth, "--listen", "BOUNCEFLOW_INGEST_SECRET, so that log "
+                       "hooks must send it as a bearer token")
         self.adapter = make_adapter(fmt, options_from(settings))
         self.failed: list[str] = []
         self.producer = reply_producer(settings, self.failed)
@@ -71,14 +74,6 @@ class LogHookServer:
         self.httpd.server_close()
         self.producer.flush(self.flush_s)
 
-    def authorized(self, header: str | None) -> bool:
-        secret = self.settings.ingest_secret
-        if not secret:
-            return True
-        scheme, _, token = (header or "").partition(" ")
-        return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(),
-                                                                  secret.encode())
-
     def post(self, body: bytes, path: str = "/") -> tuple[int, dict[str, Any]]:
         """(status, answer) for one POST body: 200 once Kafka acknowledged its replies and the
         dead letters of its bad records, 400 for a body that is not JSON, 503 when Kafka did
@@ -95,7 +90,7 @@ class LogHookServer:
                 result = self.adapter.record(record) if raw is None else Skip(record, bad=True)
                 if isinstance(result, Skip) and result.bad:
                     bad.append({"record": i, "reason": result.reason})
-                    send(self.producer, self.settings.topic_dead_letters, None,
+                    produce(self.producer, self.settings.topic_dead_letters, None,
                          DEAD_LETTER.encode(dead_letter(
                              f"{self.fmt}: {result.reason}", Source(f"http:{path}", 0, i), None,
                              raw or orjson.dumps(record))))
@@ -146,15 +141,17 @@ def _line(line: bytes) -> tuple[Any, bytes | None]:
         return f"not JSON: {exc}", line
 
 
-def _length(header: str | None) -> int | tuple[int, dict[str, Any]]:
+def _length(header: str | None) -> int | Response:
     """The body length a Content-Length header gives, or the answer to a bad one."""
     if header is None:
-        return 411, {"error": "Content-Length required (a chunked body is not read)"}
+        return json_response({"error": "Content-Length required (a chunked body is not read)"},
+                             411)
     text = header.strip()
     if not (text.isascii() and text.isdigit()):
-        return 400, {"error": f"Content-Length {text[:20]!r} is not a number of bytes"}
+        return json_response({"error": f"Content-Length {text[:20]!r} is not a number of bytes"},
+                             400)
     if int(text) > MAX_BODY:
-        return 413, {"error": f"body over {MAX_BODY} bytes"}
+        return json_response({"error": f"body over {MAX_BODY} bytes"}, 413)
     return int(text)
 
 
@@ -163,37 +160,31 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def do_POST(self) -> None:
-        if not self.app.authorized(self.headers.get("Authorization")):
+        if not self.app.auth.allows(self.headers.get("Authorization")):
             self.close_connection = True  # the body is not read
-            self._answer(401, {"error": "missing or wrong bearer token"})
+            self._answer(Response(401, b'{"error": "missing or wrong bearer token"}',
+                                  headers={"WWW-Authenticate": "Bearer"}))
             return
         length = _length(self.headers.get("Content-Length"))
-        if isinstance(length, tuple):
+        if isinstance(length, Response):
             self.close_connection = True
-            self._answer(*length)
+            self._answer(length)
             return
         status, answer = self.app.post(self.rfile.read(length), urlsplit(self.path).path)
-        self._answer(status, answer)
+        self._answer(json_response(answer, status))
 
     def do_GET(self) -> None:
         if self.path == "/metrics":
-            self._send(200, generate_latest(self.app.registry), CONTENT_TYPE_LATEST)
+            send(self, Response(200, generate_latest(self.app.registry), CONTENT_TYPE_LATEST))
         elif self.path == "/health":
-            self._send(200, b"ok\n", "text/plain")
+            send(self, Response(200, b"ok\n", "text/plain"))
         else:
-            self._answer(404, {"error": "POST log records to any path; GET /metrics, /health"})
+            send(self, json_response(
+                {"error": "POST log records to any path; GET /metrics, /health"}, 404))
 
-    def _answer(self, status: int, answer: dict[str, Any]) -> None:
-        if self.command == "POST":
-            self.app.requests.labels(str(status)).inc()
-        self._send(status, json.dumps(answer).encode(), "application/json")
-
-    def _send(self, status: int, body: bytes, content_type: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+    def _answer(self, response: Response) -> None:
+        self.app.requests.labels(str(response.status)).inc()
+        send(self, response)
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug(format, *args)

@@ -154,15 +154,28 @@ class Auth:
         return False
 
 
-def check_exposure(host: str, auth: Auth) -> None:
-    """Pages bound beyond the loopback address show reports and addresses: not without auth."""
+def check_exposure(host: str, auth: Auth, setting: str = "web_host",
+                   secrets: str = "web_token, or web_user and web_password, so that the pages "
+                                  "ask for them") -> None:
+    """Pages bound beyond the loopback address show reports and addresses: not without auth
+    (nor `ingest serve`'s endpoint, which writes to the replies topic)."""
     try:
         loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
     except ValueError:
         loopback = False
     if not loopback and not auth.required():
-        raise ConfigError(f"web_host {host} is not a loopback address: set web_token, or "
-                          "web_user and web_password, so that the pages ask for them")
+        raise ConfigError(f"{setting} {host} is not a loopback address: set {secrets}")
+
+
+def send(handler: BaseHTTPRequestHandler, response: Response) -> None:
+    """Write ``response`` as the answer to ``handler``'s request."""
+    handler.send_response(response.status)
+    handler.send_header("Content-Type", response.content_type)
+    handler.send_header("Content-Length", str(len(response.body)))
+    for name, value in response.headers.items():
+        handler.send_header(name, value)
+    handler.end_headers()
+    handler.wfile.write(response.body)
 
 
 def make_server(host: str, port: int, routes: dict[str, Route],
@@ -189,14 +202,7 @@ def make_server(host: str, port: int, routes: dict[str, Route],
                 log.exception("%s failed", url.path)
                 self._send(json_response({"error": f"{type(exc).__name__}: {exc}"}, 500))
 
-        def _send(self, response: Response) -> None:
-            self.send_response(response.status)
-            self.send_header("Content-Type", response.content_type)
-            self.send_header("Content-Length", str(len(response.body)))
-            for name, value in response.headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(response.body)
+        _send = send
 
         def log_message(self, format: str, *args: Any) -> None:
             pass  # one line per probe would drown the process's own log

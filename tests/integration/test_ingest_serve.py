@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 import threading
 import urllib.error
 import urllib.request
@@ -13,8 +15,10 @@ import urllib.request
 import orjson
 import pytest
 
+from streams.exceptions import ConfigError
 from streams.ingest.codec import DEAD_LETTER, SMTP_REPLY
 from streams.ingest.server import MAX_BODY, LogHookServer
+from streams.local.testing import worker_env
 from streams.runtime.topics import ensure_topics
 from tests.integration.checks import read_topic
 from tests.unit.adapters.test_kumomta import expiration, record, transient
@@ -38,8 +42,8 @@ def post(url: str, body: bytes, token: str | None = None) -> tuple[int, dict]:
 def serve():
     servers = []
 
-    def start(settings) -> LogHookServer:
-        server = LogHookServer(settings, "kumomta", "127.0.0.1", 0)
+    def start(settings, host: str = "127.0.0.1") -> LogHookServer:
+        server = LogHookServer(settings, "kumomta", host, 0)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
         return server
@@ -142,3 +146,34 @@ def test_a_bad_content_length_is_answered(settings_factory, serve):
                             (f"Content-Length: {MAX_BODY + 1}\r\n", 413)]:
         got, answer = raw_post(server.address, headers, body)
         assert got == status and json.loads(answer)["error"], (headers, got, answer)
+
+
+def cli(settings, *args: str) -> subprocess.CompletedProcess:
+    """`bounceflow ingest serve ARGS`; one that starts serving instead of stopping fails."""
+    try:
+        return subprocess.run([sys.executable, "-m", "streams.cli", "ingest", "serve",
+                               "--format", "kumomta", *args], capture_output=True, text=True,
+                              env=worker_env(settings), timeout=30)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"ingest serve {args} served instead of stopping")
+
+
+def test_beyond_loopback_only_with_the_secret(settings_factory, serve):
+    settings = settings_factory()
+    done = cli(settings, "--listen", "0.0.0.0:0")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert "--listen 0.0.0.0 is not a loopback address: set BOUNCEFLOW_INGEST_SECRET" \
+        in done.stderr
+    with pytest.raises(ConfigError, match="not a loopback address"):
+        LogHookServer(settings, "kumomta", "0.0.0.0", 0)
+    secured = serve(settings_factory(ingest_secret="s3cret"), "0.0.0.0")
+    assert post(secured.address, json.dumps(record()).encode())[0] == 401
+    assert post(secured.address, json.dumps(record()).encode(), "s3cret")[0] == 200
+
+
+def test_a_bad_listen_address_is_one_line(settings_factory):
+    settings = settings_factory()
+    for listen in ("h:70000", "h:0x50", "8040", "h:-1"):
+        done = cli(settings, "--listen", listen)
+        assert done.returncode == 2 and done.stderr.count("\n") == 1, (listen, done.stderr)
+        assert "is not HOST:PORT" in done.stderr, done.stderr
