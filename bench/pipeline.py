@@ -495,11 +495,16 @@ def main(argv: list[str] | None = None) -> None:
     root = Path(tempfile.mkdtemp(prefix="bounceflow-bench-"))
     say(f"data directory: {root}")
     per_recipient = None if args.recipients else args.replies_per_recipient
-    events = list(generate(args.events, seed=1, recipients=args.recipients,
-                           per_recipient=per_recipient))
-    records = encode_stream(events)
-    recipients = len({e["email"] for e in events})
-    del events
+    addresses: set[str] = set()
+
+    def counted(events: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        for e in events:
+            addresses.add(e["email"])
+            yield e
+
+    records = encode_stream(counted(generate(args.events, seed=1, recipients=args.recipients,
+                                             per_recipient=per_recipient)))
+    recipients = len(addresses)
     out: dict[str, Any] = {"events": args.events, "recipients": recipients,
                            "replies_per_recipient": round(args.events / recipients, 2)}
     with LocalBroker(log_file=root / "broker.log") as broker:
