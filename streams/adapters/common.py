@@ -37,6 +37,10 @@ FORMATS = ("kumomta", "postfix", "powermta", "exim")
 EXPIRED_STATUS = "4.4.7"
 # An MTA's own notices (non-delivery, delay) go out with the null sender: not mailings.
 NULL_SENDER = "delivery of a bounce notice (null sender)"
+# An open message silent this long (log time) never completes: Postfix's queue lifetime is 5
+# days by default, Exim's default retry rule gives up after 4.
+IDLE_DAYS = 7
+SWEEP_LINES = 10_000  # lines between two looks for idle messages
 _REPLY = re.compile(r"^([2-5]\d\d)(?:[ -]+([2-5]\.\d{1,3}\.\d{1,3}))?(?:[ -]+|$)(.*)$", re.S)
 
 
@@ -253,6 +257,27 @@ class LastReplies:
 
     def pop(self, key: str) -> dict[str, Any] | None:
         return self.items.pop(key, None)
+
+
+class Idle:
+    """Forgets the open messages of a log that never complete (a lost line, a purged queue):
+    each entry of ``queue`` keeps its last log time in ``t``; every SWEEP_LINES lines those
+    silent IDLE_DAYS are dropped and counted, so memory and the --follow state stay bounded."""
+
+    def __init__(self, queue: dict[str, dict[str, Any]]) -> None:
+        self.queue = queue
+        self.abandoned = 0
+        self._lines = 0
+
+    def tick(self, now: int) -> None:
+        self._lines += 1
+        if self._lines % SWEEP_LINES:
+            return
+        horizon = now - IDLE_DAYS * 86_400_000
+        idle = [key for key, entry in self.queue.items() if entry.get("t", 0) < horizon]
+        for key in idle:
+            del self.queue[key]
+        self.abandoned += len(idle)
 
 
 def gave_up(last: dict[str, Any] | None, fallback: str) -> dict[str, Any]:

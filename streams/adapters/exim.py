@@ -16,6 +16,7 @@ from typing import Any
 
 from streams.adapters.common import (
     NULL_SENDER,
+    Idle,
     Options,
     Result,
     Skip,
@@ -52,14 +53,21 @@ class Exim:
     def __init__(self, options: Options | None = None) -> None:
         self.options = options or Options()
         self.getters = log_getters(self.options.sources(self.name), self.options)
-        # message id -> {"from", "mid", "rcpts": {rcpt: {"n", "last"}}}
+        # message id -> {"from", "mid", "rcpts": {rcpt: {"n", "last"}}, "t"}
         self.queue: dict[str, dict[str, Any]] = {}
+        self.idle = Idle(self.queue)
 
     def state(self) -> dict[str, Any]:
-        return {"queue": self.queue}
+        return {"queue": self.queue, "abandoned": self.abandoned}
 
     def restore(self, state: dict[str, Any]) -> None:
         self.queue.update(state.get("queue", {}))
+        self.idle.abandoned = state.get("abandoned", 0)
+
+    @property
+    def abandoned(self) -> int:
+        """Messages that never completed."""
+        return self.idle.abandoned
 
     @property
     def open(self) -> int:
@@ -72,6 +80,11 @@ class Exim:
         if not m:
             return Skip("not an Exim message line")
         mid, rest = m.group("id"), m.group("rest")
+        try:
+            when = _time(m.group("ts"), self.options)
+        except ValueError as exc:
+            return Skip(f"bad timestamp: {exc}", bad=True)
+        self.idle.tick(when)
         if rest == "Completed":
             self.queue.pop(mid, None)
             return Skip("message completed")
@@ -80,6 +93,7 @@ class Exim:
             return Skip("other Exim line")
         flag, addr, fields = a.group("flag"), a.group("addr"), a.group("rest")
         entry = self.queue.setdefault(mid, {"from": None, "mid": None, "rcpts": {}})
+        entry["t"] = when
         if flag == "<=":
             entry["from"] = "" if addr == "<>" else addr
             msgid = _MSGID.search(fields)
@@ -89,10 +103,6 @@ class Exim:
             return Skip("delivery suppressed (-N)")
         if entry["from"] == "":
             return Skip(NULL_SENDER)
-        try:
-            when = _time(m.group("ts"), self.options)
-        except ValueError as exc:
-            return Skip(f"bad timestamp: {exc}", bad=True)
         r = entry["rcpts"].setdefault(addr, {"n": 0, "last": None})
         host = _HOST.search(fields)
         mx = host.group("host") if host else None

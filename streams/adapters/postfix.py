@@ -20,6 +20,7 @@ from typing import Any
 
 from streams.adapters.common import (
     NULL_SENDER,
+    Idle,
     Options,
     Result,
     Skip,
@@ -50,8 +51,6 @@ _DURING = re.compile(r"while (?:receiving|sending|performing) (?:the )?(?P<cmd>.
 # Postfix did not try: the destination is marked dead after failures (not a server's reply)
 SUSPENDED = "delivery temporarily suspended: "
 STATUSES = {"sent": False, "deferred": False, "bounced": True, "expired": True}
-IDLE_DAYS = 7  # a queue id silent this long (log time) never completes: Postfix's queue
-# lifetime is 5 days by default
 
 
 class Postfix:
@@ -66,16 +65,20 @@ class Postfix:
         self.reference_year = datetime.fromtimestamp(self.reference_ms / 1000, timezone.utc).year
         # queue id -> {"from", "mid", "headers", "rcpts": {rcpt: {"n", "last"}}, "t"}
         self.queue: dict[str, dict[str, Any]] = {}
-        self.abandoned = 0  # queue ids that never completed
+        self.idle = Idle(self.queue)
         self._stamp: tuple[str | None, int] = (None, 0)
-        self._lines = 0
 
     def state(self) -> dict[str, Any]:
         return {"queue": self.queue, "abandoned": self.abandoned}
 
     def restore(self, state: dict[str, Any]) -> None:
         self.queue.update(state.get("queue", {}))
-        self.abandoned = state.get("abandoned", 0)
+        self.idle.abandoned = state.get("abandoned", 0)
+
+    @property
+    def abandoned(self) -> int:
+        """Queue ids that never completed."""
+        return self.idle.abandoned
 
     @property
     def open(self) -> int:
@@ -91,9 +94,7 @@ class Postfix:
             when = self._time(m.group("syslog"), m.group("iso"))
         except ValueError as exc:
             return Skip(f"bad timestamp: {exc}", bad=True)
-        self._lines += 1
-        if self._lines % 10_000 == 0:
-            self._forget_idle(when)
+        self.idle.tick(when)
         qid, rest = m.group("qid"), m.group("rest")
         if rest.startswith("to="):
             return self._status(line, qid, rest, when)
@@ -125,13 +126,6 @@ class Postfix:
             entry = self.queue[qid] = {"from": None, "mid": None, "headers": {}, "rcpts": {}}
         entry["t"] = when
         return entry
-
-    def _forget_idle(self, now: int) -> None:
-        horizon = now - IDLE_DAYS * 86_400_000
-        idle = [qid for qid, e in self.queue.items() if e["t"] < horizon]
-        for qid in idle:
-            del self.queue[qid]
-        self.abandoned += len(idle)
 
     def _time(self, syslog: str | None, iso: str | None) -> int:
         stamp = syslog or iso

@@ -81,3 +81,18 @@ def test_exim_own_throttling_is_not_a_reply():
     got = exim.line(f"2026-03-09 10:00:03 {ID} == b@mail.example R=dnslookup T=remote_smtp "
                     "defer (-53): retry time not reached for any host for 'mail.example'")
     assert got == Skip("Exim's own throttling (retry time not reached)")
+
+
+def test_a_message_that_never_completes_is_forgotten_and_counted():
+    exim = Exim(OPTS)
+    for n in range(20):  # arrived and deferred, never Completed (a lost log, a purged queue)
+        for line in LOG[:3]:
+            exim.line(line.replace(ID, f"1kABCD-{n:04d}Ab-Cd"))
+    assert exim.open == 20
+    late = "2026-03-20 10:00:00 1kZZZZ-9999Zz-Zz Completed"  # eleven days on
+    for _ in range(10_000):
+        exim.line(late)
+    assert (exim.open, exim.abandoned) == (0, 20)
+    again = Exim(OPTS)
+    again.restore(json.loads(json.dumps(exim.state())))
+    assert (again.open, again.abandoned) == (0, 20)  # the --follow state file stays small
