@@ -26,9 +26,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-from streams.exceptions import ConfigError
 from streams.ingest.validation import problems
-from streams.settings import Settings
 
 DATA = Path(__file__).resolve().parent / "adapters.toml"
 ID_FIELDS = ("account_id", "campaign_id", "list_id", "profile_id")
@@ -112,35 +110,6 @@ class Options:
             return {}
         sender = sender.lower()
         return self.senders.get(sender) or self.senders.get(sender.rpartition("@")[2]) or {}
-
-
-def options_from(settings: Settings) -> Options:
-    """The adapters' options from the ingest_* settings; raises ConfigError."""
-    try:
-        fields_ = parse_fields(settings.ingest_fields)
-    except ValueError as exc:
-        raise ConfigError(f"ingest_fields: {exc}") from None
-    senders: dict[str, Any] = {}
-    if settings.ingest_senders_file:
-        try:
-            raw = tomllib.loads(Path(settings.ingest_senders_file).read_text("utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"ingest_senders_file: {exc}") from None
-        senders = {k.lower(): v for k, v in raw.items() if isinstance(v, dict)}
-    offset = None
-    if settings.ingest_log_utc_offset:
-        text = settings.ingest_log_utc_offset.strip()
-        try:
-            sign = -1 if text[0] == "-" else 1
-            digits = text.lstrip("+-").replace(":", "")
-            hours, minutes = digits[:2], digits[2:]
-            if not digits.isdigit() or len(digits) not in (2, 4):
-                raise ValueError(text)
-            offset = sign * (int(hours) * 3600 + int(minutes or 0) * 60)
-        except (ValueError, IndexError):
-            raise ConfigError(f"ingest_log_utc_offset {text!r} is not +HH:MM") from None
-    return Options(account_id=settings.ingest_account_id, sending_ip=settings.ingest_sending_ip,
-                   fields=fields_, senders=senders, utc_offset_s=offset)
 
 
 def event_id(mta: str, *identity: object) -> str:
@@ -238,6 +207,12 @@ def gathered(results: list[dict[str, Any] | Skip]) -> Result:
     return results[0]  # type: ignore[return-value]
 
 
+def last_reply(reply: dict[str, Any], *extra: str) -> dict[str, Any]:
+    """What an expiry shows of a message's last real reply (plus the ``extra`` fields)."""
+    return {k: reply[k] for k in ("reply_code", "enhanced_status", "reply_text", "smtp_stage",
+                                  *extra)}
+
+
 class LastReplies:
     """The last real reply of each pending message (bounded, oldest forgotten first): an
     expiry shows it instead of the MTA's synthetic text."""
@@ -249,8 +224,7 @@ class LastReplies:
     def keep(self, key: str, reply: dict[str, Any]) -> None:
         if self.limit <= 0:
             return
-        self.items[key] = {k: reply[k] for k in ("reply_code", "enhanced_status",
-                                                 "reply_text", "smtp_stage")}
+        self.items[key] = last_reply(reply)
         self.items.move_to_end(key)
         while len(self.items) > self.limit:
             self.items.popitem(last=False)

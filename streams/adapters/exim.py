@@ -24,6 +24,7 @@ from streams.adapters.common import (
     event_id,
     gave_up,
     id_values,
+    last_reply,
     local_ms,
     log_getters,
     split_reply,
@@ -141,8 +142,7 @@ class Exim:
                                      for k, get in self.getters.items()}, self.options))
         if isinstance(reply, Skip):
             return reply
-        r["last"] = ({k: reply[k] for k in ("reply_code", "enhanced_status", "reply_text",
-                                            "smtp_stage")} if flag == "==" else None)
+        r["last"] = last_reply(reply) if flag == "==" else None
         return [reply]
 
 

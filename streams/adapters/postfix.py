@@ -29,6 +29,7 @@ from streams.adapters.common import (
     gathered,
     gave_up,
     id_values,
+    last_reply,
     local_ms,
     log_getters,
     split_reply,
@@ -174,8 +175,7 @@ class Postfix:
         reply = self._build(line, qid, entry, rcpt, when, r["n"], STATUSES[status], stage,
                             code, enhanced, text, mx)
         if status == "deferred" and not isinstance(reply, Skip):
-            r["last"] = {k: reply[k] for k in ("reply_code", "enhanced_status",
-                                               "reply_text", "smtp_stage", "mx_host")}
+            r["last"] = last_reply(reply, "mx_host")
         else:
             r["last"] = None
         return reply if isinstance(reply, Skip) else [reply]

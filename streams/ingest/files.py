@@ -25,12 +25,13 @@ from typing import IO, Any
 
 from confluent_kafka import Consumer, TopicPartition
 
-from streams.adapters.common import Options, Skip, options_from
+from streams.adapters.common import Options, Skip
 from streams.adapters.exim import Exim
 from streams.adapters.kumomta import KumoMTA
 from streams.adapters.postfix import Postfix
 from streams.adapters.powermta import PowerMTA
 from streams.exceptions import BrokerError, ConfigError
+from streams.ingest.adapter_options import options_from
 from streams.ingest.codec import DEAD_LETTER, SMTP_REPLY, Invalid, Source, dead_letter
 from streams.ingest.produce import reply_producer, send_reply
 from streams.kafka_config import confluent_config

@@ -21,7 +21,8 @@ from urllib.parse import urlsplit
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
 
-from streams.adapters.common import Skip, options_from
+from streams.adapters.common import Skip
+from streams.ingest.adapter_options import options_from
 from streams.ingest.codec import DEAD_LETTER, Source, dead_letter
 from streams.ingest.files import make_adapter
 from streams.ingest.produce import reply_producer, send_reply

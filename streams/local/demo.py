@@ -11,10 +11,11 @@ from typing import Any
 
 import click
 
-from streams.adapters.common import Skip, options_from
+from streams.adapters.common import Skip
 from streams.adapters.kumomta import KumoMTA
 from streams.classify.classifier import Classifier
 from streams.exceptions import BounceflowError
+from streams.ingest.adapter_options import options_from
 from streams.ingest.produce import produce, reply_producer
 from streams.kafka_config import produce as send
 from streams.local.broker import LocalBroker

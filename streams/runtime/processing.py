@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from streams.adapters.common import Skip, options_from
+from streams.adapters.common import Skip
 from streams.adapters.kumomta import KumoMTA
 from streams.classify.classifier import Classifier
 from streams.classify.providers import PROVIDERS
+from streams.ingest.adapter_options import options_from
 from streams.ingest.avro_reader import SPAN
 from streams.ingest.avro_writer import compile_writer
 from streams.ingest.codec import (

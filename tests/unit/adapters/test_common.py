@@ -53,8 +53,8 @@ def test_event_ids_are_stable_and_distinct():
 
 
 def test_options_from_settings_and_their_errors(tmp_path):
-    from streams.adapters.common import options_from
     from streams.exceptions import ConfigError
+    from streams.ingest.adapter_options import options_from
     from streams.settings import Settings
 
     senders = tmp_path / "senders.toml"
