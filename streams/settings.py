@@ -188,7 +188,8 @@ class Settings:
     ingest_senders_file: str = _setting(
         "",
         "`bounceflow ingest`: a TOML file of id values per envelope sender or sender domain "
-        "([\"news@shop.example\"] account_id = 7), read by sources sender.<field>.",
+        "(schema = \"bounceflow.senders/1\", then [\"news@shop.example\"] account_id = 7), "
+        "read by sources sender.<field>.",
     )
     ingest_log_utc_offset: str = _setting(
         "",

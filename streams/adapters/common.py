@@ -12,7 +12,6 @@ from __future__ import annotations
 import calendar
 import hashlib
 import re
-import sys
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -21,11 +20,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
+from streams.classify.rules_loader import load_toml
+from streams.exceptions import RulesError
 from streams.ingest.validation import problems
 
 DATA = Path(__file__).resolve().parent / "adapters.toml"
@@ -56,12 +52,10 @@ Result = list[dict[str, Any]] | Skip
 
 @cache
 def _data() -> dict[str, Any]:
-    data = tomllib.loads(DATA.read_text(encoding="utf-8"))
-    if data.get("schema") != "bounceflow.adapters/1":
-        raise ValueError(f"{DATA}: schema must be bounceflow.adapters/1")
+    data = load_toml(DATA, "bounceflow.adapters/1")
     for mta, fields_ in data["fields"].items():
         if mta not in FORMATS or set(fields_) - set(ID_FIELDS):
-            raise ValueError(f"{DATA}: [fields.{mta}] names an unknown MTA or field")
+            raise RulesError(f"{DATA}: [fields.{mta}] names an unknown MTA or field")
     return data
 
 

@@ -3,17 +3,12 @@ adapters themselves (streams/adapters/) stay pure."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
 from streams.adapters.common import Options, parse_fields
-from streams.exceptions import ConfigError
+from streams.classify.rules_loader import load_toml
+from streams.exceptions import ConfigError, RulesError
 from streams.settings import Settings
 
 
@@ -26,8 +21,8 @@ def options_from(settings: Settings) -> Options:
     senders: dict[str, Any] = {}
     if settings.ingest_senders_file:
         try:
-            raw = tomllib.loads(Path(settings.ingest_senders_file).read_text("utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raw = load_toml(Path(settings.ingest_senders_file), "bounceflow.senders/1")
+        except (OSError, RulesError) as exc:
             raise ConfigError(f"ingest_senders_file: {exc}") from None
         senders = {k.lower(): v for k, v in raw.items() if isinstance(v, dict)}
     offset = None

@@ -58,7 +58,9 @@ def test_options_from_settings_and_their_errors(tmp_path):
     from streams.settings import Settings
 
     senders = tmp_path / "senders.toml"
-    senders.write_text('["News@Shop.example"]\naccount_id = 7\n')
+    senders.write_text('schema = "bounceflow.senders/1"\n["News@Shop.example"]\naccount_id = 7\n')
+    unmarked = tmp_path / "unmarked.toml"
+    unmarked.write_text('["shop.example"]\naccount_id = 7\n')
     opts = options_from(Settings.load(
         env={}, ingest_fields="campaign_id=jobId", ingest_senders_file=str(senders),
         ingest_log_utc_offset="-03:30", ingest_account_id=2, ingest_sending_ip="198.51.100.7"))
@@ -71,6 +73,8 @@ def test_options_from_settings_and_their_errors(tmp_path):
                          ({"ingest_log_utc_offset": "CET"}, r"is not \+HH:MM"),
                          ({"ingest_log_utc_offset": "+530"}, r"is not \+HH:MM"),
                          ({"ingest_senders_file": str(tmp_path / "none.toml")},
-                          "ingest_senders_file")]:
+                          "ingest_senders_file"),
+                         ({"ingest_senders_file": str(unmarked)},
+                          "expected schema = 'bounceflow.senders/1'")]:
         with pytest.raises(ConfigError, match=message):
             options_from(Settings.load(env={}, **bad))
