@@ -20,11 +20,10 @@ import tempfile
 import time
 from typing import Any
 
-from confluent_kafka import Message
-
 from streams.ingest.codec import SMTP_REPLY
 from streams.local.broker import LocalBroker
 from streams.local.synth import generate
+from streams.local.testing import Consumed
 from streams.runtime.engine import Engine
 from streams.runtime.health import Health
 from streams.runtime.partitioner import partition_of
@@ -35,17 +34,17 @@ from streams.tracking.state import PartitionState
 CHECKPOINT_REPLIES = 20_000  # the default sink_batch_size: a checkpoint's worth
 
 
-def messages(settings: Settings, replies: int, recipients: int) -> list[Message]:
+def messages(settings: Settings, replies: int, recipients: int) -> list[Consumed]:
     out = []
     for offset, event in enumerate(generate(replies, seed=1, recipients=recipients)):
         key = event["email"].encode()
-        out.append(Message(topic=settings.topic_replies, offset=offset, key=key,
-                           partition=partition_of(key, settings.partitions),
-                           value=SMTP_REPLY.encode(event)))
+        out.append(Consumed(topic_=settings.topic_replies, offset_=offset, key_=key,
+                            partition_=partition_of(key, settings.partitions),
+                            value_=SMTP_REPLY.encode(event)))
     return out
 
 
-def one_pass(settings: Settings, batch: list[Message]) -> dict[str, Any]:
+def one_pass(settings: Settings, batch: list[Consumed]) -> dict[str, Any]:
     engine = Engine(settings, Health())
     engine.states = {p: PartitionState(p, engine.limits) for p in range(settings.partitions)}
     clock = time.perf_counter

@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from confluent_kafka import KafkaError, KafkaException, Message, Producer
+from confluent_kafka import KafkaError, KafkaException, Producer
 
 from sinks.clickhouse import connect
 from streams.classify.classifier import Classifier
@@ -23,6 +23,7 @@ from streams.kafka_config import confluent_config
 from streams.local.broker import free_port
 from streams.local.reference import expected
 from streams.local.synth import generate
+from streams.local.testing import Consumed
 from streams.runtime import clickhouse_relay
 from streams.runtime.engine import CLICKHOUSE_CLIENTS, Engine
 from streams.runtime.health import Health
@@ -160,7 +161,7 @@ class FaultyConsumer:
     def consume(self, *args, **kwargs):
         if self.fault == "fatal":
             self.fault = ""
-            return [Message(error=KafkaError(KafkaError._FATAL, "injected", fatal=True))]
+            return [Consumed(error_=KafkaError(KafkaError._FATAL, "injected", fatal=True))]
         return self.consumer.consume(*args, **kwargs)
 
     def commit(self, *args, **kwargs):
