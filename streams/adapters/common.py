@@ -20,7 +20,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from streams.classify.rules_loader import load_toml
+from streams.datafiles import load_toml
 from streams.exceptions import RulesError
 from streams.ingest.validation import problems
 

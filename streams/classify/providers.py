@@ -6,7 +6,8 @@ import fnmatch
 from functools import lru_cache
 from pathlib import Path
 
-from streams.classify.rules_loader import RULES_DIR, load_toml
+from streams.classify.rules_loader import RULES_DIR
+from streams.datafiles import load_toml
 from streams.exceptions import RulesError
 
 OTHER = "other"

@@ -6,16 +6,10 @@ Every error names the file and the rule, so that a bad user file is fixed in one
 from __future__ import annotations
 
 import re
-import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
+from streams.datafiles import load_toml
 from streams.exceptions import RulesError
 
 RULES_DIR = Path(__file__).resolve().parent / "rules"
@@ -83,18 +77,6 @@ class Context:
 class RetryRules:
     patterns: tuple[re.Pattern[str], ...]
     units: dict[str, int]
-
-
-def load_toml(path: Path, schema: str) -> dict[str, Any]:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RulesError(f"{path}: no such rules file") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise RulesError(f"{path}: not valid TOML: {exc}") from None
-    if data.get("schema") != schema:
-        raise RulesError(f"{path}: expected schema = {schema!r}, found {data.get('schema')!r}")
-    return data
 
 
 def load_reasons(path: Path = RULES_DIR / "reasons.toml") -> dict[str, str]:

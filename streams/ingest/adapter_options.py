@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from streams.adapters.common import Options, parse_fields
-from streams.classify.rules_loader import load_toml
+from streams.datafiles import load_toml
 from streams.exceptions import ConfigError, RulesError
 from streams.settings import Settings
 

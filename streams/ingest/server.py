@@ -28,7 +28,7 @@ from streams.ingest.files import make_adapter
 from streams.ingest.produce import reply_producer, send_reply
 from streams.kafka_config import produce
 from streams.settings import Settings
-from streams.web.server import Auth, Response, check_exposure, json_response, send
+from streams.web.http import Auth, Response, check_exposure, json_response, send
 
 log = logging.getLogger("bounceflow.ingest")
 # Largest POST body read: a log hook's batch is far smaller; this bounds what one request

@@ -12,7 +12,7 @@ from email.utils import getaddresses
 from functools import cache
 from pathlib import Path
 
-from streams.classify.rules_loader import load_toml
+from streams.datafiles import load_toml
 from streams.exceptions import RulesError
 
 DATA = Path(__file__).resolve().parent / "autoreply.toml"

@@ -18,7 +18,8 @@ from streams.exceptions import BounceflowError
 from streams.settings import Settings, redact_dsn
 from streams.web import pages
 from streams.web.forms import FormError, ReportForm, health_form, report_form
-from streams.web.server import Auth, ClientPool, Response, Route, live_routes, make_server
+from streams.web.http import Auth, Response
+from streams.web.server import ClientPool, Route, live_routes, make_server
 
 log = logging.getLogger("bounceflow")
 

@@ -20,8 +20,8 @@ from streams.alerts.machine import SENDER_PUSHBACK
 from streams.runtime.engine import SINK_TABLES
 from streams.runtime.health import Health
 from streams.settings import Settings
+from streams.web.http import Auth, check_exposure
 from streams.web.metrics import exposition
-from streams.web.server import Auth, check_exposure
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"

@@ -14,7 +14,8 @@ import pytest
 
 from streams.exceptions import ConfigError
 from streams.local.broker import free_port
-from streams.web.server import Auth, ClientPool, check_exposure, json_response, make_server
+from streams.web.http import Auth, check_exposure, json_response
+from streams.web.server import ClientPool, make_server
 
 
 def fetch(port: int, path: str, authorization: str | None = None) -> int:

@@ -10,7 +10,8 @@ import urllib.request
 import pytest
 
 from streams.local.broker import free_port
-from streams.web.server import Auth, ClientPool, make_server
+from streams.web.http import Auth
+from streams.web.server import ClientPool, make_server
 from streams.web.views import report_routes
 
 
