@@ -40,7 +40,8 @@ def closed_windows(client: Any, database: str, minutes: int, after_ms: int, unti
         result = client.query(
             f"SELECT toUnixTimestamp(window_start) * 1000 AS start, {pair_type}, provider, "
             f"sum(replies), sum(blocks), sum(deferrals), "
-            f"argMax(top_reason, blocks + deferrals), argMax(top_bounce_text, blocks + deferrals) "
+            f"argMax(top_reason, (blocks + deferrals, top_reason)), "
+            f"argMax(top_bounce_text, (blocks + deferrals, top_bounce_text)) "
             f"FROM ({health_select(database, HEALTH_WINDOWS[minutes][1], pushback, in_range)}) "
             f"GROUP BY start, {pair_type}, provider ORDER BY start, {pair_type}, provider",
             parameters={"first": first, "end": end},
@@ -78,7 +79,7 @@ def recent_windows(client: Any, database: str, minutes: int, filters: dict[str, 
         f"SELECT window_start, sum(replies) AS replies, sum(delivered) AS delivered, "
         f"sum(soft_bounces) AS soft_bounces, sum(hard_bounces) AS hard_bounces, "
         f"sum(blocks) AS blocks, sum(deferrals) AS deferrals, "
-        f"argMax(top_reason, blocks + deferrals) AS top_reason "
+        f"argMax(top_reason, (blocks + deferrals, top_reason)) AS top_reason "
         f"FROM `{database}`.`{HEALTH_WINDOWS[minutes][0]}` WHERE {where} "
         f"GROUP BY window_start ORDER BY window_start DESC LIMIT {int(last)}",
         parameters=filters,

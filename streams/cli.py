@@ -66,8 +66,9 @@ _bootstrap_option = click.option(
 @click.option("--policy", type=click.Choice(POLICIES), help="Suppression policy.")
 @click.option("--rules", type=click.Path(exists=True, dir_okay=False), help="Your rules file.")
 @click.option("--log-level", type=click.Choice(list(LOG_LEVELS)))
-@click.option("--processes", type=click.IntRange(1),
-              help="Engine processes (BOUNCEFLOW_PROCESSES); default one per core, at most 4.")
+@click.option("--processes", type=click.IntRange(0),
+              help="Engine processes (BOUNCEFLOW_PROCESSES, default 1); 0: one per core, at "
+                   "most 4.")
 @click.pass_context
 def worker(ctx: click.Context, bootstrap: str | None, clickhouse: str | None,
            partitions: int | None, policy: str | None, rules: str | None,

@@ -88,12 +88,12 @@ def test_peak_memory_counts_what_descendants_hold_at_once_and_shared_pages_once(
                                                f'{shared.name} & done; wait'])
         try:
             memory = PeakMemory(parent.pid, interval=0.05)
-            deadline = time.monotonic() + 10
+            deadline = time.monotonic() + 60  # a loaded machine: returns once reached
             while memory.peak < 290:
                 assert time.monotonic() < deadline, memory.peak
                 time.sleep(0.1)
             time.sleep(0.3)
-            assert memory.result() < 340
+            assert memory.result() < 370  # their RSS adds up to 400 and more
         finally:
             _stop(parent)
 
