@@ -248,6 +248,31 @@ class Idle:
         self.abandoned += len(idle)
 
 
+class QueueLog:
+    """What the adapter of a log whose lines are joined by a queue or message id keeps: the open
+    entries (saved in and restored from the ingest state file) and those given up on."""
+
+    def __init__(self) -> None:
+        self.queue: dict[str, dict[str, Any]] = {}
+        self.idle = Idle(self.queue)
+
+    def state(self) -> dict[str, Any]:
+        return {"queue": self.queue, "abandoned": self.abandoned}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.queue.update(state.get("queue", {}))
+        self.idle.abandoned = state.get("abandoned", 0)
+
+    @property
+    def abandoned(self) -> int:
+        """Entries that never completed."""
+        return self.idle.abandoned
+
+    @property
+    def open(self) -> int:
+        return len(self.queue)
+
+
 def gave_up(last: dict[str, Any] | None, fallback: str) -> dict[str, Any]:
     """The reply fields of "the MTA gave up": the message's last real reply when known, else
     its own text under a transient "delivery time expired" status, never a permanent one (an

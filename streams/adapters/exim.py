@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any
 
 from streams.adapters.common import (
     NULL_SENDER,
-    Idle,
     Options,
+    QueueLog,
     Result,
     Skip,
     build,
@@ -48,31 +47,14 @@ NOT_TRIED = "retry time not reached"
 _GAVE_UP = ("retry timeout exceeded", "have been failing for a long time")
 
 
-class Exim:
+class Exim(QueueLog):
     name = "exim"
 
     def __init__(self, options: Options | None = None) -> None:
+        # queue: message id -> {"from", "mid", "rcpts": {rcpt: {"n", "last"}}, "t"}
+        super().__init__()
         self.options = options or Options()
         self.getters = log_getters(self.options.sources(self.name), self.options)
-        # message id -> {"from", "mid", "rcpts": {rcpt: {"n", "last"}}, "t"}
-        self.queue: dict[str, dict[str, Any]] = {}
-        self.idle = Idle(self.queue)
-
-    def state(self) -> dict[str, Any]:
-        return {"queue": self.queue, "abandoned": self.abandoned}
-
-    def restore(self, state: dict[str, Any]) -> None:
-        self.queue.update(state.get("queue", {}))
-        self.idle.abandoned = state.get("abandoned", 0)
-
-    @property
-    def abandoned(self) -> int:
-        """Messages that never completed."""
-        return self.idle.abandoned
-
-    @property
-    def open(self) -> int:
-        return len(self.queue)
 
     def line(self, line: bytes | str) -> Result:
         if isinstance(line, bytes):

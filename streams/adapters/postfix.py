@@ -20,8 +20,8 @@ from typing import Any
 
 from streams.adapters.common import (
     NULL_SENDER,
-    Idle,
     Options,
+    QueueLog,
     Result,
     Skip,
     build,
@@ -54,36 +54,19 @@ SUSPENDED = "delivery temporarily suspended: "
 STATUSES = {"sent": False, "deferred": False, "bounced": True, "expired": True}
 
 
-class Postfix:
+class Postfix(QueueLog):
     name = "postfix"
 
     def __init__(self, options: Options | None = None, reference_ms: int | None = None) -> None:
         """``reference_ms``: the time syslog stamps (no year) are read near; now by default."""
+        # queue: queue id -> {"from", "mid", "headers", "rcpts": {rcpt: {"n", "last"}}, "t"}
+        super().__init__()
         self.options = options or Options()
         self.getters = log_getters(self.options.sources(self.name), self.options)
         self.reference_ms = (reference_ms if reference_ms is not None
                              else int(datetime.now(timezone.utc).timestamp() * 1000))
         self.reference_year = datetime.fromtimestamp(self.reference_ms / 1000, timezone.utc).year
-        # queue id -> {"from", "mid", "headers", "rcpts": {rcpt: {"n", "last"}}, "t"}
-        self.queue: dict[str, dict[str, Any]] = {}
-        self.idle = Idle(self.queue)
         self._stamp: tuple[str | None, int] = (None, 0)
-
-    def state(self) -> dict[str, Any]:
-        return {"queue": self.queue, "abandoned": self.abandoned}
-
-    def restore(self, state: dict[str, Any]) -> None:
-        self.queue.update(state.get("queue", {}))
-        self.idle.abandoned = state.get("abandoned", 0)
-
-    @property
-    def abandoned(self) -> int:
-        """Queue ids that never completed."""
-        return self.idle.abandoned
-
-    @property
-    def open(self) -> int:
-        return len(self.queue)
 
     def line(self, line: bytes | str) -> Result:
         if isinstance(line, bytes):
