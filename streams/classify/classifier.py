@@ -249,7 +249,9 @@ class Classifier:
         if p.reasons is None or reason in p.reasons:
             return True
         # With no reply code the kind is already hard (a 5.x.x status, or a rule that knows).
-        return reason in p.reasons_5xx and (reply_code is None or reply_code >= 500)
+        if reply_code is not None and reply_code < 500:
+            return False
+        return reason in p.reasons_5xx or (reason in p.reasons_text_5xx and basis == "text")
 
     def retry_after(self, text: str) -> int | None:
         # Most soft bounces name no time: one scan rules the patterns out, instead of a search

@@ -56,6 +56,8 @@ class Policy:
     kinds: frozenset[str]
     reasons: frozenset[str] | None
     reasons_5xx: frozenset[str]
+    # Reasons that suppress with a 5xx (or no code) only when a text rule named them.
+    reasons_text_5xx: frozenset[str]
     # How a classification may have been decided for it to suppress (Classification.basis);
     # None: any way.
     bases: frozenset[str] | None
@@ -148,13 +150,15 @@ def load_policies(path: Path = RULES_DIR / "policies.toml") -> dict[str, Policy]
         if name == "schema":
             continue
         reasons = raw.get("reasons")
-        for r in [*(reasons or []), *raw.get("reasons_5xx", [])]:
+        extra = [*raw.get("reasons_5xx", []), *raw.get("reasons_text_5xx", [])]
+        for r in [*(reasons or []), *extra]:
             if r not in REASONS:
                 raise RulesError(f"{path}: policy {name}: reason {r!r} is not in the vocabulary")
         out[name] = Policy(
             name=name, doc=raw.get("doc", ""), kinds=frozenset(raw["kinds"]),
             reasons=frozenset(reasons) if reasons is not None else None,
             reasons_5xx=frozenset(raw.get("reasons_5xx", [])),
+            reasons_text_5xx=frozenset(raw.get("reasons_text_5xx", [])),
             bases=frozenset(raw["bases"]) if "bases" in raw else None,
         )
         unknown = (out[name].bases or frozenset()) - BASES

@@ -17,7 +17,7 @@ from streams.ingest.validation import SMTP_STAGES
 
 CORPUS = Path(__file__).resolve().parents[2] / "corpus" / "replies.tsv"
 COLUMNS = ["code", "status", "stage", "kind", "reason", "source", "text"]
-RECIPIENT_CAUSED = {"userunknown", "hostunknown", "hasmoved", "notaccept"}
+RECIPIENT_CAUSED = {"userunknown", "hostunknown", "hasmoved", "notaccept", "suspend"}
 STATUS = re.compile(r"[245]\.\d{1,3}\.\d{1,3}")
 NOT_FROM_REPLIES = {"suppressed", "feedback", "undefined"}  # set by us, by ARF, or a fallback
 

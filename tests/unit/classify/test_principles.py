@@ -572,3 +572,113 @@ def test_a_try_later_with_a_cause_is_the_cause(recipient, text, reason):
 def test_with_no_code_the_given_status_decides_the_kind_before_a_quoted_reply(recipient, status,
                                                                              text, kind):
     assert recipient.classify(None, status, text, None).kind == kind
+
+
+# ---- Recipient-sounding words that are about the sender --------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "Service unavailable, example.org does not accept mail over IPv6",
+    "Servizio non disponibile: example.org non accetta messaggi tramite IPv6",
+    "example.org não aceita mensagens via IPv6",
+])
+def test_a_refused_transport_is_not_a_null_mx(recipient, text):
+    got = recipient.classify(550, "5.2.1", text, "connect")
+    assert (got.reason, got.suppress) == ("blocked", False), recipient.explain(got)
+
+
+@pytest.mark.parametrize("text", [
+    "Too many invalid recipients from your host, contact your provider",
+    "Rejected: too many unknown users in this session",
+    "Too many recipients are invalid, closing",
+])
+def test_a_count_of_invalid_recipients_blames_the_sender(recipient, text):
+    got = recipient.classify(550, None, text, "rcpt")
+    assert (got.reason, got.suppress) == ("blocked", False), recipient.explain(got)
+
+
+# ---- Disabled mailboxes: the recipient policy suppresses them on their text ------------------
+
+@pytest.mark.parametrize(("code", "status", "text", "suppress"), [
+    (550, "5.2.1", "This account has been disabled", True),
+    (550, "5.1.1", "Inactive recipient, message refused", True),
+    (550, None, "Mailbox is frozen, see our help page", True),
+    (None, "5.2.1", "The mailbox you wrote to is suspended", True),
+    (550, "5.2.1", GIBBERISH, False),  # the status alone: also sent for refusals of the sender
+    (450, "4.2.1", "Account temporarily disabled", False),  # soft
+])
+def test_a_disabled_mailbox_suppresses_when_its_text_says_so(recipient, altcraft, code, status,
+                                                            text, suppress):
+    got = recipient.classify(code, status, text, "rcpt")
+    assert got.reason == "suspend", recipient.explain(got)
+    assert got.suppress is suppress
+    assert altcraft.classify(code, status, text, "rcpt").suppress is (got.kind == "hard")
+
+
+def test_a_disabled_sender_is_not_a_disabled_recipient(recipient):
+    got = recipient.classify(550, "5.7.1", "<s@example.org>: Sender address rejected: mailbox "
+                             "disabled", "rcpt")
+    assert (got.reason, got.suppress) == ("rejected", False)
+
+
+# ---- A verdict before the signs it names -----------------------------------------------------
+
+@pytest.mark.parametrize(("text", "reason"), [
+    ("Message looks unsolicited (forged HELO), resend with a token in the subject",
+     "spamdetected"),
+    ("Sender address is forged, message refused", "securityerror"),
+])
+def test_a_spam_verdict_naming_a_forged_header_is_spam(recipient, text, reason):
+    assert recipient.classify(554, "5.7.1", text, "dot").reason == reason
+
+
+MORE_FAMILIES = {
+    "userunknown": [
+        "The mailbox you are trying to reach does not exist anymore",
+        "Address bob@example.org is not hosted here",
+        "User <bob> unknown",
+        "Invalid RCPT TO address",
+    ],
+    "toomanyconn": [
+        "Çok fazla bağlantı, daha sonra tekrar deneyin",
+        "Zbyt wiele połączeń z Twojego adresu",
+        "Te veel gelijktijdige verbindingen",
+        "Muitas conexões simultâneas",
+        "并发连接数过多",
+        "Too many open connections from your network",
+    ],
+    "speeding": [
+        "Outbound send limit exceeded for this account",
+        "Sending limit reached, try again in an hour",
+        "IP frequency limited, slow down",
+    ],
+    "securityerror": [
+        "Too many failed AUTH attempts, closing",
+        "Too many authentication failures from your address",
+    ],
+    "syntaxerror": [
+        "Too many unrecognized commands, goodbye",
+        "Too many errors in this session",
+    ],
+    "mesgtoobig": ["The size of the message has exceeded what we accept"],
+    "exceedlimit": ["The number of recipients is over our limit"],
+    "rejected": ["Sender not authorized for this domain", "Unverified sending domain"],
+}
+
+
+@pytest.mark.parametrize(("reason", "text"),
+                         [(r, t) for r, texts in MORE_FAMILIES.items() for t in texts])
+def test_families_of_phrasings_are_read(recipient, reason, text):
+    code = 421 if reason in ("toomanyconn", "speeding", "securityerror") else 550
+    got = recipient.classify(code, None, text, "rcpt" if reason != "rejected" else "mail")
+    assert (got.reason, got.basis) == (reason, "text"), recipient.explain(got)
+
+
+@pytest.mark.parametrize(("text", "reason"), [
+    ("421 HL:ICC mx3 too busy", "toomanyconn"),
+    ("451 MI:SFQ smtp5 see the help page", "speeding"),
+    ("554 DT:SPM mx2 see the help page", "spamdetected"),
+    ("550 MI:SPF mx2 see the help page", "authfailure"),
+])
+def test_a_provider_s_published_code_names_its_cause(recipient, text, reason):
+    code = int(text[:3])
+    assert recipient.classify(code, None, text, "rcpt").reason == reason
