@@ -639,7 +639,7 @@ MORE_FAMILIES = {
         "Invalid RCPT TO address",
     ],
     "toomanyconn": [
-        "Çok fazla bağlantı, daha sonra tekrar deneyin",
+        "Çok fazla bağlantı, daha sonra tekrar deneyin",  # noqa: RUF001
         "Zbyt wiele połączeń z Twojego adresu",
         "Te veel gelijktijdige verbindingen",
         "Muitas conexões simultâneas",
@@ -682,3 +682,36 @@ def test_families_of_phrasings_are_read(recipient, reason, text):
 def test_a_provider_s_published_code_names_its_cause(recipient, text, reason):
     code = int(text[:3])
     assert recipient.classify(code, None, text, "rcpt").reason == reason
+
+
+@pytest.mark.parametrize(("text", "reason"), [
+    ("<x.example>: Helo command rejected: Host not found", "blocked"),
+    ("Helo command rejected: name spoofed", "blocked"),
+    ("EHLO hostname refused: it does not resolve", "blocked"),
+    ("<x>: Helo command rejected: need fully-qualified hostname", "syntaxerror"),
+])
+def test_a_refused_helo_name_is_a_block_of_the_client(recipient, text, reason):
+    got = recipient.classify(504 if reason == "syntaxerror" else 550, "5.5.2", text, "rcpt")
+    assert (got.reason, got.suppress) == (reason, False), recipient.explain(got)
+
+
+@pytest.mark.parametrize("text", [
+    "TLS negotiation failed, closing",
+    "TLS handshake with the server failed",
+    "STARTTLS is mandatory on this port",
+    "TLS minimum version not met",
+])
+def test_tls_failures_in_a_reply_are_read(recipient, text):
+    assert recipient.classify(421, "4.7.0", text, "connect").reason == "failedstarttls"
+
+
+@pytest.mark.parametrize("text", [
+    "Message refused due to user rules",
+    "Delivery refused: recipient preferences",
+    "This mailbox is only accepting mail from approved senders",
+    "Address protected by a challenge-response system, please confirm",
+    "The recipient is not accepting any mail from you",
+])
+def test_the_recipient_s_own_settings_are_filtered(recipient, text):
+    got = recipient.classify(550, "5.7.1", text, "rcpt")
+    assert (got.reason, got.suppress) == ("filtered", False), recipient.explain(got)
