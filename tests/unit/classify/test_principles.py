@@ -715,3 +715,30 @@ def test_tls_failures_in_a_reply_are_read(recipient, text):
 def test_the_recipient_s_own_settings_are_filtered(recipient, text):
     got = recipient.classify(550, "5.7.1", text, "rcpt")
     assert (got.reason, got.suppress) == ("filtered", False), recipient.explain(got)
+
+
+LANGUAGE_FAMILIES = {
+    "mailboxfull": ["The mailbox is over its storage limit", "Die Mailbox ist voll",
+                    "Le quota de la boîte aux lettres est dépassé",
+                    "El buzón del destinatario está lleno",
+                    "user: message would exceed maximum mailbox size"],
+    "userunknown": ["No mailbox by that name is currently available"],
+    "hostunknown": ["Unroutable domain", "MX lookup returned NXDOMAIN",
+                    "Kein MX-Eintrag für die Domain"],
+    "suspend": ["Аккаунт заблокирован", "アカウントは停止されています"],
+    "toomanyconn": ["Maximum number of connections reached"],
+    "norelaying": ["Relais nicht erlaubt", "Relais non autorisé", "Relay no permitido",
+                   "Ретрансляция запрещена"],
+    "mesgtoobig": ["Nachricht zu groß", "Message trop volumineux", "Mensaje demasiado grande",
+                   "メッセージが大きすぎます"],
+    "requireptr": ["Kein Reverse-DNS-Eintrag"],
+    "syntaxerror": ["Syntaxfehler im Befehl", "Erreur de syntaxe"],
+}
+
+
+@pytest.mark.parametrize(("reason", "text"),
+                         [(r, t) for r, texts in LANGUAGE_FAMILIES.items() for t in texts])
+def test_a_stated_cause_is_read_in_several_languages(recipient, reason, text):
+    code = 450 if reason == "toomanyconn" else 550
+    got = recipient.classify(code, None, text, "rcpt")
+    assert (got.reason, got.basis) == (reason, "text"), recipient.explain(got)
