@@ -742,3 +742,19 @@ def test_a_stated_cause_is_read_in_several_languages(recipient, reason, text):
     code = 450 if reason == "toomanyconn" else 550
     got = recipient.classify(code, None, text, "rcpt")
     assert (got.reason, got.basis) == (reason, "text"), recipient.explain(got)
+
+
+@pytest.mark.parametrize(("text", "reason"), [
+    ("Sender address is blacklisted", "rejected"),
+    ("Sender domain example.org is blacklisted", "rejected"),
+    ("Mail from this sender domain is refused", "rejected"),
+    ("Sender IP is blacklisted", "blocked"),
+    ("Mail from your host is not accepted here", "blocked"),
+    ("Your mail server has been banned", "blocked"),
+    ("The recipient has chosen not to receive mail from you", "filtered"),
+    ("Recipient refuses mail from this sender", "filtered"),
+])
+def test_who_is_refused_decides_between_sender_host_and_recipient_s_choice(recipient, text,
+                                                                          reason):
+    got = recipient.classify(550, None, text, "rcpt")
+    assert (got.reason, got.suppress) == (reason, False), recipient.explain(got)
