@@ -14,13 +14,17 @@ Checkpoint, in this order (nothing is committed that is not durable everywhere):
   3. write the buffered ClickHouse rows (retried with back-off until they land: the stream
      waits, it neither drops nor double counts; told to stop meanwhile, the engine gives the
      rows up and commits nothing more, and the next start replays them);
-  4. commit the consumed offsets.
+  4. produce each partition's checkpoint marker (how far it is into its sources) to its
+     changelogs, flush;
+  5. commit the consumed offsets.
 Step 3 runs in a writer thread while the loop goes on with the next records (chDB releases the
-GIL while it inserts, so the insert takes the second core); step 4 follows when it is done. One
-write is in flight at a time: the next checkpoint waits for it, which bounds the buffered rows.
-A crash before 4 replays from the last commit: classified replies and hooks are produced again
-with the same ids, the tracking state recognises replayed events (``tracking/machine.py``),
-ClickHouse folds repeated rows (``sinks/clickhouse.py``). Hooks are produced as soon as they are
+GIL while it inserts, so the insert takes the second core); steps 4-5 follow when it is done.
+One write is in flight at a time: the next checkpoint waits for it, which bounds the buffered
+rows. A crash before 4 restores the tables of the last marker (``tracking/checkpoints.py``)
+and replays from the last commit: replies the marker says the state holds are skipped (their
+effects are durable), the others are applied again to the state they first met, so that
+classified replies and hooks are produced again with the same ids and values and ClickHouse
+folds the repeated rows (``sinks/clickhouse.py``). Hooks are produced as soon as they are
 decided; only the commit waits for the checkpoint.
 
 Tracked at once: when producers key smtp-replies by the (normalised) address, a classified reply
@@ -41,6 +45,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import struct
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -70,7 +75,7 @@ from streams.runtime.processing import (
     input_decoder,
 )
 from streams.settings import Settings
-from streams.tracking.changelog import restore, write_changes
+from streams.tracking.changelog import restore, write_changes, write_marker
 from streams.tracking.hooks import EMAIL, FIELDS
 from streams.tracking.hooks import encode as encode_hook
 from streams.tracking.machine import Limits
@@ -89,6 +94,15 @@ SINK_TABLES = ("replies", "hooks", "dead_letters")
 CLICKHOUSE_CLIENTS = 2
 PRODUCED_KEPT = 20_000  # classified replies kept to skip their decoding (about 2 KB each)
 EVENT_TYPE = FIELDS.index("event_type")
+# A reply's position in its partition of smtp-replies: its record's offset times this, plus its
+# index among the record's replies (an MTA's record can name several recipients).
+REPLIES_PER_RECORD = 1 << 16
+# A repartitioned reply carries its partition of smtp-replies and position there.
+SOURCE_HEADER = "bounceflow-source"
+SOURCE = struct.Struct(">iq")
+
+
+Markers = dict[int, tuple[int, dict[int, int]]]
 
 
 class WriteAbandoned(BounceflowError):
@@ -134,8 +148,9 @@ class Engine:
         # Keys set here: the writer thread updates the counts while /health reads them.
         health.sink_rows = {t: health.sink_rows.get(t, 0) for t in SINK_TABLES}
         self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clickhouse-writer")
-        # The write in flight and the offsets to commit once it is done.
-        self.in_flight: tuple[Future[None], dict[tuple[str, int], int]] | None = None
+        # The write in flight, and once it is done, the markers to write (partition -> epoch,
+        # sources) and the offsets to commit.
+        self.in_flight: tuple[Future[None], Markers, dict[tuple[str, int], int]] | None = None
         self.producer = Producer(confluent_config(
             settings,
             **{
@@ -238,16 +253,19 @@ class Engine:
         except Exception as exc:  # an adapter's bug must not stop the stream on one record
             log.exception("input decoding failed")
             raws = Invalid(f"input decoding failed: {type(exc).__name__}: {exc}")
+        if not isinstance(raws, Invalid) and len(raws) > REPLIES_PER_RECORD:
+            raws = Invalid(f"{len(raws)} replies in one record (at most {REPLIES_PER_RECORD})")
         if isinstance(raws, Invalid):
             self._dead_letter(raws.reason, msg)
             return
         if not raws:
             self.health.input_skipped += 1
-        for raw in raws:
-            self._classify_one(raw, msg)
+        for index, raw in enumerate(raws):
+            self._classify_one(raw, msg, msg.offset() * REPLIES_PER_RECORD + index)
 
-    def _classify_one(self, raw: bytes, msg: Message) -> None:
-        """One SmtpReply of ``msg`` (a record in another input format may hold several)."""
+    def _classify_one(self, raw: bytes, msg: Message, position: int) -> None:
+        """One SmtpReply of ``msg`` (a record in another input format may hold several), at
+        ``position`` of its partition (``PartitionState.seen``)."""
         try:
             result = classify_reply(raw, self.classifier, self.reply_codec)
         except Exception as exc:  # a bug must not stop the stream on one record
@@ -264,10 +282,11 @@ class Engine:
         # A recipient already in this partition's table lives here: murmur2 only for the others.
         if state is not None and (result["email"] in state.recipients
                                   or self.home(key) == partition):
-            self._apply(state, result, value, msg, key)
+            self._apply(state, result, value, msg, key, (partition, position))
             self.health.tracked_at_once += 1
             return
-        produce(self.producer, self.settings.topic_repartition, key, value)
+        produce(self.producer, self.settings.topic_repartition, key, value,
+                headers=[(SOURCE_HEADER, SOURCE.pack(partition, position))])
         self.produced[value] = result
         if len(self.produced) > PRODUCED_KEPT:  # oldest first: consumed by now, or elsewhere
             del self.produced[next(iter(self.produced))]
@@ -283,13 +302,20 @@ class Engine:
         state = self.states.get(msg.partition())
         if state is None:  # assigned without a restore: only after a failed one, never silently
             raise BrokerError(f"no state for {msg.topic()}[{msg.partition()}]@{msg.offset()}")
-        self._apply(state, reply, msg.value(), msg, msg.key())
+        origin = next((SOURCE.unpack(v) for k, v in msg.headers() or () if k == SOURCE_HEADER),
+                      None)  # None: written by a version before sources
+        self._apply(state, reply, msg.value(), msg, msg.key(), origin)
 
     def _apply(self, state: PartitionState, reply: dict[str, Any], classified: bytes,
-               msg: Message, key: bytes) -> None:
+               msg: Message, key: bytes, origin: tuple[int, int] | None) -> None:
         """Produce one classified reply to classified-replies in its state's partition and track
         it (``classified``: its Avro record, ``key``: its address); ``msg`` is where it was read
-        (a reply or a repartitioned record), which the rows name as their source."""
+        (a reply or a repartitioned record), which the rows name as their source; ``origin``:
+        the reply's partition of smtp-replies and position there. A reply the state holds
+        already (replayed after a restart, or repartitioned twice) was done then: skipped."""
+        if origin is not None and state.seen(*origin):
+            self.health.replays_skipped += 1
+            return
         topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
         produce(self.producer, self.settings.topic_classified, key, classified, partition)
         try:
@@ -337,6 +363,19 @@ class Engine:
             return
         self._finish_checkpoint()
         self._write_changelogs()
+        self._flush()
+        rows = {table: sink.take() for table, sink in self.sinks.items()}
+        markers = {p: marker for p, state in self.states.items()
+                   if (marker := state.next_checkpoint()) is not None}
+        offsets, self.uncommitted = self.uncommitted, {}
+        self.checkpoint_started = time.monotonic()
+        self.in_flight = (self.writer.submit(self._write_rows, rows), markers, offsets)
+        self._measure_lag()
+        self.health.state_keys = sum(len(s.recipients) + len(s.messages)
+                                     for s in self.states.values())
+        self.last_checkpoint = time.monotonic()
+
+    def _flush(self) -> None:
         remaining = self.producer.flush(60)
         if remaining or self.failed_deliveries:
             raise BrokerError(
@@ -344,14 +383,6 @@ class Engine:
                 f"(first: {self.failed_deliveries[:1]}); nothing was committed, a restart "
                 "replays from the last commit"
             )
-        rows = {table: sink.take() for table, sink in self.sinks.items()}
-        offsets, self.uncommitted = self.uncommitted, {}
-        self.checkpoint_started = time.monotonic()
-        self.in_flight = (self.writer.submit(self._write_rows, rows), offsets)
-        self._measure_lag()
-        self.health.state_keys = sum(len(s.recipients) + len(s.messages)
-                                     for s in self.states.values())
-        self.last_checkpoint = time.monotonic()
 
     def _write_changelogs(self) -> None:
         """Step 1: the changelog records of every table key changed since the last one."""
@@ -359,12 +390,19 @@ class Engine:
             write_changes(self.producer, self.settings, partition, state.take_changes())
 
     def _finish_checkpoint(self) -> None:
-        """Wait for the write in flight, then step 4."""
+        """Wait for the write in flight, then steps 4 and 5."""
         if self.in_flight is None:
             return
-        written, offsets = self.in_flight
+        written, markers, offsets = self.in_flight
         self.in_flight = None
         written.result()
+        if markers:
+            for partition, (epoch, marked) in markers.items():
+                write_marker(self.producer, self.settings, partition, epoch, marked)
+            self._flush()
+            for partition, (epoch, marked) in markers.items():
+                if (state := self.states.get(partition)) is not None:
+                    state.checkpointed(epoch, marked)
         if not offsets:
             return
         observe(self.health.checkpoint_seconds, DURATION_BUCKETS,
@@ -456,8 +494,22 @@ class Engine:
         missing = [p for p in owned if p not in self.states]
         if missing:
             started = time.monotonic()
-            for p, tables in restore(self.settings, self.producer, missing).items():
-                self.states[p] = PartitionState(p, self.limits, tables)
+            repaired = False
+            for p, restored in restore(self.settings, self.producer, missing).items():
+                state = self.states[p] = PartitionState(p, self.limits, restored.tables,
+                                                        restored.epoch, restored.sources)
+                if restored.repair:  # the changelog says what the state is before it goes on
+                    for table, keys in restored.set_back.items():
+                        state.rewrite(table, keys)
+                    write_changes(self.producer, self.settings, p, state.take_changes())
+                    write_marker(self.producer, self.settings, p, restored.epoch,
+                                 restored.sources)
+                    repaired = True
+                log.info("partition %d at checkpoint %d, sources %s (%d keys set back)",
+                         p, restored.epoch, restored.sources,
+                         sum(len(k) for k in restored.set_back.values()))
+            if repaired:
+                self._flush()
             keys = sum(len(t) for p in missing for t in self.states[p].tables.values())
             self.health.restored_keys += keys
             self.health.restore_seconds += time.monotonic() - started

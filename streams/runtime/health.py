@@ -71,6 +71,7 @@ class Health:
     rebalances: int = 0
     partitions: list[int] = field(default_factory=list)  # partitions owned (of both topics read)
     restored_keys: int = 0
+    replays_skipped: int = 0  # replies the state held already: replayed, or repartitioned twice
     restore_seconds: float = 0.0  # spent restoring partitions from their changelogs
     state_keys: int = 0
     first_record_at: float | None = None  # epoch seconds

@@ -4,6 +4,9 @@ The format is Faust's (topic ``<app_id>-<table>-changelog``, compacted, JSON key
 tombstone for a deleted key, partition = the source partition), so the tables can be read with
 any Kafka tool.
 
+Each checkpoint ends with a marker in every table's partition (``checkpoints.py``): a restore
+gives the tables as they were at the last checkpoint both tables reached, and its sources.
+
 Restoring reads a partition up to a *fence*: a tombstone with a unique key that the restorer
 appends just before it reads. Everything written before the fence is before it in the log, so the
 restore is complete without trusting the broker's high watermark (Apache Kafka reports it
@@ -24,6 +27,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 from streams.exceptions import BrokerError
 from streams.kafka_config import confluent_config, produce
 from streams.settings import Settings
+from streams.tracking.checkpoints import MARKER_KEY, Restored, TableFold, complete, marker_value
 from streams.tracking.state import TABLES
 
 FENCE_PREFIX = b"\x00fence:"  # JSON keys never start with a NUL byte
@@ -50,9 +54,18 @@ def write_changes(
                     None if value is None else orjson.dumps(value), partition)
 
 
+def write_marker(producer: Producer, settings: Settings, partition: int, epoch: int,
+                 sources: dict[int, int]) -> None:
+    """End checkpoint ``epoch`` of a partition in every table's changelog."""
+    value = marker_value(epoch, sources)
+    for table in TABLES:
+        produce(producer, changelog_topic(settings, table), MARKER_KEY, value, partition)
+
+
 def fold(table: dict[str, Any], key: bytes, value: bytes | None) -> None:
-    """Apply one changelog record to a table (fences are no data)."""
-    if key.startswith(FENCE_PREFIX):
+    """Apply one changelog record to a table, as any reader of the topic would: the last value
+    of each key (fences and markers are no data)."""
+    if key.startswith(b"\x00"):
         return
     if value is None:
         table.pop(json.loads(key), None)
@@ -60,10 +73,9 @@ def fold(table: dict[str, Any], key: bytes, value: bytes | None) -> None:
         table[json.loads(key)] = orjson.loads(value)
 
 
-def restore(
-    settings: Settings, producer: Producer, partitions: list[int]
-) -> dict[int, dict[str, dict[str, Any]]]:
-    """Every table's contents for each partition, read from the changelogs up to new fences."""
+def restore(settings: Settings, producer: Producer, partitions: list[int]) -> dict[int, Restored]:
+    """Each partition's tables at its last complete checkpoint, read from the changelogs up to
+    new fences."""
     fence = FENCE_PREFIX + uuid.uuid4().hex.encode()
     topics = {changelog_topic(settings, t): t for t in TABLES}
     waiting = {(topic, p) for topic in topics for p in partitions}
@@ -78,7 +90,7 @@ def restore(
     for topic, p in waiting:
         produce(producer, topic, fence, None, p)
     producer.flush()
-    out: dict[int, dict[str, dict[str, Any]]] = {p: {t: {} for t in TABLES} for p in partitions}
+    folds = {p: {t: TableFold() for t in TABLES} for p in partitions}
     deadline = time.monotonic() + RESTORE_TIMEOUT_S
     try:
         while waiting:
@@ -92,7 +104,7 @@ def restore(
                 if msg.key() == fence:
                     waiting.discard(where)
                 elif where in waiting:  # what follows our fence is not ours to read
-                    fold(out[msg.partition()][topics[msg.topic()]], msg.key(), msg.value())
+                    folds[msg.partition()][topics[msg.topic()]].record(msg.key(), msg.value())
     finally:
         consumer.close()
-    return out
+    return {p: complete(tables) for p, tables in folds.items()}

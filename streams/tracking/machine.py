@@ -4,15 +4,16 @@ State lives in two changelogged tables (``state.py``), both written only while p
 of the partition the key belongs to (the stream is keyed by recipient address):
 
 - recipients[email] = {"suppressed_by": event_id | None, "soft_streak": int,
-                       "soft_times": [ms, ...] (only with escalation on),
-                       "recent": "<flag><digest of event_id>..." (recent.py)}
+                       "soft_times": [ms, ...] (only with escalation on)}
+  An address with nothing to remember (not suppressed, no streak, no soft times) has no entry:
+  most addresses are delivered and never need one.
 - messages[message_id] = {"first": ms, "attempts": int, "partition": int,
                           "reply": {the HOOK_FIELDS of the last reply}}
   (pending: soft-bounced, not yet delivered, hard-bounced or undelivered)
 
-Replays are recognised, not re-applied: after a crash the worker re-reads events whose table updates
-may already be in the changelog. ``recent`` remembers each event's pre-state, so a replayed event
-re-emits exactly the hooks it emitted the first time (same ids) and changes nothing.
+``decide`` is a function of the event and the state before it, so a replay from the state the
+changelog restores (that of the last checkpoint, ``changelog.py``) re-emits exactly the hooks
+the events emitted the first time, with the same ids, and reaches the same state.
 """
 
 from __future__ import annotations
@@ -21,12 +22,9 @@ import heapq
 from dataclasses import dataclass, field
 from typing import Any
 
-from streams.tracking import recent
 from streams.tracking.hooks import HARDBOUNCED, HOOK_FIELDS, Hook, hook_values, rfc3339
 
-# The flag of an entry of ``recent``: flag -> (suppressed_before, escalated).
-RECENT_FLAGS = {"0": (False, False), "1": (True, False), "2": (False, True)}
-FLAG_OF = {v: k for k, v in RECENT_FLAGS.items()}
+CLEAN: dict[str, Any] = {"suppressed_by": None, "soft_streak": 0}
 
 
 @dataclass(frozen=True)
@@ -42,7 +40,8 @@ class Limits:
 @dataclass
 class Decision:
     hooks: list[Hook] = field(default_factory=list)  # hooks.py: a hook's field values
-    recipient: dict[str, Any] | None = None  # new recipient state; None: unchanged
+    # The recipient's new state; None: unchanged. A clean one (is_clean) removes the entry.
+    recipient: dict[str, Any] | None = None
     message: dict[str, Any] | None = None  # new pending-message state
     forget_message: bool = False  # the message is settled: drop it from the pending table
 
@@ -54,18 +53,11 @@ def decide(
     limits: Limits,
     partition: int,
 ) -> Decision:
-    recipient = recipient or {"suppressed_by": None, "soft_streak": 0, "recent": ""}
-    # A replayed event finds its own entry, whose flag (see RECENT_FLAGS) is its pre-state.
-    history = recent.parse(recipient["recent"])
-    event_digest = recent.digest(reply["event_id"])
-    replayed = recent.flag_of(history, event_digest)
-    if replayed is None:
-        suppressed_before = recipient["suppressed_by"] is not None
-        soft_times = _soft_times(recipient, reply, limits)
-        escalated = (not suppressed_before and limits.escalate_soft_bounces > 0
-                     and len(soft_times) >= limits.escalate_soft_bounces)
-    else:
-        suppressed_before, escalated = RECENT_FLAGS[replayed]
+    recipient = recipient or CLEAN
+    suppressed_before = recipient["suppressed_by"] is not None
+    soft_times = _soft_times(recipient, reply, limits)
+    escalated = (not suppressed_before and limits.escalate_soft_bounces > 0
+                 and len(soft_times) >= limits.escalate_soft_bounces)
     out = Decision()
 
     if suppressed_before:
@@ -74,10 +66,7 @@ def decide(
         _reply_hooks(reply, message, limits, partition, out)
     if escalated:
         out.hooks.append(hook_values("status", reply, status=HARDBOUNCED, cause="soft_bounces"))
-
-    if replayed is None:
-        out.recipient = _next_recipient(recipient, reply, suppressed_before, escalated,
-                                        soft_times, history, event_digest)
+    out.recipient = _next_recipient(recipient, reply, suppressed_before, escalated, soft_times)
     return out
 
 
@@ -130,19 +119,24 @@ def _reply_hooks(
 
 def _next_recipient(
     recipient: dict[str, Any], reply: dict[str, Any], suppressed_before: bool, escalated: bool,
-    soft_times: list[int], history: str, event_digest: str,
-) -> dict[str, Any]:
-    kind = reply["kind"]
+    soft_times: list[int],
+) -> dict[str, Any] | None:
     suppressed_by = recipient["suppressed_by"]
     if not suppressed_before and (reply["suppress"] or escalated):
         suppressed_by = reply["event_id"]
-    streak = recipient["soft_streak"] + 1 if kind == "soft" else 0
-    flag = FLAG_OF[(suppressed_before, escalated)]
-    state = {"suppressed_by": suppressed_by, "soft_streak": streak,
-             "recent": recent.append(history, flag, event_digest)}
+    streak = recipient["soft_streak"] + 1 if reply["kind"] == "soft" else 0
+    state: dict[str, Any] = {"suppressed_by": suppressed_by, "soft_streak": streak}
     if soft_times:
         state["soft_times"] = soft_times
+    if state == recipient:
+        return None
     return state
+
+
+def is_clean(recipient: dict[str, Any]) -> bool:
+    """Nothing to remember: the same as an address never seen."""
+    return (recipient["suppressed_by"] is None and not recipient["soft_streak"]
+            and not recipient.get("soft_times"))
 
 
 class PendingIndex:

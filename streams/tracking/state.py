@@ -3,8 +3,14 @@ changelogged tables and the index of pending messages, driven by ``tracking.deci
 Kafka, so it is tested alone; ``changelog.py`` restores it and writes what changed.
 
 Tables (a key lives in the partition of the recipient address the stream is keyed by):
-- ``recipients[email]``: suppression, soft-bounce streak, recent event ids (see machine.py)
+- ``recipients[email]``: suppression, soft-bounce streak (see machine.py); none for an address
+  with nothing to remember
 - ``messages[message_id]``: soft-bounced messages not yet settled
+
+The changelog also records, at each checkpoint, how far the state is into each partition of
+smtp-replies (``sources``, numbered by ``epoch``, ``checkpoints.py``). A reply's position there
+(its input record's offset, and its index in the record: one record of an MTA's own format can
+hold several replies) tells a reply the state holds already, replayed or repartitioned twice.
 """
 
 from __future__ import annotations
@@ -12,22 +18,37 @@ from __future__ import annotations
 from typing import Any
 
 from streams.tracking.hooks import Hook
-from streams.tracking.machine import Limits, PendingIndex, decide, expiry_hook
+from streams.tracking.machine import Limits, PendingIndex, decide, expiry_hook, is_clean
 
 TABLES = ("recipients", "messages")
 
 
 class PartitionState:
     def __init__(self, partition: int, limits: Limits,
-                 tables: dict[str, dict[str, Any]] | None = None) -> None:
+                 tables: dict[str, dict[str, Any]] | None = None,
+                 epoch: int = 0, sources: dict[int, int] | None = None) -> None:
         self.partition = partition
         self.limits = limits
         self.tables: dict[str, dict[str, Any]] = tables or {t: {} for t in TABLES}
         self.recipients = self.tables["recipients"]
         self.messages = self.tables["messages"]
         self.pending = PendingIndex([(mid, m["first"]) for mid, m in self.messages.items()])
+        # Source partition -> the next position the state has not applied; and the last
+        # checkpoint's, numbered ``epoch``.
+        self.sources: dict[int, int] = dict(sources or {})
+        self.epoch = epoch
+        self._marked = dict(self.sources)
         # Keys changed since the last ``take_changes``: the changelog records to write.
         self._changed: dict[str, set[str]] = {t: set() for t in TABLES}
+        self._forget_legacy()
+
+    def _forget_legacy(self) -> None:
+        """Entries of changelogs written before clean addresses had none (and with a list of
+        recent events): rewritten at the next checkpoint, clean ones deleted."""
+        for email, value in list(self.recipients.items()):
+            if "recent" in value:
+                del value["recent"]
+                self._set("recipients", email, None if is_clean(value) else value)
 
     def apply(self, reply: dict[str, Any]) -> list[Hook]:
         """Process one classified reply; return the hooks it emits, in order."""
@@ -36,7 +57,10 @@ class PartitionState:
                           self.limits, self.partition)
         hooks = list(decision.hooks)
         if decision.recipient is not None:
-            self._set("recipients", email, decision.recipient)
+            if not is_clean(decision.recipient):
+                self._set("recipients", email, decision.recipient)
+            elif email in self.recipients:
+                self._set("recipients", email, None)
         if decision.message is not None:
             self._set("messages", mid, decision.message)
             self.pending.add(mid, decision.message["first"])
@@ -56,6 +80,29 @@ class PartitionState:
         else:
             self.tables[table][key] = value
         self._changed[table].add(key)
+
+    def seen(self, source: int, position: int) -> bool:
+        """Whether the reply at ``position`` of smtp-replies[``source``] is applied already;
+        if not, it is from now on (call ``apply`` next)."""
+        if position < self.sources.get(source, 0):
+            return True
+        self.sources[source] = position + 1
+        return False
+
+    def next_checkpoint(self) -> tuple[int, dict[int, int]] | None:
+        """The number and sources of the next checkpoint; None if nothing was applied since."""
+        if self.sources == self._marked:
+            return None
+        return self.epoch + 1, dict(self.sources)
+
+    def checkpointed(self, epoch: int, sources: dict[int, int]) -> None:
+        """The marker of checkpoint ``epoch`` is written."""
+        self.epoch, self._marked = epoch, sources
+
+    def rewrite(self, table: str, keys: set[str]) -> None:
+        """Write these keys' values at the next checkpoint (after a restore that set them back
+        to the last checkpoint's, so that the changelog says so too)."""
+        self._changed[table] |= keys
 
     def take_changes(self) -> dict[str, dict[str, dict[str, Any] | None]]:
         """The latest value (None: deleted) of every key changed since the last call."""

@@ -37,6 +37,8 @@ COUNTERS = (
     ("bounceflow_alert_check_failures", "alert_failures",
      "Provider-health checks that failed (ClickHouse) and were tried again."),
     ("bounceflow_restored_keys", "restored_keys", "Table keys restored from changelogs."),
+    ("bounceflow_replays_skipped", "replays_skipped",
+     "Replies skipped as the state held them already (replayed, or repartitioned twice)."),
     ("bounceflow_restore_seconds", "restore_seconds",
      "Time spent restoring partitions from their changelogs."),
 )

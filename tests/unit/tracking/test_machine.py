@@ -1,9 +1,8 @@
-"""The recipient state machine, transition by transition, replays included."""
+"""The recipient state machine, transition by transition."""
 
 from streams.ingest.codec import HOOK
-from streams.tracking import recent
 from streams.tracking.hooks import as_dict, encode, hook_values
-from streams.tracking.machine import Limits, PendingIndex, decide, expiry_hook
+from streams.tracking.machine import Limits, PendingIndex, decide, expiry_hook, is_clean
 
 LIMITS = Limits(max_attempts=3, default_retry_s=600, message_lifetime_s=86400)
 
@@ -30,7 +29,7 @@ def test_delivery_emits_deliv_and_settles_the_message():
     d = decide(reply("e1", "delivered"), None, {"first": 1, "attempts": 1}, LIMITS, 0)
     assert types(d) == ["deliv"]
     assert d.forget_message
-    assert d.recipient["suppressed_by"] is None
+    assert d.recipient is None  # an address never seen and delivered: nothing to remember
 
 
 def test_hard_bounce_suppresses_and_changes_status():
@@ -43,7 +42,7 @@ def test_hard_bounce_suppresses_and_changes_status():
 def test_hard_bounce_without_suppression_keeps_the_address():
     d = decide(reply("e1", "hard", suppress=False), None, None, LIMITS, 0)
     assert types(d) == ["hbounce"]
-    assert d.recipient["suppressed_by"] is None
+    assert d.recipient is None
 
 
 def test_send_to_suppressed_address_is_a_suppress_event():
@@ -88,22 +87,13 @@ def test_soft_streak_counts_and_resets():
     s = decide(reply("e2", "soft", attempt=2), s, None, LIMITS, 0).recipient
     assert s["soft_streak"] == 2
     s = decide(reply("e3", "delivered"), s, None, LIMITS, 0).recipient
-    assert s["soft_streak"] == 0
+    assert s["soft_streak"] == 0 and is_clean(s)
 
 
-def test_replay_re_emits_the_same_hooks_and_changes_nothing():
-    first = decide(reply("e1", "hard"), None, None, LIMITS, 0)
-    # The state was written (changelog) but the offset not committed: e1 comes again.
-    again = decide(reply("e1", "hard"), first.recipient, None, LIMITS, 0)
-    assert again.hooks == first.hooks
-    assert again.recipient is None
-
-
-def test_replay_of_a_suppress_event_stays_a_suppress_event():
+def test_a_suppressed_address_is_never_clean():
     s = decide(reply("e1", "hard"), None, None, LIMITS, 0).recipient
-    s2 = decide(reply("e2", "delivered", message_id="m2"), s, None, LIMITS, 0).recipient
-    again = decide(reply("e2", "delivered", message_id="m2"), s2, None, LIMITS, 0)
-    assert types(again) == ["suppress"]
+    s = decide(reply("e2", "delivered", message_id="m2"), s, None, LIMITS, 0).recipient or s
+    assert not is_clean(s) and s["suppressed_by"] == "e1"
 
 
 def test_pending_index_expires_by_stream_time():
@@ -166,11 +156,11 @@ def test_escalation_counts_only_inside_the_window_and_is_off_by_default():
     assert all("status" not in types(d) for d in off)
 
 
-def test_replay_of_the_escalating_event_re_emits_its_status_hook():
-    state, decisions = soft_run([0, 1000, 2000])
-    again = decide(reply("e2", "soft", message_id="m2", t=2000), state, None, ESCALATING, 0)
-    assert types(again) == types(decisions[2]) == ["sbounce", "status"]
-    assert again.recipient is None
+def test_escalation_keeps_the_soft_times_after_a_delivery():
+    state, _ = soft_run([0, 1000])
+    state = decide(reply("e9", "delivered", t=1500), state, None, ESCALATING, 0).recipient
+    assert state["soft_streak"] == 0 and state["soft_times"] == [0, 1000]
+    assert not is_clean(state)
 
 
 def test_a_pending_message_keeps_what_its_expiry_hook_needs_and_not_the_text():
@@ -192,33 +182,6 @@ def test_hook_dates_are_rfc3339_with_milliseconds():
         want = datetime.fromtimestamp(ms // 1000, tz=timezone.utc).replace(
             microsecond=ms % 1000 * 1000).isoformat(timespec="milliseconds")
         assert rfc3339(ms) == want
-
-
-def test_only_the_32_latest_events_are_recognised_as_replays():
-    state = None
-    for i in range(40):
-        state = decide(reply(f"e{i}", "delivered"), state, None, LIMITS, 0).recipient
-    assert decide(reply("e39", "delivered"), state, None, LIMITS, 0).recipient is None
-    assert decide(reply("e8", "delivered"), state, None, LIMITS, 0).recipient is None
-    assert decide(reply("e7", "delivered"), state, None, LIMITS, 0).recipient is not None
-    assert len(state["recent"]) == 32 * recent.WIDTH
-
-
-def test_a_digest_matched_across_two_entries_is_not_a_replay():
-    # Entries "0" + "AAAAAAAAAAA" and "1" + "BBBBBBBBBBB": a search for the digest made of the
-    # tail of one and the head of the next finds it at an offset that is no entry's.
-    log = "0" + "A" * 11 + "1" + "B" * 11
-    assert recent.flag_of(log, "A" * 10 + "1") is None
-    assert recent.flag_of(log, "B" * 11) == "1"
-    assert recent.flag_of(log, "A" * 11) == "0"
-
-
-def test_recipient_state_from_an_old_changelog_keeps_recognising_replays():
-    old = {"suppressed_by": "e1", "soft_streak": 0, "recent": ["0e1", "1e2"]}
-    d = decide(reply("e2", "delivered"), old, None, LIMITS, 0)
-    assert types(d) == ["suppress"] and d.recipient is None
-    d = decide(reply("e3", "delivered"), old, None, LIMITS, 0)
-    assert d.recipient["recent"] == recent.parse(["0e1", "1e2"]) + "1" + recent.digest("e3")
 
 
 def test_a_hook_s_values_are_its_record_s_fields():
