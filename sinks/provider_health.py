@@ -11,15 +11,22 @@ from sinks.ddl import HEALTH_WINDOWS, health_select
 KEY_SEPARATOR = "\x1f"  # joins (pair_type, pair, provider) in the saved alerting set
 
 
-def horizon_ms(client: Any, database: str, since_ms: int) -> int | None:
-    """The latest event time written at or after ``since_ms`` (None if none): the range keeps
-    ClickHouse to the newest partitions."""
+def latest_by_partition(client: Any, database: str, since_ms: int,
+                        before_ms: int | None = None) -> dict[int, int]:
+    """The latest event time written per partition (the rows' ``src_partition``: the state
+    partition that tracked the reply) at or after ``since_ms`` and before ``before_ms``: the
+    range keeps ClickHouse to the newest partitions."""
+    before = "" if before_ms is None else \
+        "AND event_time < fromUnixTimestamp64Milli({before:Int64}) "
     rows = client.query(
-        f"SELECT toUnixTimestamp64Milli(max(event_time)), count() FROM `{database}`.replies "
-        f"WHERE event_time >= fromUnixTimestamp64Milli({{since:Int64}})",
-        parameters={"since": max(since_ms, 0)},
+        f"SELECT src_partition, toUnixTimestamp64Milli(max(event_time)) "
+        f"FROM `{database}`.replies "
+        f"WHERE event_time >= fromUnixTimestamp64Milli({{since:Int64}}) {before}"
+        f"GROUP BY src_partition",
+        parameters={"since": max(since_ms, 0),
+                    **({} if before_ms is None else {"before": before_ms})},
     ).result_rows
-    return rows[0][0] if rows and rows[0][1] else None
+    return dict(rows)
 
 
 def closed_windows(client: Any, database: str, minutes: int, after_ms: int, until_ms: int,

@@ -95,8 +95,8 @@ class Settings:
     )
     alert_grace_s: float = _setting(
         60.0,
-        "A window is evaluated once the latest event time is this far past its end: replies "
-        "later than that are counted in ClickHouse but not in the alert decision.",
+        "A window is evaluated once every partition's latest event time is this far past its "
+        "end: replies later than that are counted in ClickHouse but not in the alert decision.",
     )
     hooks_file: str = _setting(
         "",

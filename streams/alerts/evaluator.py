@@ -1,10 +1,12 @@
 """The provider-health alert evaluator: I/O around the pure ``alerts.transitions``.
 
 It runs on the worker that owns partition 0 of the repartition topic (one per app), every
-``alert_check_s``: checkpoint (every reply so far is in ClickHouse) -> closed windows from
-ClickHouse -> alert and recovered hooks to the hooks topic and table -> checkpoint -> save the
-progress (last window, pairs in alert) in ``alert_state``. A crash before the progress is saved
-evaluates the same windows again and emits the same hook ids.
+``alert_check_s``: checkpoint (every reply it read so far is in ClickHouse) -> closed windows
+from ClickHouse (closed once every partition's rows are past them: the other partitions'
+engines and workers write theirs at their own pace) -> alert and recovered hooks to the hooks
+topic and table -> checkpoint -> save the progress (last window, pairs in alert) in
+``alert_state``. A crash before the progress is saved evaluates the same windows again and
+emits the same hook ids.
 
 A ClickHouse error in a check does not stop the worker (the stream must not wait for alerts): it
 is counted in health (``alert_failures``), logged, and the check runs again at the next one. Hooks
@@ -26,7 +28,14 @@ from sinks import provider_health
 from sinks.avro_rows import source_suffix
 from sinks.clickhouse import ClickHouseSink
 from sinks.ddl import statements
-from streams.alerts.machine import PAIR_TYPES, SENDER_PUSHBACK, AlertPolicy, Window, transitions
+from streams.alerts.machine import (
+    PAIR_TYPES,
+    SENDER_PUSHBACK,
+    AlertPolicy,
+    Window,
+    transitions,
+    written_up_to,
+)
 from streams.ingest.codec import HOOK
 from streams.kafka_config import produce
 from streams.runtime.health import Health
@@ -36,7 +45,7 @@ log = logging.getLogger("bounceflow")
 # The evaluator reads no window older than this before the newest reply (no saved progress: a new
 # app, or one pointed at a table with history; or progress older than that after a long stop):
 # alerts on older windows come too late to act on, and reading all history at once can take
-# gigabytes.
+# gigabytes. A partition that wrote no reply for this long no longer holds windows open.
 FIRST_LOOKBACK_MS = 86_400_000
 T = TypeVar("T")
 
@@ -93,11 +102,18 @@ class AlertEvaluator:
         if self.state is None:
             self.state = provider_health.load_state(client, db)
         upto = self.state[0]
-        latest = provider_health.horizon_ms(client, db, upto)
-        if latest is None:
+        latest = provider_health.latest_by_partition(client, db, upto)
+        if not latest:
             return []
-        upto = max(upto, latest - FIRST_LOOKBACK_MS)
-        until = latest - int(self.settings.alert_grace_s * 1000)
+        first = max(latest.values()) - FIRST_LOOKBACK_MS
+        silent = set(range(self.settings.partitions)) - latest.keys()
+        if silent and upto > first:
+            # Nothing since the progress: its rows may be on their way (another engine or
+            # worker behind this one), unless it wrote nothing for a day either.
+            earlier = provider_health.latest_by_partition(client, db, first, upto)
+            latest.update((p, t) for p, t in earlier.items() if p in silent)
+        upto = max(upto, first)
+        until = written_up_to(latest, FIRST_LOOKBACK_MS) - int(self.settings.alert_grace_s * 1000)
         return sorted((Window(*row) for row in provider_health.closed_windows(
             client, db, self.settings.alert_window_minutes, upto, until, PAIR_TYPES,
             SENDER_PUSHBACK)), key=lambda w: (w.start_ms, w.key))

@@ -9,7 +9,7 @@ the same order always give the same hooks, with the same ids, so evaluating twic
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,6 +69,16 @@ def transitions(
             alerting.discard(w.key)
             hooks.append((w, alert_hook("recovered", w)))
     return hooks
+
+
+def written_up_to(latest: Mapping[int, int], idle_ms: int) -> int:
+    """The event time up to which every partition has written its replies, from each one's
+    latest written event time (``latest``, not empty): the earliest of them. Partitions write
+    independently (engine processes, workers), so a window that one has passed may still miss
+    the rows of another; a partition silent for more than ``idle_ms`` before the newest holds
+    the others back no longer."""
+    newest = max(latest.values())
+    return min(t for t in latest.values() if t >= newest - idle_ms)
 
 
 def alert_hook(event_type: str, w: Window) -> dict[str, Any]:

@@ -6,15 +6,19 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import time
 import urllib.error
 import urllib.request
 
 import pytest
 
+from bench.pipeline import paused
 from sinks.clickhouse import connect
 from streams.ingest.codec import HOOK
 from streams.local.broker import free_port
+from streams.runtime.partitioner import partition_of
+from streams.runtime.progress import committed
 from tests.conftest import jsonl, run_cli
 from tests.integration.checks import read_topic
 from tests.unit.ingest.test_codec_and_validation import GOOD
@@ -144,3 +148,50 @@ def test_a_spike_and_its_recovery_give_one_alert_and_one_recovered(
         client.close()
     assert view == [(alert["volume"], alert["deferrals"])]
     assert stored == [("alert", 0.6), ("recovered", 0.0)]
+
+
+
+
+def test_two_engine_processes_decide_on_the_rows_of_every_partition(
+    settings_factory, worker_factory, tmp_path
+):
+    """Each engine process writes its partition's rows at its own pace: the evaluator (on the
+    owner of partition 0) must not decide a window that its partition has passed while the
+    other's rows are still on their way (the spiky pair's 50 replies a minute are split
+    between the two, each half under the minimum volume). The other engine is stopped while
+    the owner of partition 0 processes its half; before that an earlier stream, as the report
+    pages' test has, so that partition 1 holds rows from before the evaluator's progress."""
+    # A session long enough for the stopped engine to stay in the group.
+    settings = settings_factory(alert_check_s=0.5, alert_grace_s=0, alert_min_volume=40,
+                                processes=2, web_port=free_port(), session_timeout_s=20.0)
+    worker = worker_factory(settings)
+    earlier = [{**GOOD, "event_id": f"e{n}", "message_id": f"e{n}", "email": f"e{n}@gmail.com",
+                "event_time": START - 13 * 3_600_000 + n * 1000} for n in range(200)]
+    done = run_cli(settings, "produce", str(jsonl(earlier, tmp_path / "0.jsonl")), "--quiet")
+    assert done.returncode == 0, done.stderr
+    worker.wait(len(earlier))
+    other = int(re.findall(r"\[(\d+)\] \[INFO\] \[MainThread\] assigned .*repartition\[1\]",
+                           worker.log.read_text())[-1])
+    events = health_stream()
+    ours = len(earlier) + sum(partition_of(e["email"].encode(), 2) == 0 for e in events)
+    with paused([other]):
+        done = run_cli(settings, "produce", str(jsonl(events, tmp_path / "1.jsonl")), "--quiet")
+        assert done.returncode == 0, done.stderr
+        deadline = time.monotonic() + 10
+        while committed(settings, [settings.topic_replies])[settings.topic_replies] < ours:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        time.sleep(1.5)  # evaluations on partition 0's rows alone
+    worker.wait(len(earlier) + len(events))
+    deadline = time.monotonic() + 60
+    while [h["event_type"] for h in alert_hooks(settings)] != ["alert", "recovered"]:
+        assert time.monotonic() < deadline, (alert_hooks(settings), get(settings, "/health"))
+        time.sleep(1)
+    time.sleep(2)  # more evaluations: nothing new may appear
+    status, health = get(settings, "/health")
+    assert status == 200 and health["processes"] == 2 and health["alerts"] == 2, health
+    assert worker.stop() == 0
+    hooks = alert_hooks(settings)
+    assert [(h["event_type"], h["event_data"]["alert"]["window_start"][11:16],
+             h["event_data"]["alert"]["volume"], h["event_data"]["alert"]["deferrals"])
+            for h in hooks] == [("alert", "00:03", 50, 30), ("recovered", "00:06", 50, 0)]

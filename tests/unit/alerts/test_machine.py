@@ -1,6 +1,6 @@
 """Alert and recovered hooks, transition by transition."""
 
-from streams.alerts.machine import AlertPolicy, Window, transitions
+from streams.alerts.machine import AlertPolicy, Window, transitions, written_up_to
 from streams.ingest.codec import HOOK
 
 POLICY = AlertPolicy(raise_at=0.3, clear_at=0.1, min_volume=50)
@@ -45,3 +45,9 @@ def test_pairs_are_independent_and_hooks_encode():
     blocked = [h for _, h in transitions([window(0, 100, 0, blocks=40)], set(), POLICY)]
     assert blocked[0]["event_data"]["alert"]["action"] == "pause"
     assert blocked[0]["hook_id"] == "alert:sending_ip:203.0.113.9:google:0"
+
+
+def test_windows_close_at_the_partition_that_wrote_least_unless_it_is_idle():
+    assert written_up_to({0: 5_000, 1: 3_000, 2: 9_000}, idle_ms=10_000) == 3_000
+    assert written_up_to({0: 5_000, 1: 3_000, 2: 9_000}, idle_ms=5_000) == 5_000
+    assert written_up_to({0: 7_000}, idle_ms=0) == 7_000
