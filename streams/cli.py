@@ -67,8 +67,8 @@ _bootstrap_option = click.option(
 @click.option("--rules", type=click.Path(exists=True, dir_okay=False), help="Your rules file.")
 @click.option("--log-level", type=click.Choice(list(LOG_LEVELS)))
 @click.option("--processes", type=click.IntRange(0),
-              help="Engine processes (BOUNCEFLOW_PROCESSES, default 1); 0: one per core, at "
-                   "most 4.")
+              help="Engine processes (BOUNCEFLOW_PROCESSES); default 0: one per core, at most "
+                   "4.")
 @click.pass_context
 def worker(ctx: click.Context, bootstrap: str | None, clickhouse: str | None,
            partitions: int | None, policy: str | None, rules: str | None,

@@ -126,11 +126,11 @@ class Settings:
         "larger batches are fewer requests for the broker; a hook waits up to this long more.",
     )
     processes: int = _setting(
-        1,
+        0,
         "Engine processes in this worker, each a consumer in the group; the worker's own process "
         "owns ClickHouse (chDB allows one) and serves /health. Python runs one engine on one "
-        "core: 0 is one per core the worker may use, at most 4 and at most `partitions` "
-        "(docs/performance.md).",
+        "core: 0 (the default) is one per core the worker may use, at most 4 and at most "
+        "`partitions` (docs/performance.md).",
     )
     web_port: int = _setting(
         0,

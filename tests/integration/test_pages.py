@@ -90,8 +90,7 @@ def site(broker, tmp_path_factory):
         partitions=2, app_id=f"pages-{tag}", topic_replies=f"replies-p{tag}",
         topic_classified=f"classified-p{tag}", topic_hooks=f"hooks-p{tag}",
         topic_dead_letters=f"dead-p{tag}", session_timeout_s=6.0, sink_batch_seconds=0.5,
-        web_port=free_port(), alert_check_s=0.5, alert_grace_s=0, alert_min_volume=40,
-        processes=1)
+        web_port=free_port(), alert_check_s=0.5, alert_grace_s=0, alert_min_volume=40)
     # The provider-health stream after the reports' (which spans 12.5 hours), once that is
     # processed: an alert is decided on what the table holds when the window closes.
     reports = list(generate(3000, seed=11))

@@ -56,12 +56,11 @@ def test_the_configuration_table_lists_every_setting_with_its_default():
 
 @pytest.mark.parametrize(("cores", "partitions", "expected"),
                          [(1, 4, 1), (2, 4, 2), (8, 8, 4), (8, 3, 3)])
-def test_processes_0_are_one_per_core_at_most_4_and_the_partitions(
+def test_the_default_processes_are_one_per_core_at_most_4_and_the_partitions(
         monkeypatch, cores, partitions, expected):
     monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(cores)))
-    assert Settings.load(env={}, partitions=partitions).engine_processes() == 1  # the default
-    settings = Settings.load(env={"BOUNCEFLOW_PROCESSES": "0"}, partitions=partitions)
-    assert settings.engine_processes() == expected
+    settings = Settings.load(env={}, partitions=partitions)
+    assert settings.processes == 0 and settings.engine_processes() == expected
     assert Settings.load(env={"BOUNCEFLOW_PROCESSES": "3"}).engine_processes() == 3
 
 
