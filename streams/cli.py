@@ -409,8 +409,8 @@ def classify(ctx: click.Context, policy: str | None, rules: str | None, explain:
         out = {**obj, **result.as_dict()}
         if not explain:
             out.pop("rule")
+            out.pop("basis")
         else:
-            out["basis"] = result.basis
             out["explain"] = classifier.explain(result)
         click.echo(json.dumps(out, ensure_ascii=False))
     if bad:

@@ -60,14 +60,14 @@ class Classification:
     bounce_text: str
     rule: str  # which rule decided: a text rule id, "status:X.1.1", "code:550", "delivered"
     # How: "text" (a text rule), "status" (an enhanced status entry naming a cause), "code" (the
-    # reply code alone), "none" (nothing named a cause: reason undefined). Not in as_dict: the
-    # hooks' and reports' contract does not carry it (yet).
+    # reply code alone), "none" (nothing named a cause: reason undefined).
     basis: str = "none"
 
     def as_dict(self) -> dict[str, object]:
+        """The ClassifiedReply's classification fields."""
         return {"kind": self.kind, "reason": self.reason, "suppress": self.suppress,
                 "retry_after": self.retry_after, "bounce_text": self.bounce_text,
-                "rule": self.rule}
+                "rule": self.rule, "basis": self.basis}
 
 
 class Classifier:

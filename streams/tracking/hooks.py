@@ -44,7 +44,7 @@ def hook_id(event_type: str, reply: dict[str, Any]) -> str:
 HOOK_FIELDS = ("event_id", "event_time", "account_id", "profile_id", "list_id", "attempt",
                "is_test", "message_id", "campaign_id", "email", "recipient_domain",
                "from_domain", "sending_ip", "reply_code", "enhanced_status", "reason",
-               "bounce_text")
+               "bounce_text", "basis")
 
 
 # A hook is the values of its schema's fields in order, the event data's in its place (FIELDS):
@@ -70,6 +70,8 @@ def hook_values(event_type: str, reply: dict[str, Any], retry_after: int | None 
         retry_after, retry_at, status, cause,
         None,  # alert: only the provider-health hooks carry one (alerts.py)
         reply.get("smtp_stage") == AFTER_DELIVERY,  # async: a bounce by mail (streams/mail/)
+        # reason_basis: None in a pending message kept by a version before it (unknown).
+        reply.get("basis") if bounce else None,
     )
 
 

@@ -8,7 +8,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from streams.classify.classifier import Classifier
-from streams.ingest.codec import CLASSIFIED, SCHEMA_DIR, SMTP_REPLY, Codec, Invalid, confluent_frame
+from streams.ingest.avro_writer import compile_writer
+from streams.ingest.codec import (
+    CLASSIFIED,
+    HOOK,
+    SCHEMA_DIR,
+    SMTP_REPLY,
+    Codec,
+    Invalid,
+    as_of,
+    confluent_frame,
+    schema_json,
+    versions,
+)
 from streams.ingest.produce import parse_line
 from streams.ingest.validation import problems
 from streams.local.synth import generate
@@ -124,3 +136,51 @@ def test_a_classified_reply_is_spliced_byte_for_byte(index, text, pad, upper, pr
     spliced = classified_record(raw, reply)
     assert spliced == CLASSIFIED.encode(reply)
     assert CLASSIFIED.decode(spliced) == reply
+
+
+def test_a_classified_reply_carries_its_basis():
+    reply = classify_reply(SMTP_REPLY.encode({**GOOD, "reply_text": "no such thing"}), CLASSIFIER)
+    assert (reply["rule"], reply["basis"]) == ("status:X.1.1", "status")
+    assert CLASSIFIED.decode(CLASSIFIED.encode(reply))["basis"] == "status"
+
+
+def test_a_classified_reply_an_older_version_wrote_decodes_with_an_unknown_basis():
+    """A record still in the repartition topic from before the basis (version 1: the record
+    ended with the rule) decodes, the basis unknown; framed under a known id too."""
+    spec = schema_json("classified_reply")
+    assert versions(spec) == {1, 2}
+    before = as_of(spec, 1)
+    assert [f["name"] for f in before["fields"]][-1] == "rule"
+    reply = classify_reply(SMTP_REPLY.encode(GOOD), CLASSIFIER)
+    old = compile_writer(before)(reply)
+    assert old != CLASSIFIED.encode(reply)
+    assert CLASSIFIED.decode(old) == {**reply, "basis": None}
+    assert Codec("classified_reply", [9]).decode(confluent_frame(9, old)) == \
+        {**reply, "basis": None}
+    # Neither version reads a record cut short or with bytes left over.
+    for bad in (old[:-1], old + b"\x00\x00\x00"):
+        got = CLASSIFIED.decode(bad)
+        assert isinstance(got, Invalid) and "ClassifiedReply" in got.reason
+
+
+@pytest.mark.parametrize(("version", "last"), [(1, "alert"), (2, "async")])
+def test_hooks_older_versions_wrote_decode_with_the_fields_they_lacked(version, last):
+    """Version 1 of the hook had no async, version 2 no reason_basis: a deliverer reading
+    action-hooks after an upgrade still reads them, with the defaults."""
+    spec = schema_json("action_hook")
+    older = as_of(spec, version)
+    assert [f["name"] for f in older["fields"][-1]["type"]["fields"]][-1] == last
+    hook = {"hook_id": "e1:hbounce", "event_type": "hbounce",
+            "event_date": "2026-01-01T00:00:00.000+00:00", "account_id": 1, "profile_id": None,
+            "list_id": None, "sends_trying_num": 1, "is_test": False,
+            "event_data": {"event_id": "e1", "message_id": "m1", "campaign_id": None,
+                           "email": "a@x.com", "recipient_domain": "x.com",
+                           "from_domain": "news.example", "sending_ip": "192.0.2.1",
+                           "reply_code": 550, "enhanced_status": "5.1.1", "reason": "userunknown",
+                           "bounce_text": "t", "retry_after": None, "retry_at": None,
+                           "status": None, "cause": None, "alert": None, "async": True,
+                           "reason_basis": "text"}}
+    got = HOOK.decode(compile_writer(older)(hook))
+    defaults = {"async": False, "reason_basis": None} if version == 1 else {"reason_basis": None}
+    assert got == {**hook, "event_data": {**hook["event_data"], **defaults}}
+    assert HOOK.decode(HOOK.encode(hook)) == hook

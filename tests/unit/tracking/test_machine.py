@@ -17,7 +17,7 @@ def reply(event_id, kind, *, attempt=1, final=False, suppress=None, retry_after=
                                                            "hard": 550}[kind],
         "enhanced_status": None, "is_test": False, "kind": kind, "reason": "r",
         "suppress": (kind == "hard") if suppress is None else suppress,
-        "retry_after": retry_after, "bounce_text": "t",
+        "retry_after": retry_after, "bounce_text": "t", "basis": "status",
     }
 
 
@@ -196,9 +196,19 @@ def test_a_hook_s_values_are_its_record_s_fields():
             "recipient_domain": "x.com", "from_domain": "news.example",
             "sending_ip": "192.0.2.1", "reply_code": 450, "enhanced_status": None, "reason": "r",
             "bounce_text": "t", "retry_after": 60, "retry_at": "then", "status": "S",
-            "cause": "C", "alert": None, "async": False,
+            "cause": "C", "alert": None, "async": False, "reason_basis": "status",
         },
     }
     assert encode(hook) == HOOK.encode(as_dict(hook))
     delivered = as_dict(hook_values("deliv", reply("e2", "delivered")))["event_data"]
     assert delivered["reason"] is None and delivered["bounce_text"] is None
+    assert delivered["reason_basis"] is None
+
+
+def test_a_lifetime_expiry_says_how_its_reason_was_decided():
+    """The pending message keeps the reply's basis for its undeliv hook; one kept by a version
+    before the basis (no such key in the changelog) gives an unknown one, not a made-up one."""
+    stored = decide(reply("e1", "soft"), None, None, LIMITS, 0).message
+    assert as_dict(expiry_hook(stored))["event_data"]["reason_basis"] == "status"
+    del stored["reply"]["basis"]
+    assert as_dict(expiry_hook(stored))["event_data"]["reason_basis"] is None
