@@ -78,6 +78,7 @@ TABLES: dict[str, Table] = {
             ("retry_after", "Nullable(UInt32)"),
             ("bounce_text", "String"),
             ("rule", "LowCardinality(String)"),
+            ("basis", "LowCardinality(String)"),
             ("src_partition", "UInt32"),
             ("src_offset", "UInt64"),
         ),
@@ -113,6 +114,7 @@ TABLES: dict[str, Table] = {
             ("alert_volume", "Nullable(UInt64)"),
             ("alert_action", "LowCardinality(Nullable(String))"),
             ("async", "Bool"),
+            ("basis", "LowCardinality(Nullable(String))"),
             ("src_partition", "UInt32"),
             ("src_offset", "UInt64"),
         ),
@@ -180,6 +182,7 @@ INPUT_TABLES = {
             ("event_data.cause", "Nullable(String)"),
             ("event_data.alert", _ALERT),
             ("event_data.async", "Bool"),
+            ("event_data.reason_basis", "Nullable(String)"),
             ("src_partition", "UInt32"),
             ("src_offset", "UInt64"),
         ),
@@ -204,13 +207,21 @@ _HOOKS_SELECT = """WITH tupleElement(`event_data.alert`, 'action') = '' AS no_al
            if(no_alert, NULL, tupleElement(`event_data.alert`, 'rate')) AS alert_rate,
            if(no_alert, NULL, tupleElement(`event_data.alert`, 'volume')) AS alert_volume,
            nullIf(tupleElement(`event_data.alert`, 'action'), '') AS alert_action,
-           `event_data.async` AS async, src_partition, src_offset
+           `event_data.async` AS async, `event_data.reason_basis` AS basis,
+           src_partition, src_offset
     FROM `{database}`.hooks_in"""
 # The SELECT of each input table's view, which writes the table INPUTS names it for.
 INPUT_VIEWS = {"hooks_in": _HOOKS_SELECT, "replies_in": "SELECT * FROM `{database}`.replies_in"}
 
+# A reply's basis as the classifier names its rule (docs/classification.md): the value of the
+# replies written before the basis column (or by an older worker during an upgrade), so that
+# the reports count their guesses too.
+_BASIS_OF_RULE = ("multiIf(rule LIKE 'status:%', 'status', rule LIKE 'code:%' OR rule = "
+                  "'delivered', 'code', rule = 'undefined', 'none', 'text')")
+
 # Columns added after a table was first released: (table, column, type, after). A table created
-# by an older version gains them at the next start, so inserts naming them do not fail.
+# by an older version gains them at the next start, so inserts naming them do not fail; the
+# type's DEFAULT, if any, is what the rows written before hold.
 ADDED_COLUMNS = (
     ("replies", "provider", "LowCardinality(String)", "recipient_domain"),
     ("hooks", "provider", "LowCardinality(String)", "cause"),
@@ -219,6 +230,10 @@ ADDED_COLUMNS = (
     ("hooks", "alert_action", "LowCardinality(Nullable(String))", "alert_volume"),
     ("hooks", "async", "Bool", "alert_action"),
     ("hooks_in", "event_data.async", "Bool", "event_data.alert"),
+    ("replies", "basis", f"LowCardinality(String) DEFAULT {_BASIS_OF_RULE}", "rule"),
+    ("replies_in", "basis", f"String DEFAULT {_BASIS_OF_RULE}", "rule"),
+    ("hooks", "basis", "LowCardinality(Nullable(String))", "async"),
+    ("hooks_in", "event_data.reason_basis", "Nullable(String)", "event_data.async"),
 )
 
 # Provider health, per sending IP, from domain and recipient provider, in tumbling windows of event

@@ -12,6 +12,11 @@ from streams.exceptions import BounceflowError
 from streams.ingest.validation import AFTER_DELIVERY
 
 GROUP_COLUMNS = ("from_domain", "sending_ip")
+REPORT_COLUMNS = ["sender", "recipient_domain", "bounce_text", "amount", "guessed"]
+# Of a row's amount, the replies whose reason is a guess: not read from the text by a rule, but
+# from the status table or the reply code, or none at all (docs/classification.md). An undeliv
+# hook a version before the basis wrote has none (NULL) and does not count.
+_GUESSED = "countIf(basis != 'text') AS guessed"
 
 
 @dataclass(frozen=True)
@@ -42,7 +47,8 @@ def bounces_sql(db: str, group_by: str, where: str) -> str:
     """The Bounces report: soft-bounce replies by sender, recipient domain and bounce text."""
     _check_group(group_by)
     return (
-        f"SELECT {group_by} AS sender, recipient_domain, bounce_text, count() AS amount\n"
+        f"SELECT {group_by} AS sender, recipient_domain, bounce_text, count() AS amount,\n"
+        f"       {_GUESSED}\n"
         f"FROM `{db}`.replies FINAL\n"
         f"WHERE kind = 'soft' AND {where}\n"
         "GROUP BY sender, recipient_domain, bounce_text\n"
@@ -55,7 +61,8 @@ def undeliveries_sql(db: str, group_by: str, where: str) -> str:
     recipient domain and bounce text."""
     _check_group(group_by)
     return (
-        f"SELECT {group_by} AS sender, recipient_domain, bounce_text, count() AS amount\n"
+        f"SELECT {group_by} AS sender, recipient_domain, bounce_text, count() AS amount,\n"
+        f"       {_GUESSED}\n"
         f"FROM `{db}`.hooks FINAL\n"
         f"WHERE event_type = 'undeliv' AND {where}\n"
         "GROUP BY sender, recipient_domain, bounce_text\n"
@@ -118,8 +125,7 @@ def run_report(client: Any, db: str, kind: str, filters: Filters,
     sql = {"bounces": bounces_sql, "undeliveries": undeliveries_sql}[kind](db, group_by, where)
     result = client.query(sql, parameters=params)
     title = "Bounces (soft)" if kind == "bounces" else "Undeliveries"
-    return Report(title, ["sender", "recipient_domain", "bounce_text", "amount"],
-                  [list(r) for r in result.result_rows])
+    return Report(title, REPORT_COLUMNS, [list(r) for r in result.result_rows])
 
 
 def rates(v: dict[str, Any]) -> dict[str, float]:

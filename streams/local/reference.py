@@ -38,6 +38,7 @@ def expected(
     delivered: set[str] = set()
     bounced_later: set[str] = set()  # hard bounces by mail (a DSN): no longer delivered
     bounces: dict[str, Counter] = {g: Counter() for g in GROUPS}
+    bounces_guessed: dict[str, Counter] = {g: Counter() for g in GROUPS}  # reason not by text
     for e in events:
         if problems(e):
             summary["dead_letters"] += 1
@@ -59,6 +60,8 @@ def expected(
         if c.kind == "soft":
             for g in GROUPS:
                 bounces[g][(e[g], domain, c.bounce_text)] += 1
+                if c.basis != "text":
+                    bounces_guessed[g][(e[g], domain, c.bounce_text)] += 1
         if email in suppressed:
             summary["suppressed"] += 1
             hook_ids.add(f"{e['event_id']}:suppress")
@@ -74,16 +77,22 @@ def expected(
             pending.pop(e["message_id"], None)
             hook_ids.add(f"{e['message_id']}:undeliv")
             undelivered.setdefault(e["message_id"], {**e, "domain": domain,
-                                                     "bounce_text": c.bounce_text})
+                                                     "bounce_text": c.bounce_text,
+                                                     "basis": c.basis})
         else:
             pending[e["message_id"]] = max(e["attempt"], pending.get(e["message_id"], 0))
     undeliveries = {g: Counter((u[g], u["domain"], u["bounce_text"])
                                for u in undelivered.values()) for g in GROUPS}
+    undeliveries_guessed = {g: Counter((u[g], u["domain"], u["bounce_text"])
+                                       for u in undelivered.values() if u["basis"] != "text")
+                            for g in GROUPS}
     return {
         "summary": {**summary, "messages": len(messages), "undelivered": len(undelivered),
                     "delivered_messages": len(delivered - bounced_later)},
         "bounces": bounces,
         "undeliveries": undeliveries,
+        # per report row, how many of its amount had a guessed reason (the `guessed` column)
+        "guessed": {"bounces": bounces_guessed, "undeliveries": undeliveries_guessed},
         "hook_ids": hook_ids,
         "suppressed_addresses": suppressed,
         "pending_attempts": pending,

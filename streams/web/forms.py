@@ -8,7 +8,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 GROUPS = {"from_domain": "sending domain", "sending_ip": "sending IP"}
-REPORT_COLUMNS = ("sender", "recipient_domain", "bounce_text", "amount")
+REPORT_COLUMNS = ("sender", "recipient_domain", "bounce_text", "amount", "guessed")
+COUNTS = ("amount", "guessed")  # numbers: right-aligned, largest first
 PAGE_SIZE = 50
 HEALTH_MINUTES = (1, 60)
 INT64 = 2**63
@@ -80,7 +81,7 @@ def report_form(query: dict[str, str]) -> ReportForm:
     sort = query.get("sort") or "amount"
     if sort not in REPORT_COLUMNS:
         raise FormError("sort", f"must be one of {', '.join(REPORT_COLUMNS)}")
-    order = query.get("dir") or ("desc" if sort == "amount" else "asc")
+    order = query.get("dir") or ("desc" if sort in COUNTS else "asc")
     if order not in ("asc", "desc"):
         raise FormError("dir", "must be asc or desc")
     return ReportForm(start, end, _int(query, "account", -INT64, INT64),

@@ -10,12 +10,14 @@ from typing import Any
 from urllib.parse import urlencode
 
 from streams.web import chart
-from streams.web.forms import GROUPS, REPORT_COLUMNS, HealthForm, ReportForm, sorted_page
+from streams.web.forms import COUNTS, GROUPS, REPORT_COLUMNS, HealthForm, ReportForm, sorted_page
 
 NAV = (("/reports/bounces", "Bounces"), ("/reports/undeliveries", "Undeliveries"),
        ("/reports/summary", "Summary"), ("/provider-health", "Provider health"))
 TITLES = {"bounces": "Bounces (soft)", "undeliveries": "Undeliveries", "summary": "Summary"}
 TOP_TEXTS = 10
+GUESSED_HINT = ("replies whose reason is a guess: not read from the text by a rule, but from the "
+                "enhanced status or reply code alone, or undefined")
 STYLE = """
 body { font: 14px/1.4 system-ui, sans-serif; margin: 0 24px 24px; color: #222; }
 nav.top { padding: 10px 0; border-bottom: 1px solid #ddd; margin-bottom: 12px; }
@@ -108,17 +110,19 @@ def report_page(kind: str, query: dict[str, str], form: ReportForm, rows: list[l
     tops = sorted(texts.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_TEXTS]
     heads = []
     for column in REPORT_COLUMNS:
-        # the column shown: the other way round; another: amounts largest first, text A to Z
-        descending = not form.descending if form.sort == column else column == "amount"
+        # the column shown: the other way round; another: counts largest first, text A to Z
+        descending = not form.descending if form.sort == column else column in COUNTS
         arrow = (" ▼" if form.descending else " ▲") if form.sort == column else ""
         name = GROUPS[form.group_by] if column == "sender" else column.replace("_", " ")
-        css = ' class="num"' if column == "amount" else ""
+        css = ' class="num"' if column in COUNTS else ""
+        hint = f' title="{GUESSED_HINT}"' if column == "guessed" else ""
         href = _link(query, sort=column, dir="desc" if descending else "asc", page=1)
-        heads.append(f'<th{css} data-column="{column}"><a class="sort" href="{escape(href)}">'
-                     f'{escape(name)}</a>{arrow}</th>')
+        heads.append(f'<th{css}{hint} data-column="{column}"><a class="sort" '
+                     f'href="{escape(href)}">{escape(name)}</a>{arrow}</th>')
     body_rows = "".join(
         f"<tr><td>{escape(str(r[0]))}</td><td>{escape(str(r[1]))}</td>"
-        f'<td>{escape(str(r[2]))}</td><td class="num">{r[3]}</td></tr>' for r in shown)
+        f'<td>{escape(str(r[2]))}</td><td class="num">{r[3]}</td><td class="num">{r[4]}</td>'
+        "</tr>" for r in shown)
     pager = [f'<span id="page">Page {page} of {pages}</span>']
     if page > 1:
         pager.insert(0, f'<a id="prev" href="{escape(_link(query, page=page - 1))}">← previous'

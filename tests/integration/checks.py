@@ -68,6 +68,9 @@ def assert_exact(settings: Settings, want: dict[str, Any]) -> None:
             got = Counter({(r["sender"], r["recipient_domain"], r["bounce_text"]): r["amount"]
                            for r in rows})
             assert got == want[kind][group], (kind, group)
+            guessed = Counter({(r["sender"], r["recipient_domain"], r["bounce_text"]):
+                               r["guessed"] for r in rows})
+            assert +guessed == want["guessed"][kind][group], (kind, group, "guessed")
 
     copies: dict[str, set[str]] = {}
     for msg in read_topic(settings, settings.topic_hooks):

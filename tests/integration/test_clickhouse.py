@@ -9,7 +9,7 @@ import pytest
 from sinks.avro_rows import source_suffix
 from sinks.base import Batch
 from sinks.clickhouse import ClickHouseSink, connect, dead_letter_row
-from sinks.ddl import INPUT_TABLES, INPUT_VIEWS, TABLE_SETTINGS, TABLES, Table
+from sinks.ddl import INPUT_TABLES, INPUT_VIEWS, TABLE_SETTINGS, TABLES, Table, input_view
 from sinks.reports import Filters, run_report
 from streams.alerts import machine as alerts
 from streams.classify.classifier import Classifier
@@ -19,7 +19,7 @@ from streams.tracking.hooks import as_dict
 from streams.tracking.hooks import encode as encode_hook
 from streams.tracking.machine import Limits
 from streams.tracking.state import PartitionState
-from tests.unit.ingest.test_codec_and_validation import GOOD
+from tests.unit.ingest.test_codec_and_validation import EVENTS, GOOD
 
 pytestmark = pytest.mark.integration
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -116,19 +116,46 @@ def test_chdb_takes_the_allocator_purge_and_a_build_that_refuses_it_still_gets_i
     assert len(refused) == 1  # asked once, then left alone
 
 
-def test_a_replies_table_from_an_older_version_gains_the_new_columns_and_settings(tmp_path):
+GUESSES = [(452, "4.2.2", "Requested action not taken: mailbox unavailable"),  # status
+            (551, None, "no"), (550, None, "no"), (250, None, "OK")]  # code, none, delivered
+
+
+@pytest.mark.parametrize("with_input", [False, True], ids=["before-replies_in", "before-basis"])
+def test_a_replies_table_from_an_older_version_gains_the_new_columns_and_settings(tmp_path,
+                                                                                  with_input):
+    """An older version's replies lack `basis` (and, before replies_in, `provider`); the one
+    before had replies_in and its view, without `basis`. The next start adds the columns; the
+    rows written before take the basis their rule names, the classifier's."""
     client, db = connect(f"chdb://{tmp_path}/chdb")
-    replies = TABLES["replies"]
-    old = Table(tuple(c for c in replies.columns if c[0] != "provider"), replies.engine).ddl()
+    replies, replies_in = TABLES["replies"], INPUT_TABLES["replies_in"]
+    lacking = ("basis",) if with_input else ("provider", "basis")
+    old = Table(tuple(c for c in replies.columns if c[0] not in lacking), replies.engine).ddl()
     client.command(f"CREATE DATABASE IF NOT EXISTS `{db}`")
     client.command(f"CREATE TABLE `{db}`.replies ({old}")
+    if with_input:
+        old_in = Table(tuple(c for c in replies_in.columns if c[0] != "basis"), "Null").ddl()
+        client.command(f"CREATE TABLE `{db}`.replies_in ({old_in}")
+        # Its view is the current one (SELECT *): it passes the new column on as it is.
+        client.command(f"CREATE MATERIALIZED VIEW `{db}`.`{input_view('replies_in')}` TO "
+                       f"`{db}`.replies AS " + INPUT_VIEWS["replies_in"].format(database=db))
+    classifier = Classifier()
+    earlier = [classifier.classify(*g, "rcpt") for g in GUESSES] + [
+        classifier.classify(e["reply_code"], e["enhanced_status"], e["reply_text"],
+                            e["smtp_stage"]) for e in EVENTS]
+    assert {c.basis for c in earlier} == {"text", "status", "code", "none"}
+    client.command(f"INSERT INTO `{db}`.replies (event_id, rule) VALUES "
+                   + ", ".join(f"('old-{i}', '{c.rule}')" for i, c in enumerate(earlier)))
     sink = ClickHouseSink(client, db, "replies")
     sink.setup()
     for row in rows(3):
         sink.add(row, "t", 0, 0)
     sink.flush()
-    got = client.query(f"SELECT provider, count() FROM `{db}`.replies GROUP BY provider")
+    got = client.query(f"SELECT provider, count() FROM `{db}`.replies WHERE event_id LIKE 'e%' "
+                       "GROUP BY provider")
     assert got.result_rows == [("other", 3)]
+    got = dict(client.query(f"SELECT event_id, basis FROM `{db}`.replies").result_rows)
+    assert got == {**{f"old-{i}": c.basis for i, c in enumerate(earlier)},
+                   **{f"e{i}": "text" for i in range(3)}}
     engine = client.query(f"SELECT engine_full FROM system.tables WHERE database = '{db}' "
                           "AND name = 'replies'").result_rows[0][0]
     assert all(f"{k} = {v}" in engine for k, v in TABLE_SETTINGS.items()), engine
@@ -136,14 +163,18 @@ def test_a_replies_table_from_an_older_version_gains_the_new_columns_and_setting
 
 
 def test_hooks_tables_from_an_older_version_take_the_new_columns_through_a_new_view(tmp_path):
-    """An older version's hooks, hooks_in and view lack `async`: the next start adds the column
-    to both tables and writes through a view of the current definition, whose predecessor is
-    dropped once it is in place (meanwhile both write, and FINAL folds what they both wrote)."""
+    """An older version's hooks, hooks_in and view lack `async` and `basis`: the next start adds
+    the columns to both tables and writes through a view of the current definition, whose
+    predecessor is dropped once it is in place (meanwhile both write, and FINAL folds what they
+    both wrote)."""
     client, db = connect(f"chdb://{tmp_path}/chdb")
     hooks, hooks_in = TABLES["hooks"], INPUT_TABLES["hooks_in"]
-    old_hooks = Table(tuple(c for c in hooks.columns if c[0] != "async"), hooks.engine)
-    old_in = Table(tuple(c for c in hooks_in.columns if c[0] != "event_data.async"), "Null")
-    old_select = INPUT_VIEWS["hooks_in"].replace("`event_data.async` AS async, ", "")
+    old_hooks = Table(tuple(c for c in hooks.columns if c[0] not in ("async", "basis")),
+                      hooks.engine)
+    old_in = Table(tuple(c for c in hooks_in.columns
+                         if c[0] not in ("event_data.async", "event_data.reason_basis")), "Null")
+    old_select = INPUT_VIEWS["hooks_in"].replace(
+        "`event_data.async` AS async, `event_data.reason_basis` AS basis,\n", "")
     assert old_select != INPUT_VIEWS["hooks_in"]
     client.command(f"CREATE DATABASE IF NOT EXISTS `{db}`")
     client.command(f"CREATE TABLE `{db}`.hooks ({old_hooks.ddl()}")
@@ -157,8 +188,9 @@ def test_hooks_tables_from_an_older_version_take_the_new_columns_through_a_new_v
     for offset, hook in enumerate(tracked):
         sink.add(encode_hook(hook) + source_suffix(0, offset), "t", 0, offset)
     sink.flush()
-    got = client.query(f"SELECT count(), countIf(async) FROM `{db}`.hooks FINAL").result_rows
-    assert got == [(len(tracked), 0)]
+    got = client.query(f"SELECT count(), countIf(async), groupUniqArray(basis) "
+                       f"FROM `{db}`.hooks FINAL").result_rows
+    assert got == [(len(tracked), 0, ["text"])]
     views = client.query(f"SELECT name FROM system.tables WHERE database = '{db}' "
                          "AND engine = 'MaterializedView'").result_rows
     assert len(views) == 1 and views[0][0] != "hooks_in_mv", views
@@ -204,7 +236,7 @@ def hook_columns(h, partition, offset):
         d["message_id"], d["email"], d["recipient_domain"], d["from_domain"], d["sending_ip"],
         d["reply_code"], d["enhanced_status"], d["reason"], d["bounce_text"], d["retry_after"],
         d["status"], d["cause"], alert.get("provider", ""), alert.get("rate"), alert.get("volume"),
-        alert.get("action"), d.get("async", False), partition, offset,
+        alert.get("action"), d.get("async", False), d.get("reason_basis"), partition, offset,
     ]
 
 

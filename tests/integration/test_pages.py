@@ -71,7 +71,7 @@ class Site:
         wait_for_page(settings, self.worker)
 
     def rows(self, *args: str) -> list[tuple]:
-        return [(r["sender"], r["recipient_domain"], r["bounce_text"], r["amount"])
+        return [(r["sender"], r["recipient_domain"], r["bounce_text"], r["amount"], r["guessed"])
                 for r in self.json[args]]
 
     def stop(self) -> None:
@@ -161,7 +161,7 @@ def table_rows(browser) -> list[tuple]:
     """Every row of the report table, page after page, as the CLI's JSON gives them."""
     rows = []
     while True:
-        rows += [(s, d, t, int(a)) for s, d, t, a in
+        rows += [(s, d, t, int(a), int(g)) for s, d, t, a, g in
                  browser.execute_script(ROWS_JS, "#report tbody tr")]
         following = browser.find_elements(By.ID, "next")
         if not following:
@@ -214,7 +214,7 @@ def test_the_charts_bars_match_the_counts(site, browser):
         assert height == pytest.approx(value / peak * 176, abs=0.06)
 
     texts = Counter()
-    for _, _, text, amount in site.rows("bounces", "--group-by", "from_domain"):
+    for _, _, text, amount, _ in site.rows("bounces", "--group-by", "from_domain"):
         texts[text] += amount
     tops = browser.execute_script(BARS_JS, "#top-texts", "width")
     assert [(label, value) for label, _, value, _ in tops] == \

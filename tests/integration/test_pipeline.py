@@ -22,9 +22,21 @@ from tests.integration.checks import assert_exact
 pytestmark = pytest.mark.integration
 
 
+def with_guessed_reasons(events: list[dict]) -> list[dict]:
+    """``events`` and, after them, soft bounces whose reason only the enhanced status gives (a
+    guess), some of them final: rows of both reports with a `guessed` count."""
+    last = events[-1]["event_time"]
+    soft = [e for e in events if e["reply_code"] and 400 <= e["reply_code"] < 500][:12]
+    return events + [
+        {**e, "event_id": f"guess-{i}", "message_id": f"guess-{i}", "event_time": last + i,
+         "reply_code": 452, "enhanced_status": "4.2.2", "final": i % 2 == 0, "attempt": 1,
+         "reply_text": "Requested action not taken: mailbox unavailable"}
+        for i, e in enumerate(soft)]
+
+
 def test_produced_stream_reaches_the_reports_exactly(settings_factory, worker_factory, tmp_path):
     settings = settings_factory()
-    events = list(generate(3000, seed=11))
+    events = with_guessed_reasons(list(generate(3000, seed=11)))
     done = run_cli(settings, "produce", str(jsonl(events, tmp_path / "events.jsonl")), "--quiet")
     assert done.returncode == 0, done.stderr
     want = expected(events, Classifier(settings.policy), settings.max_attempts)
@@ -35,6 +47,8 @@ def test_produced_stream_reaches_the_reports_exactly(settings_factory, worker_fa
 
     assert want["summary"]["suppressed"] > 0 and want["summary"]["undelivered"] > 0
     assert want["summary"]["dead_letters"] == 0
+    assert all(sum(want["guessed"][report]["from_domain"].values()) > 0
+               for report in ("bounces", "undeliveries"))
     assert_exact(settings, want)  # every report, hook id and table entry
 
     # Provider health: the hourly view adds up to the same events, by IP and provider.
@@ -101,9 +115,9 @@ def test_report_filters_are_parameters(settings_factory, worker_factory, tmp_pat
     rows = report_json(settings, "bounces", "--group-by", "sending_ip")
     csv_out = run_cli(settings, "report", "bounces", "--group-by", "sending_ip", "--format", "csv")
     parsed = list(csv.reader(io.StringIO(csv_out.stdout)))
-    assert parsed[0] == ["sender", "recipient_domain", "bounce_text", "amount"]
-    assert [[r["sender"], r["recipient_domain"], r["bounce_text"], str(r["amount"])]
-            for r in rows] == parsed[1:]
+    assert parsed[0] == ["sender", "recipient_domain", "bounce_text", "amount", "guessed"]
+    assert [[r["sender"], r["recipient_domain"], r["bounce_text"], str(r["amount"]),
+             str(r["guessed"])] for r in rows] == parsed[1:]
     xlsx = tmp_path / "undeliveries.xlsx"
     done = run_cli(settings, "report", "undeliveries", "--format", "xlsx", "--output", str(xlsx))
     assert done.returncode == 0, done.stderr

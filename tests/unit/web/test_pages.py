@@ -38,7 +38,8 @@ def test_a_good_form():
                                            "number"),
     ({"campaign": str(2**63)}, f"campaign: {2**63} is out of range"),
     ({"group_by": "email"}, "group_by: must be one of from_domain, sending_ip"),
-    ({"sort": "event_id"}, "sort: must be one of sender, recipient_domain, bounce_text, amount"),
+    ({"sort": "event_id"}, "sort: must be one of sender, recipient_domain, bounce_text, amount, "
+                           "guessed"),
     ({"dir": "up"}, "dir: must be asc or desc"),
     ({"page": "0"}, "page: 0 is out of range"),
 ])
@@ -65,6 +66,16 @@ def test_sorting_keeps_the_reports_order_for_ties_and_pages_by_50():
     assert len(last) == 20 and {r[0] for r in last} == {"s2"}  # past the end: the last page
 
 
+def test_a_row_shows_how_many_of_its_replies_had_a_guessed_reason():
+    rows = [["s", "d1", "t1", 5, 0], ["s", "d2", "t2", 3, 3]]
+    html = pages.report_page("bounces", {}, report_form({"sort": "guessed"}), rows, (60, []),
+                             ("soft", "hard"))
+    assert re.search(r'<th class="num" title="[^"]*guess[^"]*" data-column="guessed">', html)
+    cells = re.findall(r'<td>(t\d)</td><td class="num">(\d+)</td><td class="num">(\d+)</td>',
+                       html)
+    assert cells == [("t2", "3", "3"), ("t1", "5", "0")]  # most guesses first
+
+
 def test_timeline_bars_carry_their_counts_and_scale_with_the_largest():
     svg = chart.timeline("t", [(T0, "soft", 10), (T0, "hard", 5),
                                (T0.replace(hour=1), "soft", 20)], ("soft", "hard"), 3600)
@@ -80,7 +91,8 @@ def test_timeline_bars_carry_their_counts_and_scale_with_the_largest():
 def test_what_the_data_holds_is_escaped():
     text = '550 <script>alert("x")</script> & more'
     html = pages.report_page("bounces", {"from": '"><b>'}, ReportForm(),
-                             [["a.example", "b.example", text, 3]], (60, []), ("soft", "hard"))
+                             [["a.example", "b.example", text, 3, 0]], (60, []),
+                             ("soft", "hard"))
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert 'value="&quot;&gt;&lt;b&gt;"' in html
     error = pages.report_error("bounces", {"from": "<i>"}, "from: '<i>' is not a date")
