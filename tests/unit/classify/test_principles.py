@@ -758,3 +758,62 @@ def test_who_is_refused_decides_between_sender_host_and_recipient_s_choice(recip
                                                                           reason):
     got = recipient.classify(550, None, text, "rcpt")
     assert (got.reason, got.suppress) == (reason, False), recipient.explain(got)
+
+
+# ---- Families of causes in their many phrasings ---------------------------------------------
+
+CAUSE_FAMILIES = {
+    "userunknown": ["The address you typed could not be found anywhere", "Addressee not found",
+                    "Recipient is not recognised here", "No such e-mail address",
+                    "That user does not have an account with us", "Recipient has no mailbox",
+                    "Destination address is not valid", "user not exist",
+                    "Malformed recipient address", "Konto nicht gefunden"],
+    "hostunknown": ["No MX for that domain", "The domain has no valid mail servers",
+                    "no mail exchanger published"],
+    "mesgtoobig": ["Size limit reached for this message",
+                   "Exceeds the maximum allowed message size",
+                   "Your message is larger than the limit", "Mail size is over the limit",
+                   "Too much mail data"],
+    "norelaying": ["We will not relay for you", "Relaying is not authorised here",
+                   "relay forbidden"],
+    "securityerror": ["Auth required before sending", "SMTP authentication is required"],
+    "failedstarttls": ["This host requires STARTTLS", "Server requires a secure connection"],
+    "rejected": ["MAIL FROM refused", "Email address is not verified in this region",
+                 "Bad sender syntax"],
+    "blocked": ["Client 192.0.2.1 has been banned", "Your network is temporarily blocked"],
+    "speeding": ["Deferred due to excessive volume", "You are sending too quickly",
+                 "Hourly quota for this client reached", "Limit of 200 per hour exceeded",
+                 "Messages per minute limit reached"],
+    "toomanyconn": ["Concurrency limit hit, come back later"],
+    "exceedlimit": ["Batch limit exceeded for this transaction"],
+}
+
+
+@pytest.mark.parametrize(("reason", "text"),
+                         [(r, t) for r, texts in CAUSE_FAMILIES.items() for t in texts])
+def test_a_family_of_causes_is_read_in_its_phrasings(recipient, reason, text):
+    got = recipient.classify(550, None, text, "rcpt")
+    assert (got.reason, got.basis) == (reason, "text"), recipient.explain(got)
+
+
+@pytest.mark.parametrize("text", [
+    "Sender throttled after repeated full-mailbox failures",
+    "Client rate-limited after repeated unknown user errors",
+    "The sender's submission quota was exceeded",
+])
+def test_the_sender_s_throttle_is_speeding_whatever_failure_it_counts(recipient, text):
+    got = recipient.classify(550, None, text, "mail")
+    assert (got.reason, got.suppress) == ("speeding", False), recipient.explain(got)
+
+
+@pytest.mark.parametrize("text", [
+    "Daily message quota exceeded", "Recipient quota exceeded for this hour",
+    "Per-day sending limit reached",
+])
+def test_a_quota_per_time_window_is_a_volume_not_a_full_mailbox(recipient, text):
+    assert recipient.classify(452, None, text, "rcpt").reason == "speeding"
+
+
+@pytest.mark.parametrize("text", ["Mailbox quota exceeded", "Over quota"])
+def test_a_quota_without_a_time_window_stays_a_full_mailbox(recipient, text):
+    assert recipient.classify(552, None, text, "rcpt").reason == "mailboxfull"
