@@ -13,11 +13,14 @@ Decision order, first match wins:
 5. the reply code, likewise (a bare 550 or 554 says only "failed");
 6. ``undefined``.
 The kind comes from the reply code (2xx delivered, 4xx soft, 5xx hard), or with none from the
-enhanced status's class (5.x.x hard, 4.x.x soft), else soft, unless the deciding text rule
-overrides it (an NXDOMAIN with no SMTP reply is hard). Before RCPT TO (HELO, MAIL FROM) a reason
-that blames the recipient is read as the sender's (``[stage_reasons]`` in context.toml), and so
-is one whose text names the HELO or sender check that refused it, at any stage; a reply with no
-stage of its own takes the one its relay names ("in reply to MAIL FROM command").
+enhanced status's class (5.x.x hard, 4.x.x soft), unless the deciding text rule overrides it (an
+NXDOMAIN with no SMTP reply is hard); with neither anywhere in the text, from its words
+("permanently", "try again later": ``[[text_kinds]]`` in context.toml), else from the nature of
+the reason its text rules read (an unknown address is hard), else soft. Before RCPT TO (HELO,
+MAIL FROM) a reason that blames the recipient is read as the sender's (``[stage_reasons]`` in
+context.toml), and so is one whose text names the HELO or sender check that refused it, at any
+stage; a reply with no stage of its own takes the one its relay names ("in reply to MAIL FROM
+command").
 ``basis`` says which step decided (text, status, code, none): a policy may suppress only on some.
 """
 
@@ -165,7 +168,9 @@ class Classifier:
         evidence = (str(code) if code is not None else None, status,
                     lead.group("code") if lead else None, own_status,
                     str(q_code) if q_code is not None else None, q_status)
-        code_kind = "hard" if next((e for e in evidence if e), " ")[0] == "5" else "soft"
+        first = next((e for e in evidence if e), None)
+        # With none, the text rules give no kind (None) and the words decide after them.
+        code_kind = ("hard" if first[0] == "5" else "soft") if first else None
         if own_code is None:
             own_code = q_code
         rules_code = q_code if q_code is not None else own_code
@@ -185,13 +190,15 @@ class Classifier:
                     decided = code_kind, reason, f"code:{c}", "code"
                     break
         kind, reason, rule, basis = decided or (code_kind, "undefined", "undefined", "none")
+        if kind is None:
+            kind = self.context.kind_of(text, reason)
         if reason in self._stage_read:
             stage = next((s for s, p in self.context.refused_commands if p.search(text)), stage)
             reason = self.context.stage_reasons.get(stage or "", {}).get(reason, reason)
         return kind, reason, rule, basis, own_code
 
-    def _text_rule(self, text: str, code: int | None, stage: str | None, code_kind: str,
-                   possible: set[int] | None = None) -> tuple[str, str, str, str] | None:
+    def _text_rule(self, text: str, code: int | None, stage: str | None, code_kind: str | None,
+                   possible: set[int] | None = None) -> tuple[str | None, str, str, str] | None:
         """The first text rule that applies and matches; ``possible``: the text's scan."""
         order, reachable = self._candidates(str(code) if code is not None else "none", stage)
         if possible is None:
@@ -209,7 +216,8 @@ class Classifier:
         rule = self.rules[matched]
         return rule.kind or code_kind, rule.reason, rule.id, "text"
 
-    def _status_entry(self, status: str, code_kind: str) -> tuple[str, str, str, str] | None:
+    def _status_entry(self, status: str,
+                      code_kind: str | None) -> tuple[str | None, str, str, str] | None:
         """The entry of an enhanced status (exact, then its subject's), if it names a cause."""
         subject = status.split(".", 1)[1] if "." in status else ""
         for key in (f"X.{subject}", "X." + subject.split(".")[0] + ".0"):

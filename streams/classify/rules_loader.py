@@ -73,6 +73,18 @@ class Context:
     wrapper_stages: tuple[tuple[str, re.Pattern[str]], ...]
     # (stage, pattern): the command a reply says its check refused.
     refused_commands: tuple[tuple[str, re.Pattern[str]], ...]
+    # (kind, patterns joined): with no code and no status, the first group found gives the kind.
+    text_kinds: tuple[tuple[str, re.Pattern[str]], ...] = ()
+    # Reasons hard by their nature, when neither a code, a status nor the words give the kind.
+    hard_reasons: frozenset[str] = frozenset()
+
+    def kind_of(self, text: str, reason: str) -> str:
+        """The kind of a reply with no code and no enhanced status anywhere: its words say it,
+        else the nature of the reason its text rules read, else soft."""
+        for kind, pattern in self.text_kinds:
+            if pattern.search(text):
+                return kind
+        return "hard" if reason in self.hard_reasons else "soft"
 
 
 @dataclass(frozen=True)
@@ -193,6 +205,16 @@ def load_context(path: Path = RULES_DIR / "context.toml") -> Context:
         bad = sorted({*mapping, *mapping.values()} - REASONS)
         if bad:
             raise RulesError(f"{path}: stage_reasons.{stage}: {bad} not in the vocabulary")
+    text_kinds = []
+    for n, group in enumerate(data.get("text_kinds", []), 1):
+        if group.get("kind") not in ("hard", "soft") or not group.get("patterns"):
+            raise RulesError(f"{path}: text_kinds #{n}: needs kind 'hard' or 'soft' and patterns")
+        text_kinds.append((group["kind"],
+                           compiled("text_kinds", "|".join(f"(?:{p})" for p in group["patterns"]))))
+    hard_reasons = frozenset(data.get("reason_kinds", {}).get("hard", []))
+    if hard_reasons - REASONS:
+        raise RulesError(f"{path}: reason_kinds: {sorted(hard_reasons - REASONS)} not in the "
+                         "vocabulary")
     return Context(
         wrappers=wrappers,
         stage_reasons={s: dict(m) for s, m in stage_reasons.items()},
@@ -200,6 +222,8 @@ def load_context(path: Path = RULES_DIR / "context.toml") -> Context:
                              for stage, patterns in wrapper_stages.items() for p in patterns),
         refused_commands=tuple((stage, compiled("refused_commands", p))
                                for stage, patterns in refused.items() for p in patterns),
+        text_kinds=tuple(text_kinds),
+        hard_reasons=hard_reasons,
     )
 
 

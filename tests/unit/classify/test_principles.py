@@ -817,3 +817,29 @@ def test_a_quota_per_time_window_is_a_volume_not_a_full_mailbox(recipient, text)
 @pytest.mark.parametrize("text", ["Mailbox quota exceeded", "Over quota"])
 def test_a_quota_without_a_time_window_stays_a_full_mailbox(recipient, text):
     assert recipient.classify(552, None, text, "rcpt").reason == "mailboxfull"
+
+
+# ---- No code, no status: the words give the kind ---------------------------------------------
+
+@pytest.mark.parametrize(("text", "kind", "reason", "suppress"), [
+    ("Mailbox does not exist", "hard", "userunknown", True),
+    ("Addressee not found", "hard", "userunknown", True),
+    ("No MX for that domain", "hard", "hostunknown", True),
+    ("Temporarily unable to verify the user, try again later", "soft", None, False),
+    ("Relaying denied", "hard", "norelaying", False),
+    ("Too many messages, slow down", "soft", "speeding", False),
+    ("Permanent failure: zorp", "hard", "undefined", False),
+    ("Deferred: zorp", "soft", "undefined", False),
+    (GIBBERISH, "soft", "undefined", False),
+    ("550 5.1.1 zorp", "hard", "userunknown", True),  # the text's own code and status
+    ("4.2.2 zorp", "soft", "mailboxfull", False),
+])
+def test_without_code_or_status_the_words_give_the_kind(recipient, text, kind, reason, suppress):
+    got = recipient.classify(None, None, text, None)
+    assert (got.kind, got.suppress) == (kind, suppress), recipient.explain(got)
+    assert reason is None or got.reason == reason
+
+
+def test_a_code_or_status_still_beats_the_words(recipient):
+    assert recipient.classify(450, None, "Permanently rejected", "rcpt").kind == "soft"
+    assert recipient.classify(None, "5.1.1", "try again later", "rcpt").kind == "hard"

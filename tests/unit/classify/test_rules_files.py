@@ -96,3 +96,35 @@ def test_a_policy_s_bases_are_checked(tmp_path):
         load_policies(path)
     assert load_policies()["recipient"].bases == {"text", "status"}
     assert load_policies()["altcraft"].bases is None
+
+
+@pytest.mark.parametrize(("text", "reason", "kind"), [
+    ("Permanent failure for this address", "undefined", "hard"),
+    ("Permanently rejected, do not retry", "undefined", "hard"),
+    ("remote said 550 and closed", "undefined", "hard"),
+    ("Temporarily rejected, please retry", "undefined", "soft"),
+    ("Greylisted, come back in a while", "blocked", "soft"),
+    ("Message deferred: rate limited", "speeding", "soft"),
+    ("error 451 while talking to the host", "undefined", "soft"),
+    ("Recipient does not exist", "userunknown", "hard"),
+    ("Sender refused", "rejected", "hard"),
+    ("Mailbox over 500 MB", "mailboxfull", "soft"),  # a size, not a reply code
+    ("Nobody home", "userunknown", "hard"),  # the reason's nature
+    ("Nobody home", "mailboxfull", "soft"),
+    ("Nobody home", "undefined", "soft"),
+])
+def test_a_reply_without_code_or_status_takes_its_kind_from_its_words(text, reason, kind):
+    assert load_context().kind_of(text, reason) == kind
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ("[[text_kinds]]\nkind = 'maybe'\npatterns = ['x']", "text_kinds #1"),
+    ("[[text_kinds]]\nkind = 'hard'\npatterns = ['(']", "bad pattern"),
+    ("[reason_kinds]\nhard = ['nonsense']", "reason_kinds"),
+])
+def test_a_broken_kind_section_is_reported(tmp_path, body, message):
+    path = tmp_path / "context.toml"
+    path.write_text('schema = "bounceflow.context/1"\n'
+                    "[wrappers]\npatterns = ['(?P<code>[245]\\\\d\\\\d)']\n" + body)
+    with pytest.raises(RulesError, match=message):
+        load_context(path)
