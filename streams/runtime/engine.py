@@ -18,10 +18,12 @@ Checkpoint, in this order (nothing is committed that is not durable everywhere):
      changelogs, flush;
   5. commit the consumed offsets.
 Step 3 runs in a writer thread while the loop goes on with the next records (chDB releases the
-GIL while it inserts, so the insert takes the second core); steps 4-5 follow when it is done.
-One write is in flight at a time: the next checkpoint waits for it, which bounds the buffered
-rows. A crash before 4 restores the tables of the last marker (``tracking/checkpoints.py``)
-and replays from the last commit: replies the marker says the state holds are skipped (their
+GIL while it inserts, so the insert takes the second core); steps 4-5 ride on the next
+checkpoint: its markers are produced just before that one's changelog records and share its
+flush, so a checkpoint waits on the broker once. One write is in flight at a time: the next
+checkpoint waits for it, which bounds the buffered rows.
+A crash before 4 restores the tables of the last marker (``tracking/checkpoints.py``) and
+replays from the last commit: replies the marker says the state holds are skipped (their
 effects are durable), the others are applied again to the state they first met, so that
 classified replies and hooks are produced again with the same ids and values and ClickHouse
 folds the repeated rows (``sinks/clickhouse.py``). Hooks are produced as soon as they are
@@ -210,8 +212,6 @@ class Engine:
                     observe(self.health.processing_seconds, DURATION_BUCKETS,
                             time.monotonic() - started)
                 self.producer.poll(0)
-                if self.in_flight is not None and self.in_flight[0].done():
-                    self._finish_checkpoint()
                 if self._checkpoint_due(caught_up=not batch):
                     self._start_checkpoint()
                 if self.alerts.due(owner=0 in self.states):
@@ -304,7 +304,10 @@ class Engine:
             raise BrokerError(f"no state for {msg.topic()}[{msg.partition()}]@{msg.offset()}")
         origin = next((SOURCE.unpack(v) for k, v in msg.headers() or () if k == SOURCE_HEADER),
                       None)  # None: written by a version before sources
-        self._apply(state, reply, msg.value(), msg, msg.key(), origin)
+        # A record of an older schema (no basis) is written again in the current one: the rows
+        # and classified-replies hold one schema.
+        value = msg.value() if reply["basis"] is not None else CLASSIFIED.encode(reply)
+        self._apply(state, reply, value, msg, msg.key(), origin)
 
     def _apply(self, state: PartitionState, reply: dict[str, Any], classified: bytes,
                msg: Message, key: bytes, origin: tuple[int, int] | None) -> None:
@@ -353,23 +356,28 @@ class Engine:
     # -- checkpoint -----------------------------------------------------------------------------
 
     def checkpoint(self) -> None:
-        """Steps 1-4 of the module docstring, all done when it returns."""
+        """Steps 1-5 of the module docstring, all done when it returns."""
         self._start_checkpoint()
-        self._finish_checkpoint()
+        self._end_checkpoint(self._await_write(), flush=True)
 
     def _start_checkpoint(self) -> None:
-        """Steps 1-2, and step 3 handed to the writer thread."""
+        """Steps 1-2, and step 3 handed to the writer thread. The previous checkpoint's steps
+        4-5 share its flush: its markers go out just before this one's changelog records, and
+        its offsets are committed once both are acknowledged."""
         if self.abandoned:  # stopping (the revoke of close()): a commit now would pass the rows
             return
-        self._finish_checkpoint()
+        previous = self._await_write()
+        self._end_checkpoint(previous, flush=False)
         self._write_changelogs()
         self._flush()
+        self._commit(previous)
         rows = {table: sink.take() for table, sink in self.sinks.items()}
         markers = {p: marker for p, state in self.states.items()
                    if (marker := state.next_checkpoint()) is not None}
         offsets, self.uncommitted = self.uncommitted, {}
-        self.checkpoint_started = time.monotonic()
-        self.in_flight = (self.writer.submit(self._write_rows, rows), markers, offsets)
+        if any(rows.values()) or markers or offsets:
+            self.checkpoint_started = time.monotonic()
+            self.in_flight = (self.writer.submit(self._write_rows, rows), markers, offsets)
         self._measure_lag()
         self.health.state_keys = sum(len(s.recipients) + len(s.messages)
                                      for s in self.states.values())
@@ -389,26 +397,36 @@ class Engine:
         for partition, state in self.states.items():
             write_changes(self.producer, self.settings, partition, state.take_changes())
 
-    def _finish_checkpoint(self) -> None:
-        """Wait for the write in flight, then steps 4 and 5."""
+    def _await_write(self) -> tuple[Markers, dict[tuple[str, int], int]] | None:
+        """Wait for the write in flight: its checkpoint's markers and offsets, None if none."""
         if self.in_flight is None:
-            return
+            return None
         written, markers, offsets = self.in_flight
         self.in_flight = None
         written.result()
-        if markers:
-            for partition, (epoch, marked) in markers.items():
-                write_marker(self.producer, self.settings, partition, epoch, marked)
+        return markers, offsets
+
+    def _end_checkpoint(self, done: tuple[Markers, dict[tuple[str, int], int]] | None,
+                        flush: bool) -> None:
+        """Step 4 for a checkpoint whose rows are written; with ``flush``, step 5 too."""
+        if done is None:
+            return
+        for partition, (epoch, marked) in done[0].items():
+            write_marker(self.producer, self.settings, partition, epoch, marked)
+            if (state := self.states.get(partition)) is not None:
+                state.checkpointed(epoch, marked)
+        if flush:
             self._flush()
-            for partition, (epoch, marked) in markers.items():
-                if (state := self.states.get(partition)) is not None:
-                    state.checkpointed(epoch, marked)
-        if not offsets:
+            self._commit(done)
+
+    def _commit(self, done: tuple[Markers, dict[tuple[str, int], int]] | None) -> None:
+        """Step 5, once the checkpoint's markers are acknowledged."""
+        if done is None or not done[1]:
             return
         observe(self.health.checkpoint_seconds, DURATION_BUCKETS,
                 time.monotonic() - self.checkpoint_started)
         try:
-            self.consumer.commit(offsets=[TopicPartition(t, p, o) for (t, p), o in offsets.items()],
+            self.consumer.commit(offsets=[TopicPartition(t, p, o) for (t, p), o in done[1].items()],
                                  asynchronous=False)
             self.health.commits += 1
             self.health.last_commit_at = time.time()
@@ -423,8 +441,10 @@ class Engine:
         is done, unless a full batch waits behind it."""
         pending = sum(sink.pending() for sink in self.sinks.values())
         if not pending and not self.uncommitted:
-            return False
-        if self.in_flight is not None and pending < self.settings.sink_batch_size:
+            # The last write is done: its markers and commit need not wait for more records.
+            return self.in_flight is not None and self.in_flight[0].done()
+        if (self.in_flight is not None and not self.in_flight[0].done()
+                and pending < self.settings.sink_batch_size):
             # Waiting for it would stall the loop: the rows join the next checkpoint instead.
             # A full batch waits for it, so that an insert stays one batch (chDB's memory).
             return False

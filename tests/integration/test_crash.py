@@ -4,8 +4,10 @@ tables end exactly as if nothing had happened."""
 from __future__ import annotations
 
 import pytest
+from confluent_kafka import Producer
 
 from streams.classify.classifier import Classifier
+from streams.kafka_config import confluent_config
 from streams.local.reference import expected
 from streams.local.synth import generate
 from streams.runtime.topics import ensure_topics
@@ -64,3 +66,31 @@ def test_restart_between_two_halves_of_a_stream(settings_factory, worker_factory
         worker.wait(end)
         assert worker.stop() == 0
     assert_exact(settings, expected(events, Classifier(settings.policy), settings.max_attempts))
+
+
+def test_a_reply_repartitioned_twice_is_tracked_once(settings_factory, worker_factory):
+    """A replay of a producer's partition repartitions its replies again: each copy carries its
+    reply's partition of smtp-replies and position there, and the state that applied it skips
+    it: no hook, no classified reply again, reports unchanged."""
+    settings = settings_factory()
+    ensure_topics(settings)
+    events = list(generate(3000, seed=29))
+    produce_elsewhere(settings, events)
+    want = expected(events, Classifier(settings.policy), settings.max_attempts)
+    worker = worker_factory(settings)
+    worker.wait(len(events))
+    hooks = len(read_topic(settings, settings.topic_hooks))
+    classified = len(read_topic(settings, settings.topic_classified))
+    copies = read_topic(settings, settings.topic_repartition)
+    assert len(copies) > len(events) / 4, "many replies should take the round trip"
+
+    producer = Producer(confluent_config(settings))
+    for msg in copies:
+        producer.produce(msg.topic(), msg.value(), msg.key(), msg.partition(),
+                         headers=msg.headers())
+    producer.flush()
+    worker.wait(len(events))
+    assert worker.stop() == 0
+    assert len(read_topic(settings, settings.topic_hooks)) == hooks
+    assert len(read_topic(settings, settings.topic_classified)) == classified
+    assert_exact(settings, want)
