@@ -110,3 +110,17 @@ def test_a_missing_file_is_a_usage_error(tmp_path, capsys):
         blind.main([str(tmp_path / "nowhere.tsv")])
     assert err.value.code == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_near_copies_are_masked_contained_or_alike_rows():
+    corpus = ["550 5.1.1 <bob@example.org>: Recipient address rejected: User unknown in "
+              "virtual mailbox table", "452 4.2.2 Mailbox full"]
+    texts = [
+        "550 5.1.1 <ann@example.net>: Recipient address rejected: User unknown in virtual "
+        "mailbox table",  # another address
+        "Recipient address rejected: User unknown in virtual mailbox table",  # within one
+        "452 4.2.2 Mailbox full",  # short and equal
+        "Mailbox full",  # short and contained: not a copy
+        "421 Too many connections from your IP, try again later",
+    ]
+    assert blind.near_copies(texts, corpus) == [True, True, True, False, False]
