@@ -843,3 +843,65 @@ def test_without_code_or_status_the_words_give_the_kind(recipient, text, kind, r
 def test_a_code_or_status_still_beats_the_words(recipient):
     assert recipient.classify(450, None, "Permanently rejected", "rcpt").kind == "soft"
     assert recipient.classify(None, "5.1.1", "try again later", "rcpt").kind == "hard"
+
+
+# ---- Round 3: families of wording that no rule read -------------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "Mailbox q.x@example.org does not exist", "unknown e-mail address", "user invalid",
+    "I have no mailbox for that recipient", "Mailbox name not found",
+    "User not listed in address table", "Casella di posta inesistente", "Okänd mottagare",
+    "Ismeretlen címzett", "Такого почтового ящика нет", "该邮箱不存在",
+])
+def test_unknown_recipients_in_more_wordings_suppress(recipient, text):
+    got = recipient.classify(550, None, text, "rcpt")
+    assert (got.reason, got.suppress) == ("userunknown", True)
+
+
+@pytest.mark.parametrize("text", [
+    "Relaying from an unknown host is not allowed", "Relaying of mail not permitted",
+    "relaying mail to example.org is not allowed", "Unauthorized relay attempt",
+    "Relais interdit",
+])
+def test_a_relay_refusal_is_norelaying_whatever_else_it_names(recipient, text):
+    got = recipient.classify(550, None, text, "rcpt")
+    assert (got.reason, got.suppress) == ("norelaying", False)
+
+
+@pytest.mark.parametrize("text", [
+    "Could not verify sender", "MAIL FROM address not allowed", "Absender abgelehnt",
+    "Expéditeur refusé", "Sender address <a@b.example> not owned by user c@b.example",
+    "Client does not have permission to send as this sender",
+])
+def test_sender_side_refusals_are_rejected(recipient, text):
+    got = recipient.classify(550, None, text, "rcpt")
+    assert (got.reason, got.suppress) == ("rejected", False)
+
+
+@pytest.mark.parametrize("text", [
+    "Message blocked by the domain's content rules", "Your e-mail was blocked",
+    "Sender is not in the recipient's allowed senders list",
+])
+def test_blocked_said_of_the_message_is_filtered(recipient, text):
+    assert recipient.classify(550, None, text, "dot").reason == "filtered"
+
+
+def test_a_blocked_message_that_names_the_ip_stays_blocked(recipient):
+    assert recipient.classify(550, None, "Message blocked: your IP is banned",
+                              "rcpt").reason == "blocked"
+
+
+@pytest.mark.parametrize("text", [
+    "This account has been terminated", "The user's account is temporarily disabled",
+    "Mailbox has expired", "Cuenta cancelada",
+])
+def test_closed_and_terminated_accounts_are_suspended(recipient, text):
+    assert recipient.classify(550, None, text, "rcpt").reason == "suspend"
+
+
+@pytest.mark.parametrize("text", [
+    "Server is shutting down", "Configuration error on this host", "Error while writing spool file",
+    "LDAP lookup failed",
+])
+def test_server_side_failures_are_systemerror(recipient, text):
+    assert recipient.classify(451, None, text, "rcpt").reason == "systemerror"
