@@ -30,6 +30,9 @@ def altcraft():
     (550, "5.1.0", "hard"), (550, "5.7.0", "hard"), (450, "4.2.0", "soft"),
     (550, None, "hard"), (554, None, "hard"), (421, None, "soft"), (450, None, "soft"),
     (553, None, "hard"),
+    # entries servers send for causes of several reasons: a guess would be wrong half the time
+    (550, "5.7.1", "hard"), (451, "4.7.1", "soft"), (451, "4.3.0", "soft"), (451, None, "soft"),
+    (452, None, "soft"), (552, None, "hard"),
 ])
 def test_a_generic_entry_gives_the_kind_and_no_reason(recipient, code, status, kind):
     got = recipient.classify(code, status, GIBBERISH, "rcpt")
