@@ -52,8 +52,15 @@ log = logging.getLogger("bounceflow")
 # one, each other character replaced by _OTHER: the text keeps its length in characters.
 _OTHERS = re.compile(r"[^\t\n\r\x20-\x7e]")
 _OTHER = "\x80"
+# Chinese, Japanese and Korean characters have a placeholder of their own: a CJK word of a
+# pattern then stands for CJK text only, not for every Cyrillic or accented word of its length
+# (none of them folds to an ASCII letter).
+_CJK = re.compile("[\u1100-\u11ff\u2e80-\u9fff\ua960-\ua97f\uac00-\ud7ff\uf900-\ufaff"
+                  "\uff00-\uffef]")
+_CJK_OTHER = "\x81"
+_NOT_CJK = re.compile(r"[^\t\n\r\x20-\x7e\x81]")  # the others, once CJK is replaced
 _SCANNED = [chr(c) for c in (9, 10, 13, *range(0x20, 0x7F))]
-_NEVER = "[\\x81-\\xff]"  # no byte of a scanned text
+_NEVER = "[\\x82-\\xff]"  # no byte of a scanned text
 _ANY = "[\\x00-\\xff]"
 # ASCII letters that Python's case folding matches with non-ASCII ones (U+0130, U+0131, U+017F
 # and the Kelvin sign; tests/unit/test_prefilter.py checks the list against all of Unicode).
@@ -101,6 +108,7 @@ class _Translation:
     def __init__(self, wide: bool) -> None:
         self.wide = wide
         self.other = _hex(ord(_OTHER)) if wide else ""
+        self.cjk = _hex(ord(_CJK_OTHER)) if wide else ""
 
     def sequence(self, items: Any) -> str:
         return "".join(self.node(op.name, arg) for op, arg in items)
@@ -108,6 +116,8 @@ class _Translation:
     def literal(self, code: int) -> str:
         """A character of a class: the scanned characters it matches."""
         if code > 0x7F:
+            if _CJK.match(chr(code)):
+                return self.cjk
             return _ascii_matches(re.escape(chr(code))) + self.other
         if chr(code).lower() in FOLDED_FROM_NON_ASCII:
             return _hex(code) + self.other
@@ -131,7 +141,8 @@ class _Translation:
             else:
                 raise Untranslatable(name)
         if not negated:
-            out.append(self.other)  # a non-ASCII character may be in the class, or fold into it
+            # a non-ASCII character may be in the class, or fold into it
+            out.append(self.other + self.cjk)
         body = "".join(out)
         if not body:  # only non-ASCII characters: none of them is in a scanned text
             return _ANY if negated else _NEVER
@@ -205,7 +216,7 @@ class Prefilter:
     def possible(self, text: str) -> set[int] | None:
         db = self._narrow
         if db is not None and _OTHERS.search(text):
-            db, text = self._wide, _OTHERS.sub(_OTHER, text)
+            db, text = self._wide, _NOT_CJK.sub(_OTHER, _CJK.sub(_CJK_OTHER, text))
         if db is None:
             return None
         spaces = getattr(self._scratch, "spaces", None)

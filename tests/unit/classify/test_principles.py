@@ -908,3 +908,118 @@ def test_closed_and_terminated_accounts_are_suspended(recipient, text):
 ])
 def test_server_side_failures_are_systemerror(recipient, text):
     assert recipient.classify(451, None, text, "rcpt").reason == "systemerror"
+
+
+# ---- Chinese, Japanese and Korean wording of every family -----------------------------------
+
+CJK_CASES = [
+    ('userunknown', '550 收件人不存在'),
+    ('userunknown', '550 该用户不存在\uff0c请核对地址'),
+    ('userunknown', '550 查无此人'),
+    ('userunknown', '550 無此使用者'),
+    ('userunknown', '550 宛先不明のため配送できませんでした'),
+    ('userunknown', '550 指定されたメールアドレスは存在しません'),
+    ('userunknown', '550 존재하지 않는 사용자입니다'),
+    ('userunknown', '550 收件人地址格式错误'),
+    ('hostunknown', '550 收件人域名不存在'),
+    ('hostunknown', '550 宛先ドメインが見つかりません'),
+    ('hostunknown', '550 도메인을 찾을 수 없습니다'),
+    ('mailboxfull', '552 对方邮箱已满'),
+    ('mailboxfull', '452 收件人邮箱空间不足'),
+    ('mailboxfull', '552 信箱容量已滿'),
+    ('mailboxfull', '552 容量オーバーのため受信できません'),
+    ('mailboxfull', '452 메일함 용량이 초과되었습니다'),
+    ('suspend', '550 该邮箱已被冻结'),
+    ('suspend', '550 帐号已停用'),
+    ('suspend', '550 用户已注销'),
+    ('suspend', '550 このアカウントは利用停止されています'),
+    ('suspend', '550 휴면 계정입니다'),
+    ('rejected', '553 发件人地址被拒绝'),
+    ('rejected', '550 发信人电子邮件地址不合规范'),
+    ('rejected', '553 送信者アドレスが不正です'),
+    ('spamdetected', '554 邮件被判定为垃圾邮件'),
+    ('spamdetected', '554 スパムと判定されました'),
+    ('spamdetected', '554 스팸으로 분류되어 거부되었습니다'),
+    ('speeding', '451 发送频率过高\uff0c请稍后再试'),
+    ('speeding', '450 发信过于频繁'),
+    ('speeding', '421 送信数が多すぎます'),
+    ('speeding', '550 IP发送频率过高被禁止'),
+    ('norelaying', '554 不允许中继'),
+    ('norelaying', '550 リレーは許可されていません'),
+    ('norelaying', '554 릴레이가 거부되었습니다'),
+    ('mesgtoobig', '552 邮件大小超过限制'),
+    ('mesgtoobig', '552 メールのサイズが大きすぎます'),
+    ('mesgtoobig', '552 메일 크기가 제한을 초과했습니다'),
+    ('blocked', '554 发信IP已被列入黑名单'),
+    ('blocked', '554 您的IP已被封禁'),
+    ('blocked', '554 送信元IPアドレスは拒否されました'),
+    ('blocked', '554 IP가 차단되었습니다'),
+    ('blocked', '554 ブラックリストに登録されています'),
+    ('authfailure', '550 SPF验证失败'),
+    ('authfailure', '550 DKIM签名验证失败'),
+    ('authfailure', '550 送信ドメイン認証に失敗しました'),
+    ('securityerror', '535 登录失败\uff0c密码错误'),
+    ('filtered', '550 收件人已设置拒收'),
+    ('filtered', '550 受信拒否設定により配信できません'),
+    ('filtered', '550 수신 거부된 주소입니다'),
+    ('virusdetected', '554 邮件含有病毒'),
+    ('virusdetected', '554 ウイルスが検出されました'),
+    ('networkerror', '451 连接超时'),
+    ('networkerror', '451 DNS解析失败'),
+    ('networkerror', '451 接続がタイムアウトしました'),
+    ('systemerror', '451 服务器繁忙\uff0c请稍后再试'),
+    ('systemerror', '451 一時的なエラーです。しばらくしてから再送してください'),
+    ('systemerror', '451 잠시 후 다시 시도하십시오'),
+    ('syntaxerror', '500 语法错误'),
+    ('syntaxerror', '500 コマンドが認識できません'),
+    ('policyviolation', '550 违反反垃圾策略'),
+    ('contenterror', '550 邮件内容违规'),
+    ('exceedlimit', '452 收件人数量超过限制'),
+    ('badreputation', '550 发信IP信誉度低'),
+    ('requireptr', '550 发信IP没有反向解析'),
+    ('systemfull', '452 服务器磁盘空间不足'),
+    ('expired', '投递超时\uff0c已放弃'),
+]
+
+
+@pytest.mark.parametrize(("reason", "text"), CJK_CASES)
+def test_a_cause_in_chinese_japanese_or_korean_is_read(recipient, reason, text):
+    code = int(text[:3]) if text[:3].isdigit() else None
+    got = recipient.classify(code, None, text, "rcpt")
+    assert (got.reason, got.basis) == (reason, "text")
+
+
+@pytest.mark.parametrize(("text", "suppress"), [
+    ("550 收件人不存在", True), ("550 宛先不明", True), ("550 该邮箱已被冻结", True),
+    ("553 发件人地址不存在", False),  # the sender's address, not the recipient's
+    ("554 发信IP已被列入黑名单", False), ("550 发送频率过高", False), ("552 对方邮箱已满", False),
+])
+def test_cjk_suppression_rests_on_the_recipient_s_cause(recipient, text, suppress):
+    assert recipient.classify(int(text[:3]), None, text, "rcpt").suppress is suppress
+
+
+def test_a_cjk_sender_refusal_wins_over_the_address_words(recipient):
+    assert recipient.classify(553, None, "553 发件人地址不存在", "rcpt").reason == "rejected"
+
+
+def test_a_bare_cjk_try_later_comes_after_a_stated_cause(recipient):
+    stated = "451 发送频率过高\uff0c请稍后再试"  # a rate, then "try again later"
+    assert recipient.classify(451, None, stated, "rcpt").reason == "speeding"
+    assert recipient.classify(451, None, "451 请稍后再试", "rcpt").reason == "systemerror"
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("收件人不存在", "hard"), ("服务器暂时不可用\uff0c请稍后再试", "soft"), ("宛先不明", "hard"),
+    ("一時的なエラーです", "soft"),
+])
+def test_without_code_cjk_words_give_the_kind(recipient, text, kind):
+    assert recipient.classify(None, None, text, None).kind == kind
+
+
+def test_cjk_words_do_not_widen_the_scan_of_other_scripts(recipient):
+    # a Cyrillic text is not a candidate for the CJK rules (their words have a placeholder of
+    # their own), and is still read
+    possible = recipient._prefilter.possible("почтовый ящик переполнен")
+    cjk = {i for i, (r, _) in enumerate(recipient._patterns)
+           if recipient.rules[r].id.endswith("-cjk")}
+    assert possible is not None and not possible & cjk
