@@ -107,6 +107,21 @@ def wait_joined(settings: Settings, alive: Callable[[], bool], timeout: float = 
         time.sleep(0.1)
 
 
+def restore_figures(settings: Settings, root: Path) -> dict[str, Any]:
+    """Start a worker on the finished stream and time its engines' restore of every partition
+    from the changelogs. The local broker does not compact, so a restore reads every record ever
+    written: an upper bound of what a compacted topic on a real Kafka gives to read."""
+    worker = start_worker(settings, root / "restore.log")
+    try:
+        wait_joined(settings, lambda: worker.poll() is None)
+        h = health(settings.web_port)
+    finally:
+        stop_worker(worker)
+    # Engines restore their partitions at once, each its own: the longest is the wall time.
+    return {"restore_seconds_summed": round(h["restore_seconds"], 2),
+            "restored_keys": h["restored_keys"]}
+
+
 @contextlib.contextmanager
 def paused(pids: list[int]) -> Iterator[None]:
     """The processes stopped (SIGSTOP) while the block runs, continued after, even if it fails.
@@ -593,6 +608,8 @@ def main(argv: list[str] | None = None) -> None:
                 out["peak_rss_mb_each"] = [round(mb) for mb in peak_rss_each_mb(worker.pid)]
         finally:
             stop_worker(worker)
+        say("restoring the state in a new worker")
+        out.update(restore_figures(settings, root))
     for name in ("naive_faust", "naive_faust_track", "naive_quix", "naive_quix_track",
                  "raw_consumer"):
         if f"{name}_events_per_s" in out:

@@ -1,6 +1,6 @@
 """bench.pipeline produces the worker's replies only once its engines hold every partition, so
 that no engine's late join is in the rate; a worker that exits while it waits is an error, not
-a hang."""
+a hang; and it times a new worker's restore of the state the first one left."""
 
 from __future__ import annotations
 
@@ -9,9 +9,12 @@ import urllib.request
 
 import pytest
 
-from bench.pipeline import wait_joined
+from bench.pipeline import encode_stream, produce_stream, restore_figures, wait_joined
 from streams.local.broker import free_port
+from streams.local.synth import generate
 from streams.runtime.topics import ensure_topics
+from streams.tracking.state import TABLES
+from tests.integration.checks import table_state
 
 pytestmark = pytest.mark.integration
 
@@ -35,3 +38,20 @@ def test_wait_joined_fails_when_the_worker_exits(settings_factory, worker_factor
     worker = worker_factory(settings)
     with pytest.raises(SystemExit, match="exited before it joined"):
         wait_joined(settings, lambda: worker.process.poll() is None, timeout=60)
+
+
+def test_restore_figures_time_a_new_worker_s_restore_of_what_the_first_left(
+        settings_factory, worker_factory, tmp_path):
+    settings = settings_factory(processes=2, web_port=free_port())
+    ensure_topics(settings)
+    events = list(generate(3000, seed=31, per_recipient=1.8))
+    produce_stream(settings, encode_stream(events))
+    worker = worker_factory(settings)
+    worker.wait(len(events))
+    assert worker.stop() == 0
+    kept = sum(len(table_state(settings, t)) for t in TABLES)
+    assert kept > 0, "a realistic stream leaves suppressions and pending messages"
+    figures = restore_figures(settings, tmp_path)
+    # The tables as the first worker left them: every key it kept, none it deleted.
+    assert figures["restored_keys"] == kept
+    assert figures["restore_seconds_summed"] > 0
