@@ -14,7 +14,7 @@ from setuptools import Extension, setup
 # (codec, rules_loader) or a class an interpreted class inherits from (sinks/base.py).
 COMPILED = ["streams/classify/classifier.py", "streams/classify/normalize.py",
             "streams/tracking/hooks.py", "streams/tracking/machine.py",
-            "streams/tracking/state.py",
+            "streams/tracking/recent.py", "streams/tracking/state.py",
             "streams/runtime/partitioner.py", "streams/runtime/processing.py",
             "streams/ingest/validation.py", "streams/ingest/varint.py", "sinks/avro_rows.py"]
 

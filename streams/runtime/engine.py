@@ -78,6 +78,7 @@ from streams.runtime.processing import (
 )
 from streams.settings import Settings
 from streams.tracking.changelog import restore, write_changes, write_marker
+from streams.tracking.checkpoints import Checkpoint
 from streams.tracking.hooks import EMAIL, FIELDS
 from streams.tracking.hooks import encode as encode_hook
 from streams.tracking.machine import Limits
@@ -104,7 +105,7 @@ SOURCE_HEADER = "bounceflow-source"
 SOURCE = struct.Struct(">iq")
 
 
-Markers = dict[int, tuple[int, dict[int, int]]]
+Markers = dict[int, Checkpoint]
 
 
 class WriteAbandoned(BounceflowError):
@@ -150,8 +151,8 @@ class Engine:
         # Keys set here: the writer thread updates the counts while /health reads them.
         health.sink_rows = {t: health.sink_rows.get(t, 0) for t in SINK_TABLES}
         self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clickhouse-writer")
-        # The write in flight, and once it is done, the markers to write (partition -> epoch,
-        # sources) and the offsets to commit.
+        # The write in flight, and once it is done, the markers to write (partition ->
+        # checkpoint) and the offsets to commit.
         self.in_flight: tuple[Future[None], Markers, dict[tuple[str, int], int]] | None = None
         self.producer = Producer(confluent_config(
             settings,
@@ -164,6 +165,10 @@ class Engine:
                 "message.max.bytes": settings.max_message_bytes,
                 # Retries must not reorder: per-address order is the tracking's input order.
                 "max.in.flight.requests.per.connection": 1,
+                # Nor drop one and deliver the next: a state skips a repartitioned reply below
+                # the positions it applied, so a gap would be lost. A broker that does not take
+                # records stops the worker at the checkpoint's flush instead (nothing committed).
+                "message.timeout.ms": 0,
                 "partitioner": "murmur2_random",  # the Java client's: same key, same partition
                 "delivery.report.only.error": True,
                 "on_delivery": self._delivered,
@@ -279,6 +284,8 @@ class Engine:
         self.health.classified += 1
         partition = msg.partition()
         state = self.states.get(partition)
+        if state is None and self.home(key) == partition:  # never silently: see _track
+            raise BrokerError(f"no state for {msg.topic()}[{partition}]@{msg.offset()}")
         # A recipient already in this partition's table lives here: murmur2 only for the others.
         if state is not None and (result["email"] in state.recipients
                                   or self.home(key) == partition):
@@ -411,10 +418,10 @@ class Engine:
         """Step 4 for a checkpoint whose rows are written; with ``flush``, step 5 too."""
         if done is None:
             return
-        for partition, (epoch, marked) in done[0].items():
-            write_marker(self.producer, self.settings, partition, epoch, marked)
+        for partition, checkpoint in done[0].items():
+            write_marker(self.producer, self.settings, partition, checkpoint)
             if (state := self.states.get(partition)) is not None:
-                state.checkpointed(epoch, marked)
+                state.checkpointed(checkpoint)
         if flush:
             self._flush()
             self._commit(done)
@@ -517,16 +524,15 @@ class Engine:
             repaired = False
             for p, restored in restore(self.settings, self.producer, missing).items():
                 state = self.states[p] = PartitionState(p, self.limits, restored.tables,
-                                                        restored.epoch, restored.sources)
+                                                        restored.checkpoint)
                 if restored.repair:  # the changelog says what the state is before it goes on
                     for table, keys in restored.set_back.items():
                         state.rewrite(table, keys)
                     write_changes(self.producer, self.settings, p, state.take_changes())
-                    write_marker(self.producer, self.settings, p, restored.epoch,
-                                 restored.sources)
+                    write_marker(self.producer, self.settings, p, restored.checkpoint)
                     repaired = True
                 log.info("partition %d at checkpoint %d, sources %s (%d keys set back)",
-                         p, restored.epoch, restored.sources,
+                         p, restored.checkpoint.epoch, restored.checkpoint.sources,
                          sum(len(k) for k in restored.set_back.values()))
             if repaired:
                 self._flush()

@@ -27,11 +27,17 @@ def ensure_topics(settings: Settings, timeout: float = 30.0,
         existing = admin.list_topics(timeout=timeout).topics
     except KafkaException as exc:
         raise BrokerError(f"cannot reach Kafka at {settings.kafka_bootstrap}: {exc}") from None
-    # A dead letter is the raw input plus its reason: a little larger than the largest input.
-    config = {settings.topic_dead_letters: {"max.message.bytes": str(settings.max_message_bytes)},
-              **(extra or {})}
+    # A dead letter is the raw input plus its reason, a classified reply the input plus its
+    # classification: a little larger than the largest input. A record the broker refused
+    # would leave a gap the tracking then skips (tracking/state.py: replies known by position).
+    larger = {"max.message.bytes": str(settings.max_message_bytes)}
+    config = {settings.topic_dead_letters: larger, settings.topic_repartition: larger,
+              settings.topic_classified: larger, **(extra or {})}
     for table in TABLES:
-        config[changelog_topic(settings, table)] = {"cleanup.policy": "compact"}
+        # Compaction keeps a key's value before the last marker until a restore has had time
+        # to set back what a half-written checkpoint wrote after it (tracking/checkpoints.py).
+        config[changelog_topic(settings, table)] = {"cleanup.policy": "compact",
+                                                    "min.compaction.lag.ms": str(86_400_000)}
     names = [*settings.topics, *(extra or {}), settings.topic_repartition,
              *(changelog_topic(settings, t) for t in TABLES)]
     wanted = [t for t in names if t not in existing]

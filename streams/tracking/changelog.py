@@ -27,7 +27,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 from streams.exceptions import BrokerError
 from streams.kafka_config import confluent_config, produce
 from streams.settings import Settings
-from streams.tracking.checkpoints import MARKER_KEY, Restored, TableFold, complete, marker_value
+from streams.tracking.checkpoints import MARKER_KEY, Checkpoint, Restored, TableFold, complete
 from streams.tracking.state import TABLES
 
 FENCE_PREFIX = b"\x00fence:"  # JSON keys never start with a NUL byte
@@ -54,10 +54,10 @@ def write_changes(
                     None if value is None else orjson.dumps(value), partition)
 
 
-def write_marker(producer: Producer, settings: Settings, partition: int, epoch: int,
-                 sources: dict[int, int]) -> None:
-    """End checkpoint ``epoch`` of a partition in every table's changelog."""
-    value = marker_value(epoch, sources)
+def write_marker(producer: Producer, settings: Settings, partition: int,
+                 checkpoint: Checkpoint) -> None:
+    """End a partition's checkpoint in every table's changelog."""
+    value = checkpoint.value()
     for table in TABLES:
         produce(producer, changelog_topic(settings, table), MARKER_KEY, value, partition)
 

@@ -29,14 +29,28 @@ MARKER_KEY = b"\x00checkpoint"  # JSON keys never start with a NUL byte
 _MISSING = object()
 
 
-def marker_value(epoch: int, sources: dict[int, int]) -> bytes:
-    return orjson.dumps({"epoch": epoch, "sources": sources}, option=orjson.OPT_NON_STR_KEYS)
+@dataclass(frozen=True)
+class Checkpoint:
+    """What a marker says: its number, the next position of each source partition the state
+    has not applied, and the stream time (the latest event time) its pending messages expire by."""
+    epoch: int = 0
+    sources: dict[int, int] = field(default_factory=dict)
+    stream_time: int = 0
+
+    def value(self) -> bytes:
+        return orjson.dumps({"epoch": self.epoch, "sources": self.sources,
+                             "stream_time": self.stream_time}, option=orjson.OPT_NON_STR_KEYS)
+
+    @classmethod
+    def read(cls, raw: bytes) -> Checkpoint:
+        value = orjson.loads(raw)
+        return cls(value["epoch"], {int(p): n for p, n in value["sources"].items()},
+                   value.get("stream_time", 0))
 
 
 @dataclass
 class _Marker:
-    epoch: int
-    sources: dict[int, int]
+    checkpoint: Checkpoint
     # The keys written after this marker and their values just before it.
     undo: dict[str, Any] = field(default_factory=dict)
 
@@ -65,35 +79,32 @@ class TableFold:
             self.values[key] = value
 
     def _marker(self, raw: bytes) -> None:
-        value = orjson.loads(raw)
-        sources = {int(p): position for p, position in value["sources"].items()}
-        self._markers = [*self._markers[-1:], _Marker(value["epoch"], sources)]
+        self._markers = [*self._markers[-1:], _Marker(Checkpoint.read(raw))]
 
     @property
     def epoch(self) -> int | None:
-        return self._markers[-1].epoch if self._markers else None
+        return self._markers[-1].checkpoint.epoch if self._markers else None
 
-    def set_back(self, epoch: int) -> tuple[dict[int, int], set[str]]:
-        """Set the values back to those at marker ``epoch``: its sources, the keys set back."""
+    def set_back(self, epoch: int) -> tuple[Checkpoint, set[str]]:
+        """Set the values back to those at marker ``epoch``: its checkpoint, the keys set back."""
         if not self._markers:  # written before markers: all of it stands
-            return {}, set()
-        at = next((m for m in reversed(self._markers) if m.epoch == epoch), None)
+            return Checkpoint(), set()
+        at = next((m for m in reversed(self._markers) if m.checkpoint.epoch == epoch), None)
         if at is None:
             raise ValueError(f"changelog has no checkpoint {epoch} among its last two "
-                             f"({[m.epoch for m in self._markers]})")
+                             f"({[m.checkpoint.epoch for m in self._markers]})")
         for key, old in at.undo.items():
             if old is _MISSING:
                 self.values.pop(key, None)
             else:
                 self.values[key] = old
-        return at.sources, set(at.undo)
+        return at.checkpoint, set(at.undo)
 
 
 @dataclass
 class Restored:
     tables: dict[str, dict[str, Any]]
-    epoch: int  # the checkpoint the tables are at (0: none yet)
-    sources: dict[int, int]  # source partition -> the next position the state has not seen
+    checkpoint: Checkpoint  # the one the tables are at (epoch 0: none yet)
     set_back: dict[str, set[str]]  # per table, the keys to write again
     # The changelog must be written (the keys set back, a marker in every table) before the
     # worker goes on: a table was ahead of the other, had keys after its marker, or had none.
@@ -104,11 +115,12 @@ def complete(folds: dict[str, TableFold]) -> Restored:
     """The tables at the newest checkpoint every table reached."""
     epochs = [f.epoch for f in folds.values()]
     epoch = min((e for e in epochs if e is not None), default=0)
-    sources: dict[int, int] = {}
+    checkpoint: Checkpoint | None = None
     set_back: dict[str, set[str]] = {}
     for table, fold in folds.items():
-        table_sources, keys = fold.set_back(epoch)
-        sources = sources or table_sources
+        at, keys = fold.set_back(epoch)
+        checkpoint = checkpoint if checkpoint and checkpoint.epoch else at
         set_back[table] = keys
     repair = (None in epochs or len(set(epochs)) > 1 or any(set_back.values()))
-    return Restored({t: f.values for t, f in folds.items()}, epoch, sources, set_back, repair)
+    return Restored({t: f.values for t, f in folds.items()}, checkpoint or Checkpoint(),
+                    set_back, repair)

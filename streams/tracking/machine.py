@@ -4,7 +4,8 @@ State lives in two changelogged tables (``state.py``), both written only while p
 of the partition the key belongs to (the stream is keyed by recipient address):
 
 - recipients[email] = {"suppressed_by": event_id | None, "soft_streak": int,
-                       "soft_times": [ms, ...] (only with escalation on)}
+                       "soft_times": [ms, ...] (only with escalation on),
+                       "recent": "<flag><digest of event_id>..." (recent.py)}
   An address with nothing to remember (not suppressed, no streak, no soft times) has no entry:
   most addresses are delivered and never need one.
 - messages[message_id] = {"first": ms, "attempts": int, "partition": int,
@@ -13,7 +14,9 @@ of the partition the key belongs to (the stream is keyed by recipient address):
 
 ``decide`` is a function of the event and the state before it, so a replay from the state the
 changelog restores (that of the last checkpoint, ``changelog.py``) re-emits exactly the hooks
-the events emitted the first time, with the same ids, and reaches the same state.
+the events emitted the first time, with the same ids, and reaches the same state. The same event
+read again at another input position finds its entry in ``recent`` (the flag is its pre-state)
+and re-emits its hooks, changing nothing.
 """
 
 from __future__ import annotations
@@ -22,7 +25,12 @@ import heapq
 from dataclasses import dataclass, field
 from typing import Any
 
+from streams.tracking import recent
 from streams.tracking.hooks import HARDBOUNCED, HOOK_FIELDS, Hook, hook_values, rfc3339
+
+# The flag of an entry of ``recent``: flag -> (suppressed_before, escalated).
+RECENT_FLAGS = {"0": (False, False), "1": (True, False), "2": (False, True)}
+FLAG_OF = {v: k for k, v in RECENT_FLAGS.items()}
 
 CLEAN: dict[str, Any] = {"suppressed_by": None, "soft_streak": 0}
 
@@ -54,10 +62,16 @@ def decide(
     partition: int,
 ) -> Decision:
     recipient = recipient or CLEAN
-    suppressed_before = recipient["suppressed_by"] is not None
-    soft_times = _soft_times(recipient, reply, limits)
-    escalated = (not suppressed_before and limits.escalate_soft_bounces > 0
-                 and len(soft_times) >= limits.escalate_soft_bounces)
+    history = recent.parse(recipient.get("recent", ""))
+    event_digest = recent.digest(reply["event_id"])
+    repeated = recent.flag_of(history, event_digest)
+    if repeated is None:
+        suppressed_before = recipient["suppressed_by"] is not None
+        soft_times = _soft_times(recipient, reply, limits)
+        escalated = (not suppressed_before and limits.escalate_soft_bounces > 0
+                     and len(soft_times) >= limits.escalate_soft_bounces)
+    else:
+        suppressed_before, escalated = RECENT_FLAGS[repeated]
     out = Decision()
 
     if suppressed_before:
@@ -66,7 +80,9 @@ def decide(
         _reply_hooks(reply, message, limits, partition, out)
     if escalated:
         out.hooks.append(hook_values("status", reply, status=HARDBOUNCED, cause="soft_bounces"))
-    out.recipient = _next_recipient(recipient, reply, suppressed_before, escalated, soft_times)
+    if repeated is None:
+        out.recipient = _next_recipient(recipient, reply, suppressed_before, escalated,
+                                        soft_times, history, event_digest)
     return out
 
 
@@ -119,7 +135,7 @@ def _reply_hooks(
 
 def _next_recipient(
     recipient: dict[str, Any], reply: dict[str, Any], suppressed_before: bool, escalated: bool,
-    soft_times: list[int],
+    soft_times: list[int], history: str, event_digest: str,
 ) -> dict[str, Any] | None:
     suppressed_by = recipient["suppressed_by"]
     if not suppressed_before and (reply["suppress"] or escalated):
@@ -128,13 +144,15 @@ def _next_recipient(
     state: dict[str, Any] = {"suppressed_by": suppressed_by, "soft_streak": streak}
     if soft_times:
         state["soft_times"] = soft_times
-    if state == recipient:
-        return None
+    if is_clean(state):
+        return None if recipient is CLEAN else state  # never seen, or its entry goes
+    state["recent"] = recent.append(history, FLAG_OF[(suppressed_before, escalated)],
+                                    event_digest)
     return state
 
 
 def is_clean(recipient: dict[str, Any]) -> bool:
-    """Nothing to remember: the same as an address never seen."""
+    """Nothing to remember (its recent events aside): the same as an address never seen."""
     return (recipient["suppressed_by"] is None and not recipient["soft_streak"]
             and not recipient.get("soft_times"))
 

@@ -8,15 +8,17 @@ Tables (a key lives in the partition of the recipient address the stream is keye
 - ``messages[message_id]``: soft-bounced messages not yet settled
 
 The changelog also records, at each checkpoint, how far the state is into each partition of
-smtp-replies (``sources``, numbered by ``epoch``, ``checkpoints.py``). A reply's position there
-(its input record's offset, and its index in the record: one record of an MTA's own format can
-hold several replies) tells a reply the state holds already, replayed or repartitioned twice.
+smtp-replies (``sources``, in a numbered ``Checkpoint`` with the stream time: checkpoints.py).
+A reply's position there (its input record's offset, and its index in the record: one record of
+an MTA's own format can hold several replies) tells a reply the state holds already, replayed or
+repartitioned twice.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from streams.tracking.checkpoints import Checkpoint
 from streams.tracking.hooks import Hook
 from streams.tracking.machine import Limits, PendingIndex, decide, expiry_hook, is_clean
 
@@ -26,29 +28,28 @@ TABLES = ("recipients", "messages")
 class PartitionState:
     def __init__(self, partition: int, limits: Limits,
                  tables: dict[str, dict[str, Any]] | None = None,
-                 epoch: int = 0, sources: dict[int, int] | None = None) -> None:
+                 checkpoint: Checkpoint | None = None) -> None:
         self.partition = partition
         self.limits = limits
         self.tables: dict[str, dict[str, Any]] = tables or {t: {} for t in TABLES}
         self.recipients = self.tables["recipients"]
         self.messages = self.tables["messages"]
         self.pending = PendingIndex([(mid, m["first"]) for mid, m in self.messages.items()])
-        # Source partition -> the next position the state has not applied; and the last
-        # checkpoint's, numbered ``epoch``.
-        self.sources: dict[int, int] = dict(sources or {})
-        self.epoch = epoch
-        self._marked = dict(self.sources)
+        # The last checkpoint, and source partition -> the next position not applied since.
+        self.checkpoint = checkpoint or Checkpoint()
+        self.pending.stream_time = self.checkpoint.stream_time
+        self.sources: dict[int, int] = dict(self.checkpoint.sources)
+        self._dirty = False  # keys changed since the last checkpoint
         # Keys changed since the last ``take_changes``: the changelog records to write.
         self._changed: dict[str, set[str]] = {t: set() for t in TABLES}
         self._forget_legacy()
 
     def _forget_legacy(self) -> None:
-        """Entries of changelogs written before clean addresses had none (and with a list of
-        recent events): rewritten at the next checkpoint, clean ones deleted."""
+        """Clean entries of changelogs written before clean addresses had none: deleted at the
+        next checkpoint."""
         for email, value in list(self.recipients.items()):
-            if "recent" in value:
-                del value["recent"]
-                self._set("recipients", email, None if is_clean(value) else value)
+            if is_clean(value):
+                self._set("recipients", email, None)
 
     def apply(self, reply: dict[str, Any]) -> list[Hook]:
         """Process one classified reply; return the hooks it emits, in order."""
@@ -80,6 +81,7 @@ class PartitionState:
         else:
             self.tables[table][key] = value
         self._changed[table].add(key)
+        self._dirty = True
 
     def seen(self, source: int, position: int) -> bool:
         """Whether the reply at ``position`` of smtp-replies[``source``] is applied already;
@@ -89,15 +91,15 @@ class PartitionState:
         self.sources[source] = position + 1
         return False
 
-    def next_checkpoint(self) -> tuple[int, dict[int, int]] | None:
-        """The number and sources of the next checkpoint; None if nothing was applied since."""
-        if self.sources == self._marked:
+    def next_checkpoint(self) -> Checkpoint | None:
+        """The next checkpoint; None if nothing was applied or changed since the last."""
+        if self.sources == self.checkpoint.sources and not self._dirty:
             return None
-        return self.epoch + 1, dict(self.sources)
+        return Checkpoint(self.checkpoint.epoch + 1, dict(self.sources), self.pending.stream_time)
 
-    def checkpointed(self, epoch: int, sources: dict[int, int]) -> None:
-        """The marker of checkpoint ``epoch`` is written."""
-        self.epoch, self._marked = epoch, sources
+    def checkpointed(self, checkpoint: Checkpoint) -> None:
+        """Its marker is written; the changes it holds were written before."""
+        self.checkpoint, self._dirty = checkpoint, False
 
     def rewrite(self, table: str, keys: set[str]) -> None:
         """Write these keys' values at the next checkpoint (after a restore that set them back

@@ -1,6 +1,7 @@
-"""The recipient state machine, transition by transition."""
+"""The recipient state machine, transition by transition, repeated events included."""
 
 from streams.ingest.codec import HOOK
+from streams.tracking import recent
 from streams.tracking.hooks import as_dict, encode, hook_values
 from streams.tracking.machine import Limits, PendingIndex, decide, expiry_hook, is_clean
 
@@ -94,6 +95,43 @@ def test_a_suppressed_address_is_never_clean():
     s = decide(reply("e1", "hard"), None, None, LIMITS, 0).recipient
     s = decide(reply("e2", "delivered", message_id="m2"), s, None, LIMITS, 0).recipient or s
     assert not is_clean(s) and s["suppressed_by"] == "e1"
+
+
+def test_the_same_event_again_re_emits_its_hooks_and_changes_nothing():
+    # A DSN delivered twice, a log read again: the same event at another input position.
+    first = decide(reply("e1", "hard"), None, None, LIMITS, 0)
+    again = decide(reply("e1", "hard"), first.recipient, None, LIMITS, 0)
+    assert again.hooks == first.hooks and types(again) == ["hbounce", "status"]
+    assert again.recipient is None
+
+
+def test_a_suppress_event_again_stays_a_suppress_event():
+    s = decide(reply("e1", "hard"), None, None, LIMITS, 0).recipient
+    s2 = decide(reply("e2", "delivered", message_id="m2"), s, None, LIMITS, 0).recipient
+    again = decide(reply("e2", "delivered", message_id="m2"), s2, None, LIMITS, 0)
+    assert types(again) == ["suppress"] and again.recipient is None
+
+
+def test_a_soft_bounce_again_does_not_count_twice():
+    s = decide(reply("e1", "soft"), None, None, LIMITS, 0).recipient
+    again = decide(reply("e1", "soft"), s, None, LIMITS, 0)
+    assert types(again) == ["sbounce"] and again.recipient is None
+    assert s["soft_streak"] == 1
+
+
+def test_only_the_latest_events_of_an_address_with_state_are_kept():
+    s = decide(reply("e0", "hard"), None, None, LIMITS, 0).recipient
+    for i in range(1, 12):
+        s = decide(reply(f"e{i}", "delivered", message_id=f"m{i}"), s, None, LIMITS, 0).recipient
+    assert len(s["recent"]) == recent.KEPT * recent.WIDTH
+    assert decide(reply("e11", "delivered"), s, None, LIMITS, 0).recipient is None
+    assert decide(reply("e2", "delivered"), s, None, LIMITS, 0).recipient is not None
+
+
+def test_a_delivered_address_keeps_no_recent_events():
+    s = decide(reply("e1", "soft"), None, None, LIMITS, 0).recipient
+    s = decide(reply("e2", "delivered"), s, None, LIMITS, 0).recipient
+    assert is_clean(s)  # the entry goes, its recent events with it
 
 
 def test_pending_index_expires_by_stream_time():
