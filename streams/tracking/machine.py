@@ -63,8 +63,9 @@ def decide(
 ) -> Decision:
     recipient = recipient or CLEAN
     history = recent.parse(recipient.get("recent", ""))
-    event_digest = recent.digest(reply["event_id"])
-    repeated = recent.flag_of(history, event_digest)
+    # Only an address with state has recent events to look in: most replies need no digest.
+    event_digest = recent.digest(reply["event_id"]) if history else None
+    repeated = None if event_digest is None else recent.flag_of(history, event_digest)
     if repeated is None:
         suppressed_before = recipient["suppressed_by"] is not None
         soft_times = _soft_times(recipient, reply, limits)
@@ -135,7 +136,7 @@ def _reply_hooks(
 
 def _next_recipient(
     recipient: dict[str, Any], reply: dict[str, Any], suppressed_before: bool, escalated: bool,
-    soft_times: list[int], history: str, event_digest: str,
+    soft_times: list[int], history: str, event_digest: str | None,
 ) -> dict[str, Any] | None:
     suppressed_by = recipient["suppressed_by"]
     if not suppressed_before and (reply["suppress"] or escalated):
@@ -147,7 +148,7 @@ def _next_recipient(
     if is_clean(state):
         return None if recipient is CLEAN else state  # never seen, or its entry goes
     state["recent"] = recent.append(history, FLAG_OF[(suppressed_before, escalated)],
-                                    event_digest)
+                                    event_digest or recent.digest(reply["event_id"]))
     return state
 
 
