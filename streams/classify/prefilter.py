@@ -22,18 +22,25 @@ The scan may name a rule that does not match, never miss one that does. To keep 
   matches the placeholder, and word boundaries are dropped. A Russian bounce is then tried
   against the few rules with words of its words' lengths, not all of them;
 - where Hyperscan is not installed, every text tries every candidate rule.
+Compiling the rules takes seconds, so a compiled database is kept in ``~/.cache/bounceflow``
+under a digest of what it was compiled from; a start with the same rules loads it instead.
 tests/unit/test_prefilter.py checks the scan against Python's re, rule by rule, and that the
 classifier decides alike with it and without it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import logging
+import os
+import platform
 import re
 import sys
 import threading
 from collections.abc import Sequence
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 if sys.version_info >= (3, 11):
@@ -195,6 +202,10 @@ def _database(patterns: tuple[str, ...], wide: bool = False) -> tuple[Any, froze
         return None, frozenset(always)
     flags = (hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_SINGLEMATCH
              | hyperscan.HS_FLAG_PREFILTER | hyperscan.HS_FLAG_ALLOWEMPTY)
+    cached = CACHE_DIR / f"prefilter-{_digest(translated, flags)}.hsdb"
+    db = _load(cached)
+    if db is not None:
+        return db, frozenset(always)
     db = hyperscan.Database()
     try:
         db.compile(expressions=[p.encode() for p in translated.values()], ids=list(translated),
@@ -202,7 +213,45 @@ def _database(patterns: tuple[str, ...], wide: bool = False) -> tuple[Any, froze
     except hyperscan.HyperscanError as exc:
         log.warning("text rules are tried one by one (Hyperscan cannot compile them: %s)", exc)
         return None, frozenset(range(len(patterns)))
+    _store(cached, db)
     return db, frozenset(always)
+
+
+CACHE_DIR = Path.home() / ".cache" / "bounceflow"
+KEPT_DATABASES = 16
+
+
+def _digest(translated: dict[int, str], flags: int) -> str:
+    # A database is valid for the same expressions, ids and flags, on the same Hyperscan and CPU
+    # family; loadb refuses one built for another platform, which is then compiled again.
+    what = repr((hyperscan.__version__, platform.machine(), flags, sorted(translated.items())))
+    return hashlib.sha256(what.encode()).hexdigest()[:32]
+
+
+def _load(path: Path) -> Any:
+    try:
+        return hyperscan.loadb(path.read_bytes(), hyperscan.HS_MODE_BLOCK)
+    except FileNotFoundError:
+        return None
+    except (OSError, hyperscan.HyperscanError) as exc:
+        log.info("compiling the text rules again (%s unreadable: %s)", path, exc)
+        return None
+
+
+def _store(path: Path, db: Any) -> None:
+    # Written aside and renamed, so that a process starting at the same time never reads half.
+    partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial.write_bytes(hyperscan.dumpb(db))
+        partial.replace(path)
+        kept = sorted(path.parent.glob("prefilter-*.hsdb"), key=lambda p: p.stat().st_mtime)
+        for old in kept[:-KEPT_DATABASES]:  # rules edited again and again leave no heap behind
+            old.unlink(missing_ok=True)
+    except OSError as exc:
+        log.info("the compiled text rules are not kept (%s: %s)", path.parent, exc)
+        with contextlib.suppress(OSError):
+            partial.unlink()
 
 
 class Prefilter:

@@ -1,0 +1,77 @@
+"""A compiled prefilter database is kept on disk and loaded by the next start with the same rules:
+a start does not spend seconds compiling rules it compiled before, and a damaged or foreign file
+is compiled again, never trusted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from streams.classify import prefilter
+
+PATTERNS = (r"\bmailbox (is )?full\b", r"user unknown", r"(?i)over quota")
+TEXT = "552 Mailbox full"
+
+
+def compile_(patterns: tuple[str, ...]):  # type: ignore[no-untyped-def]
+    return prefilter._database.__wrapped__(patterns)  # past the per-process lru_cache
+
+
+def hits(db: object) -> set[int]:
+    found: set[int] = set()
+    db.scan(TEXT.encode(), match_event_handler=prefilter._collect, context=found,  # type: ignore[attr-defined]
+            scratch=prefilter.hyperscan.Scratch(db))
+    return found
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setattr(prefilter, "CACHE_DIR", tmp_path / "cache")
+    return tmp_path / "cache"
+
+
+def test_the_second_start_loads_what_the_first_compiled(
+        cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first, _ = compile_(PATTERNS)
+    assert len(list(cache.glob("prefilter-*.hsdb"))) == 1
+
+    def no_compiling() -> None:
+        raise AssertionError("compiled again although the cache holds the database")
+
+    monkeypatch.setattr(prefilter.hyperscan, "Database", no_compiling)
+    second, _ = compile_(PATTERNS)
+    assert hits(second) == hits(first) == {0}
+
+
+def test_other_rules_get_a_database_of_their_own(cache: Path) -> None:
+    compile_(PATTERNS)
+    db, _ = compile_((*PATTERNS, r"mailbox"))
+    assert hits(db) == {0, 3}
+    assert len(list(cache.glob("prefilter-*.hsdb"))) == 2
+
+
+def test_a_damaged_file_is_compiled_again_and_replaced(cache: Path) -> None:
+    compile_(PATTERNS)
+    (kept,) = cache.glob("prefilter-*.hsdb")
+    kept.write_bytes(b"not a database")
+    db, _ = compile_(PATTERNS)
+    assert hits(db) == {0}
+    assert kept.read_bytes() != b"not a database"
+
+
+def test_a_cache_that_cannot_be_written_costs_only_the_compile(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where the directory would be")
+    monkeypatch.setattr(prefilter, "CACHE_DIR", blocker / "cache")
+    db, _ = compile_(PATTERNS)
+    assert hits(db) == {0}
+
+
+def test_only_the_newest_databases_are_kept(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(prefilter, "KEPT_DATABASES", 2)
+    for n in range(4):
+        compile_((*PATTERNS, f"word{n}"))
+    assert len(list(cache.glob("prefilter-*.hsdb"))) == 2
+    assert not list(cache.glob("*.partial"))
