@@ -1023,3 +1023,28 @@ def test_cjk_words_do_not_widen_the_scan_of_other_scripts(recipient):
     cjk = {i for i, (r, _) in enumerate(recipient._patterns)
            if recipient.rules[r].id.endswith("-cjk")}
     assert possible is not None and not possible & cjk
+
+
+# ---- Round 5: families of terse and non-native wording that no rule read ---------------------
+
+@pytest.mark.parametrize("text", [
+    "no access for this ip", "black ip", "Your IP 192.0.2.7 is forbidden", "IP_REJECT",
+    "unwelcome connection", "client [192.0.2.7] listed at relays.example.net",
+])
+def test_terse_refusals_of_the_sending_ip_are_blocks(recipient, text):
+    got = recipient.classify(554, None, text, "rcpt")
+    assert (got.reason, got.suppress) == ("blocked", False)
+
+
+def test_a_refusal_at_the_greeting_is_of_the_client(recipient):
+    assert recipient.classify(554, None, "Sorry, you are not welcome here", "connect").reason \
+        == "blocked"
+    # a cause the greeting states still wins
+    assert recipient.classify(421, None, "too many connections from your host",
+                              "connect").reason == "toomanyconn"
+
+
+def test_a_recipient_not_listed_in_a_directory_is_not_a_listing(recipient):
+    got = recipient.classify(550, None, "User a@b.example not listed in public Name & Address Book",
+                             "rcpt")
+    assert got.reason == "userunknown"
