@@ -1048,3 +1048,27 @@ def test_a_recipient_not_listed_in_a_directory_is_not_a_listing(recipient):
     got = recipient.classify(550, None, "User a@b.example not listed in public Name & Address Book",
                              "rcpt")
     assert got.reason == "userunknown"
+
+
+@pytest.mark.parametrize("text", [
+    "<a@b.example> is no longer valid", "not in recipient list",
+    "account a@b.example does no exists",
+    "this account dosn't exist", "local user a not found", "user a@b.example not found in server",
+    "unavailable mail user", "address invalid", "The recipient could not be found",
+    "no such active account", "user name is unknown", "not user of this server", "该用户邮箱未开通",
+])
+def test_terse_and_misspelt_unknown_recipients_suppress(recipient, text):
+    got = recipient.classify(550, None, text, "rcpt")
+    assert (got.reason, got.suppress) == ("userunknown", True)
+
+
+@pytest.mark.parametrize("text", ["Recipient rejected", "mailbox unavailable",
+                                  "IP address invalid"])
+def test_a_refusal_that_names_no_cause_does_not_suppress(recipient, text):
+    got = recipient.classify(550, None, text, "rcpt")
+    assert got.reason != "userunknown" and not got.suppress
+
+
+def test_a_sender_named_unknown_at_mail_from_does_not_suppress(recipient):
+    got = recipient.classify(550, None, "account a@b.example does no exists", "mail")
+    assert (got.reason, got.suppress) == ("rejected", False)
