@@ -1072,3 +1072,22 @@ def test_a_refusal_that_names_no_cause_does_not_suppress(recipient, text):
 def test_a_sender_named_unknown_at_mail_from_does_not_suppress(recipient):
     got = recipient.classify(550, None, "account a@b.example does no exists", "mail")
     assert (got.reason, got.suppress) == ("rejected", False)
+
+
+@pytest.mark.parametrize("text", [
+    "queue unavailable", "server too busy", "system is busy", "message could not be queued",
+    "LDAP server error", "reconfiguration in progress", "license expired",
+    "temporary domain failure",
+])
+def test_the_recipient_s_system_in_trouble_is_a_system_error(recipient, text):
+    assert recipient.classify(451, None, text, "rcpt").reason == "systemerror"
+
+
+def test_a_busy_system_that_states_a_cause_is_the_cause(recipient):
+    assert recipient.classify(421, None, "system busy, too many connections",
+                              "connect").reason == "toomanyconn"
+
+
+def test_memory_exhausted_is_a_full_system_like_its_storage(recipient):
+    assert recipient.classify(421, None, "421 out of memory (#4.3.0)",
+                              "connect").reason == "systemfull"
