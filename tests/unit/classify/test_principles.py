@@ -1091,3 +1091,21 @@ def test_a_busy_system_that_states_a_cause_is_the_cause(recipient):
 def test_memory_exhausted_is_a_full_system_like_its_storage(recipient):
     assert recipient.classify(421, None, "421 out of memory (#4.3.0)",
                               "connect").reason == "systemfull"
+
+
+@pytest.mark.parametrize("text", [
+    "no access for this domain", "host denies the sender", "fake sender",
+    "sender verification failed", "sender is unvalidated", "mail from invalid", "bogus mail from",
+    "From: domain must resolve", "the domain spam.example is banned",
+    "sender a@b.example is on our blacklist", "envelope sender mismatch with login user",
+    "The from address does not match a verified Sender Identity", "not local sender",
+])
+def test_terse_refusals_of_the_envelope_sender_are_rejected(recipient, text):
+    got = recipient.classify(553, None, text, "mail")
+    assert (got.reason, got.suppress) == ("rejected", False)
+
+
+def test_a_block_list_naming_the_client_at_mail_from_stays_blocked(recipient):
+    got = recipient.classify(550, None, "Client host [192.0.2.1] blocked using zen.spamhaus.org",
+                             "mail")
+    assert got.reason == "blocked"
