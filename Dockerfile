@@ -24,5 +24,8 @@ RUN pip install --no-cache-dir "$(ls /wheels/bounceflow-*.whl)${EXTRAS}" && rm -
     && useradd --create-home bounceflow
 USER bounceflow
 WORKDIR /home/bounceflow
+# The built-in rules' compiled prefilter, kept in ~/.cache/bounceflow: a container's first start
+# loads it instead of compiling for seconds (compiled again if this CPU cannot run it).
+RUN python -c "from streams.classify.classifier import Classifier; Classifier()"
 ENTRYPOINT ["bounceflow"]
 CMD ["worker"]
