@@ -1109,3 +1109,23 @@ def test_a_block_list_naming_the_client_at_mail_from_stays_blocked(recipient):
     got = recipient.classify(550, None, "Client host [192.0.2.1] blocked using zen.spamhaus.org",
                              "mail")
     assert got.reason == "blocked"
+
+
+# ---- Round 6: families of wording that no rule read (issue 31) --------------------------------
+
+@pytest.mark.parametrize("text", [
+    "Message is too long", "Your mail body was too big for us", "Exceeded mailsize limit",
+    "Data stream is more than 10485760 bytes", "Message size violation",
+    "Email size exceeded (policy)", "Attachment size is at its maximum",
+])
+def test_a_size_in_other_words_is_a_message_too_big(recipient, text):
+    got = recipient.classify(552, "5.7.1", text, "dot")
+    assert (got.reason, got.basis) == ("mesgtoobig", "text"), recipient.explain(got)
+
+
+@pytest.mark.parametrize("text", [
+    "Mailbox size limit exceeded",  # the mailbox's size, not the message's
+    "Header line too long",  # a line, not the message
+])
+def test_a_size_that_is_not_the_message_s_is_not_mesgtoobig(recipient, text):
+    assert recipient.classify(552, None, text, "dot").reason != "mesgtoobig"
