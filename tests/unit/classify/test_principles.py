@@ -1129,3 +1129,20 @@ def test_a_size_in_other_words_is_a_message_too_big(recipient, text):
 ])
 def test_a_size_that_is_not_the_message_s_is_not_mesgtoobig(recipient, text):
     assert recipient.classify(552, None, text, "dot").reason != "mesgtoobig"
+
+
+@pytest.mark.parametrize("text", [
+    "This host denies relay", "Relay operation rejected", "No relaying allowed",
+    "Relay check for a@b.example failed", "Sorry, that domain is not in my list of allowed hosts",
+    "Relaying through this server without authentication is not possible",
+    "Requested action not taken: local user only",
+])
+def test_a_relay_refusal_in_other_words_is_norelaying(recipient, text):
+    got = recipient.classify(553, None, text, "rcpt")
+    assert (got.reason, got.suppress) == ("norelaying", False), recipient.explain(got)
+
+
+def test_local_user_only_is_the_sender_s_at_mail_from_and_auth_talk_is_not_a_relay(recipient):
+    assert recipient.classify(553, None, "Local user only", "mail").reason == "rejected"
+    assert recipient.classify(550, None, "Local user only or Authentication mechanism",
+                              "rcpt").reason == "securityerror"
