@@ -1146,3 +1146,28 @@ def test_local_user_only_is_the_sender_s_at_mail_from_and_auth_talk_is_not_a_rel
     assert recipient.classify(553, None, "Local user only", "mail").reason == "rejected"
     assert recipient.classify(550, None, "Local user only or Authentication mechanism",
                               "rcpt").reason == "securityerror"
+
+
+@pytest.mark.parametrize("text", [
+    "You can only send 100 messages per day", "Ratelimited, come back later",
+    "Not enough sending quota left", "You are over your relay quota",
+    "Relay quota exceeded for this account", "Max messages per session reached",
+    "Max defers and failures per hour reached",
+])
+def test_a_count_of_what_the_sender_sends_is_speeding(recipient, text):
+    got = recipient.classify(452, None, text, "rcpt")
+    assert (got.reason, got.suppress) == ("speeding", False), recipient.explain(got)
+
+
+@pytest.mark.parametrize("text", [
+    "Too many recipient attempts", "Total of RCPTs exceeds the maximum",
+    "Too much recipient", "Maximum number of recipients per message reached",
+])
+def test_a_count_of_recipients_in_one_message_is_exceedlimit(recipient, text):
+    got = recipient.classify(452, None, text, "rcpt")
+    assert (got.reason, got.suppress) == ("exceedlimit", False), recipient.explain(got)
+
+
+@pytest.mark.parametrize("text", ["Your email quota has been exceeded", "User is over quota"])
+def test_a_quota_that_is_not_about_sending_stays_a_full_mailbox(recipient, text):
+    assert recipient.classify(452, None, text, "rcpt").reason == "mailboxfull"
