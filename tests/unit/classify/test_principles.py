@@ -1171,3 +1171,15 @@ def test_a_count_of_recipients_in_one_message_is_exceedlimit(recipient, text):
 @pytest.mark.parametrize("text", ["Your email quota has been exceeded", "User is over quota"])
 def test_a_quota_that_is_not_about_sending_stays_a_full_mailbox(recipient, text):
     assert recipient.classify(452, None, text, "rcpt").reason == "mailboxfull"
+
+
+@pytest.mark.parametrize(("status", "text"), [
+    (None, "Concurrent connections limit exceeded"),
+    ("4.3.2", "All connection backlog slots are used up"),
+    ("4.3.2", "Connection backlog slots full, try later"),
+    ("4.3.2", "Too many connections from your IP"),
+    ("4.7.0", "Your connection exceeds an accepting limit"),
+])
+def test_a_stated_connection_limit_beats_a_generic_status(recipient, status, text):
+    got = recipient.classify(421, status, text, "connect")
+    assert (got.reason, got.basis) == ("toomanyconn", "text"), recipient.explain(got)
