@@ -1183,3 +1183,24 @@ def test_a_quota_that_is_not_about_sending_stays_a_full_mailbox(recipient, text)
 def test_a_stated_connection_limit_beats_a_generic_status(recipient, status, text):
     got = recipient.classify(421, status, text, "connect")
     assert (got.reason, got.basis) == ("toomanyconn", "text"), recipient.explain(got)
+
+
+@pytest.mark.parametrize("text", [
+    "Server certificate not verified", "TLS session failed: certificate error",
+    "Peer certificate is untrusted", "Invalid server certificate", "TLS required",
+])
+def test_a_certificate_failure_is_a_failed_tls_session(recipient, text):
+    assert recipient.classify(454, "4.7.5", text, "starttls").reason == "failedstarttls"
+
+
+@pytest.mark.parametrize(("text", "reasons"), [
+    ("Client not authenticated to send mail", {"securityerror"}),
+    ("Authentication required", {"securityerror"}),
+    ("You are not authorized to send on behalf of this user", {"securityerror", "rejected"}),
+    ("Send-as denied", {"securityerror", "rejected"}),
+    ("Anonymous client does not have permissions to send as this sender",
+     {"securityerror", "rejected"}),
+])
+def test_an_unauthenticated_or_impersonating_client_is_not_an_spf_result(recipient, text, reasons):
+    got = recipient.classify(550, "5.7.1", text, "mail")
+    assert got.reason in reasons and not got.suppress, recipient.explain(got)
