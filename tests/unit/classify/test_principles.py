@@ -1204,3 +1204,38 @@ def test_a_certificate_failure_is_a_failed_tls_session(recipient, text):
 def test_an_unauthenticated_or_impersonating_client_is_not_an_spf_result(recipient, text, reasons):
     got = recipient.classify(550, "5.7.1", text, "mail")
     assert got.reason in reasons and not got.suppress, recipient.explain(got)
+
+
+# notaccept suppresses: it must mean the domain accepts no mail at all (null MX, 521/556).
+
+@pytest.mark.parametrize(("code", "text"), [
+    (554, "Service not available, no SMTP service for you"),
+    (554, "mx.example.net: no SMTP service for 192.0.2.1"),
+    (554, "No SMTP service: your IP has no reverse DNS"),
+    (554, "No SMTP service, your network has a poor reputation"),
+    (550, "mail for example.org loops back to myself"),
+    (554, "MX list for example.org points back to mx.example.net"),
+    (550, "Callback setup failed while verifying <s@example.net>"),
+    (550, "Sender verify failed (result of an earlier callout reused)"),
+])
+def test_a_refusal_of_the_client_or_a_configuration_error_is_not_notaccept(recipient, code,
+                                                                           text):
+    got = recipient.classify(code, None, text, "connect" if "SMTP" in text else "rcpt")
+    assert got.reason != "notaccept" and not got.suppress, recipient.explain(got)
+
+
+def test_a_callout_quoting_a_user_unknown_is_about_the_sender(recipient):
+    text = ("550-Verification failed for <s@example.net>\n550-Called:   192.0.2.7\n"
+            "550-Sent:     RCPT TO:<s@example.net>\n550-Response: 550 5.1.1 User unknown\n"
+            "550 Sender verify failed")
+    got = recipient.classify(550, None, text, "rcpt")
+    assert (got.reason, got.suppress) == ("rejected", False), recipient.explain(got)
+
+
+@pytest.mark.parametrize(("code", "text"), [
+    (554, "No SMTP service here"), (521, "example.org does not accept mail"),
+    (556, "Domain has null MX"),
+])
+def test_a_host_that_accepts_no_mail_is_still_notaccept(recipient, code, text):
+    got = recipient.classify(code, None, text, "rcpt")
+    assert (got.reason, got.suppress) == ("notaccept", True), recipient.explain(got)
