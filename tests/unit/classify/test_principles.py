@@ -1239,3 +1239,18 @@ def test_a_callout_quoting_a_user_unknown_is_about_the_sender(recipient):
 def test_a_host_that_accepts_no_mail_is_still_notaccept(recipient, code, text):
     got = recipient.classify(code, None, text, "rcpt")
     assert (got.reason, got.suppress) == ("notaccept", True), recipient.explain(got)
+
+
+@pytest.mark.parametrize("text", [
+    "Bare LF received, use CRLF", "Lone CR in message body", "8-bit data not allowed",
+    "Subject is mandatory", "Missing Date header", "No Message-ID header found",
+    "Messages without a From: field are refused",
+])
+def test_a_message_breaking_the_rfc_format_is_notcompliantrfc(recipient, text):
+    got = recipient.classify(554, "5.6.0", text, "dot")
+    assert (got.reason, got.basis) == ("notcompliantrfc", "text"), recipient.explain(got)
+
+
+def test_a_required_sender_is_not_a_required_header(recipient):
+    assert recipient.classify(550, None, "Sender address is required", "mail").reason \
+        != "notcompliantrfc"
