@@ -42,9 +42,8 @@ def test_wait_joined_fails_when_the_worker_exits(settings_factory, worker_factor
 
 def test_restore_figures_time_a_new_worker_s_restore_of_what_the_first_left(
         settings_factory, worker_factory, tmp_path):
-    # One engine: a two-engine worker started right after another stopped was twice left without
-    # partitions by the local broker for minutes (docs/local-stack.md); the bench's own restore
-    # comes seconds later and got them.
+    # The first worker has one engine too: a two-engine worker started right after another
+    # stopped was left without partitions by the local broker for minutes (docs/local-stack.md).
     settings = settings_factory(web_port=free_port())
     ensure_topics(settings)
     events = list(generate(3000, seed=31, per_recipient=1.8))
