@@ -1254,3 +1254,33 @@ def test_a_message_breaking_the_rfc_format_is_notcompliantrfc(recipient, text):
 def test_a_required_sender_is_not_a_required_header(recipient):
     assert recipient.classify(550, None, "Sender address is required", "mail").reason \
         != "notcompliantrfc"
+
+
+# ---- Round 7: families of wording that no rule read (issue 31) --------------------------------
+
+# An AUTH reply is about the sender's login: the account or user it names is the login's, never
+# the recipient's, so it never suppresses.
+@pytest.mark.parametrize(("code", "status", "text"), [
+    (535, "5.7.8", "Authentication failed: No such account"),
+    (550, None, "Authentication failed: No such account"),
+    (554, None, "Authentication required: no such user here"),
+    (550, None, "SMTP authentication credentials invalid, no such user"),
+    (535, None, "No such user"),
+    (534, "5.7.9", "Please log in with your web browser"),
+    (454, "4.7.0", "Temporary authentication failure"),
+    (553, None, "AUTH FAILED - a@b.example"),
+    (550, None, "Invalid login or password"),
+])
+def test_an_auth_reply_is_the_sender_s_login_and_never_suppresses(recipient, code, status, text):
+    for stage in ("rcpt", "mail"):
+        got = recipient.classify(code, status, text, stage)
+        assert (got.reason, got.suppress) == ("securityerror", False), recipient.explain(got)
+
+
+@pytest.mark.parametrize(("text", "reason"), [
+    ("DKIM authentication failed for example.org", "authfailure"),
+    ("Relaying denied. Proper authentication required", "norelaying"),
+    ("454 4.7.1 <a@b.example>: Relay access denied", "norelaying"),
+])
+def test_auth_words_of_spf_dkim_or_a_relay_stay_theirs(recipient, text, reason):
+    assert recipient.classify(550, None, text, "rcpt").reason == reason
