@@ -1284,3 +1284,29 @@ def test_an_auth_reply_is_the_sender_s_login_and_never_suppresses(recipient, cod
 ])
 def test_auth_words_of_spf_dkim_or_a_relay_stay_theirs(recipient, text, reason):
     assert recipient.classify(550, None, text, "rcpt").reason == reason
+
+
+# A disabled mailbox said loosely: its subject (account, mailbox, user, recipient, address, in
+# several languages) and the predicate a few words apart, with or without "is/has been".
+@pytest.mark.parametrize("text", [
+    "mailbox currently suspended", "address locked or deactivated",
+    "<someone> is now disabled with SMTP service", "a conta do destinatário encontra-se suspensa",
+    "recipient not enabled for receiving mail", "user account frozen",
+    "la cuenta del destinatario está suspendida", "le compte de ce destinataire est désactivé",
+    "das Konto des Empfängers wurde deaktiviert", "la casella del destinatario è disattivata",
+    "the e-mail address you wrote to was terminated",
+])
+def test_a_disabled_mailbox_said_loosely_is_suspend_and_suppresses(recipient, text):
+    got = recipient.classify(550, None, text, "rcpt")
+    assert (got.reason, got.basis, got.suppress) == ("suspend", "text", True), \
+        recipient.explain(got)
+
+
+@pytest.mark.parametrize("text", [
+    "Your account has been suspended for sending spam",  # the sender's account
+    "Sender account disabled", "IP address locked for abuse", "User authentication disabled",
+    "account forwarding disabled", "mailbox unavailable",
+])
+def test_what_is_not_the_recipient_s_mailbox_disabled_does_not_suppress(recipient, text):
+    got = recipient.classify(550, None, text, "rcpt")
+    assert got.reason != "suspend" and not got.suppress, recipient.explain(got)
