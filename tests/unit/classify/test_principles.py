@@ -1310,3 +1310,30 @@ def test_a_disabled_mailbox_said_loosely_is_suspend_and_suppresses(recipient, te
 def test_what_is_not_the_recipient_s_mailbox_disabled_does_not_suppress(recipient, text):
     got = recipient.classify(550, None, text, "rcpt")
     assert got.reason != "suspend" and not got.suppress, recipient.explain(got)
+
+
+# Unknown recipients in broken English and typos, each with the recipient (user, account,
+# address) as the subject; a host name said unknown is the domain's.
+@pytest.mark.parametrize(("text", "reason"), [
+    ("This server doesn't have this account", "userunknown"),
+    ("local server don't exists that user", "userunknown"),
+    ("No correct recipients", "userunknown"),
+    ("recipient e-mail address unknown", "userunknown"),
+    ("adress unknown", "userunknown"),
+    ("The e-mail adress does not exists", "userunknown"),
+    ("Recipient adress rejected: user dosn't exists", "userunknown"),
+    ("we do not have such user", "userunknown"),
+    ("host name is unknown", "hostunknown"),
+])
+def test_unknown_recipients_in_broken_english_suppress(recipient, text, reason):
+    got = recipient.classify(550, None, text, "rcpt")
+    assert (got.reason, got.basis, got.suppress) == (reason, "text", True), recipient.explain(got)
+
+
+@pytest.mark.parametrize("text", [
+    "Recipient rejected", "mailbox unavailable", "Your host name is unknown",
+    "sender adress invalid", "Client host name is unknown",
+])
+def test_broken_english_that_names_no_recipient_cause_does_not_suppress(recipient, text):
+    got = recipient.classify(550, None, text, "rcpt")
+    assert not got.suppress, recipient.explain(got)
