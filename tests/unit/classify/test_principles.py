@@ -1337,3 +1337,35 @@ def test_unknown_recipients_in_broken_english_suppress(recipient, text, reason):
 def test_broken_english_that_names_no_recipient_cause_does_not_suppress(recipient, text):
     got = recipient.classify(550, None, text, "rcpt")
     assert not got.suppress, recipient.explain(got)
+
+
+# A failure of the recipient's local delivery: a delivery program that failed is mailererror,
+# the host's own trouble (its user database, NFS, configuration) systemerror; either decides
+# before the enhanced status the mailer printed ("Unable to chdir to maildir. (#4.2.1)" is not a
+# disabled mailbox).
+@pytest.mark.parametrize(("code", "text", "reason"), [
+    (451, "Unable to chdir to maildir. (#4.2.1)", "mailererror"),
+    (550, "Unable to chdir to maildir. (#4.2.1)", "mailererror"),
+    (451, "Timeout on maildir delivery. (#4.3.0)", "mailererror"),
+    (451, "Temporary error on maildir delivery. (#4.3.0)", "mailererror"),
+    (451, "Unable to run qmail-remote.", "mailererror"),
+    (554, "qmail-local crashed.", "mailererror"),
+    (554, "Can't create output", "mailererror"),
+    (550, "cannot create user output file", "mailererror"),
+    (550, "/home/u/.forward: Permission denied", "mailererror"),
+    (451, "unknown mail transport error", "mailererror"),
+    (554, "delivery program returned error 75", "mailererror"),
+    (451, "Trouble reading users/cdb in qmail-lspawn.", "systemerror"),
+    (451, "Unable to find alias user!", "systemerror"),
+    (451, "NFS failure in qmail-local.", "systemerror"),
+    (451, "Uh-oh: home directory is writable. (#4.7.0)", "systemerror"),
+    (451, "Home directory is sticky: user is editing his .qmail file. (#4.2.1)", "systemerror"),
+])
+def test_a_local_delivery_failure_is_the_mailer_s_or_the_host_s(recipient, code, text, reason):
+    got = recipient.classify(code, None, text, "dot")
+    assert (got.reason, got.basis, got.suppress) == (reason, "text", False), recipient.explain(got)
+
+
+def test_out_of_memory_in_the_local_delivery_stays_a_full_system(recipient):
+    assert recipient.classify(451, None, "Out of memory in qmail-lspawn.",
+                              "dot").reason == "systemfull"
