@@ -1369,3 +1369,11 @@ def test_a_local_delivery_failure_is_the_mailer_s_or_the_host_s(recipient, code,
 def test_out_of_memory_in_the_local_delivery_stays_a_full_system(recipient):
     assert recipient.classify(451, None, "Out of memory in qmail-lspawn.",
                               "dot").reason == "systemfull"
+
+
+@pytest.mark.parametrize("text", [
+    "550 5.4.5 Daily user sending limit exceeded", "550 5.4.5 Daily sending quota exceeded",
+])
+def test_a_provider_s_daily_sending_limit_is_speeding_like_any_sending_count(recipient, text):
+    got = recipient.classify(550, "5.4.5", text, "rcpt")
+    assert (got.reason, got.suppress) == ("speeding", False), recipient.explain(got)
