@@ -112,9 +112,11 @@ def restore_figures(settings: Settings, root: Path) -> dict[str, Any]:
     partition from the changelogs. The local broker does not compact, so a restore reads every
     record ever written: an upper bound of what a compacted topic on a real Kafka gives to read.
 
-    One engine: the local broker left a two-engine worker started right after another stopped
-    without partitions for minutes, in tests and in this benchmark (docs/local-stack.md). If the
-    restore still fails, the figures of the run so far are kept and the failure is one of them."""
+    The local broker left a worker started right after a two-engine worker stopped without
+    partitions for minutes, in tests and in this benchmark (docs/local-stack.md): the new worker
+    has one engine and starts once the old members' sessions are over. If the restore still
+    fails, the figures of the run so far are kept and the failure is one of them."""
+    time.sleep(settings.session_timeout_s)
     worker = start_worker(dataclasses.replace(settings, processes=1), root / "restore.log")
     try:
         wait_joined(settings, lambda: worker.poll() is None)
