@@ -1377,3 +1377,34 @@ def test_out_of_memory_in_the_local_delivery_stays_a_full_system(recipient):
 def test_a_provider_s_daily_sending_limit_is_speeding_like_any_sending_count(recipient, text):
     got = recipient.classify(550, "5.4.5", text, "rcpt")
     assert (got.reason, got.suppress) == ("speeding", False), recipient.explain(got)
+
+
+# Blocks in other languages: the sending IP, host or server as the subject is blocked; the
+# recipient who blocked the sender is filtered. Neither suppresses.
+@pytest.mark.parametrize(("text", "reason"), [
+    ("Il tuo indirizzo IP bloccato per spam", "blocked"), ("indirizzo IP bloccato", "blocked"),
+    ("Ihre IP gesperrt", "blocked"), ("Ihre IP wurde wegen Spam abgelehnt", "blocked"),
+    ("Ihr Server ist gesperrt", "blocked"),
+    ("Votre adresse IP bloquée", "blocked"), ("Su IP bloqueada por spam", "blocked"),
+    ("Seu endereço IP foi bloqueado", "blocked"), ("Uw IP-adres is geblokkeerd", "blocked"),
+    ("Twój adres IP został zablokowany", "blocked"),
+    ("IP-адрес отправителя заблокирован", "blocked"), ("Ваш сервер заблокирован", "blocked"),
+    ("수신차단된 발신자입니다", "filtered"), ("Der Empfänger hat Sie blockiert", "filtered"),
+    ("Il destinatario ha bloccato il mittente", "filtered"),
+    ("Le destinataire a bloqué l'expéditeur", "filtered"),
+    ("El destinatario ha bloqueado al remitente", "filtered"),
+    ("O destinatário bloqueou o remetente", "filtered"),
+    ("De ontvanger heeft de afzender geblokkeerd", "filtered"),
+    ("Odbiorca zablokował nadawcę", "filtered"), ("Получатель заблокировал отправителя", "filtered"),
+])
+def test_a_block_in_another_language_is_of_the_ip_or_by_the_recipient(recipient, text, reason):
+    got = recipient.classify(550, None, text, "rcpt")
+    assert (got.reason, got.basis, got.suppress) == (reason, "text", False), recipient.explain(got)
+
+
+@pytest.mark.parametrize("text", [
+    "Ihre Nachricht wurde abgelehnt, da sie als Spam eingestuft wurde",
+    "Der Mailserver des Empfängers hat die Nachricht als Spam abgelehnt",
+])
+def test_a_message_refused_as_spam_in_german_stays_spam(recipient, text):
+    assert recipient.classify(550, None, text, "dot").reason == "spamdetected"
