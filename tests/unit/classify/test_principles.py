@@ -1395,7 +1395,8 @@ def test_a_provider_s_daily_sending_limit_is_speeding_like_any_sending_count(rec
     ("El destinatario ha bloqueado al remitente", "filtered"),
     ("O destinatário bloqueou o remetente", "filtered"),
     ("De ontvanger heeft de afzender geblokkeerd", "filtered"),
-    ("Odbiorca zablokował nadawcę", "filtered"), ("Получатель заблокировал отправителя", "filtered"),
+    ("Odbiorca zablokował nadawcę", "filtered"),
+    ("Получатель заблокировал отправителя", "filtered"),
 ])
 def test_a_block_in_another_language_is_of_the_ip_or_by_the_recipient(recipient, text, reason):
     got = recipient.classify(550, None, text, "rcpt")
