@@ -1410,3 +1410,25 @@ def test_a_block_in_another_language_is_of_the_ip_or_by_the_recipient(recipient,
 ])
 def test_a_message_refused_as_spam_in_german_stays_spam(recipient, text):
     assert recipient.classify(550, None, text, "dot").reason == "spamdetected"
+
+
+# ---- A network or DNS failure in other words is networkerror, not a generic temporary error ---
+
+@pytest.mark.parametrize(("code", "text"), [
+    (None, "DNS temporary failure"), (None, "Temporary failure of hostname lookup"),
+    (None, "host lookup did not complete"), (451, "DNS not available or timed out"),
+    (None, "server dropped connection"), (None, "Connected to 192.0.2.1 but connection died"),
+    (420, "TCP Write Error"), (None, "Read/Write error over network connection"),
+    (450, "Host Down."), (None, "Tried all MXs"), (451, "MX lookup failed for example.com"),
+])
+def test_a_network_failure_in_other_words_is_networkerror(recipient, code, text):
+    got = recipient.classify(code, None, text, None)
+    assert (got.reason, got.basis, got.suppress) == ("networkerror", "text", False), \
+        recipient.explain(got)
+
+
+@pytest.mark.parametrize("text", [
+    "Temporary user lookup failure", "Error getting LDAP results in map", "write error on disk",
+])
+def test_a_lookup_or_write_that_is_not_the_network_s_is_not_networkerror(recipient, text):
+    assert recipient.classify(451, None, text, None).reason != "networkerror"
