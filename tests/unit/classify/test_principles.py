@@ -1432,3 +1432,13 @@ def test_a_network_failure_in_other_words_is_networkerror(recipient, code, text)
 ])
 def test_a_lookup_or_write_that_is_not_the_network_s_is_not_networkerror(recipient, text):
     assert recipient.classify(451, None, text, None).reason != "networkerror"
+
+
+@pytest.mark.parametrize("text", [
+    "[GL01] Message from (192.0.2.1) temporarily deferred", "[TS02] Temporarily deferred",
+    "4.7.0 (GL01) Message from (192.0.2.1) temporarily deferred - 4.16.50",
+])
+def test_yahoo_s_older_deferral_tags_are_its_rate_deferral(recipient, text):
+    got = recipient.classify(421, "4.7.0", text, "connect")
+    assert (got.reason, got.kind, got.suppress) == ("speeding", "soft", False), \
+        recipient.explain(got)
