@@ -1442,3 +1442,27 @@ def test_yahoo_s_older_deferral_tags_are_its_rate_deferral(recipient, text):
     got = recipient.classify(421, "4.7.0", text, "connect")
     assert (got.reason, got.kind, got.suppress) == ("speeding", "soft", False), \
         recipient.explain(got)
+
+
+# The recipient's own refusal of the sender in more words; the SMTP and message format; rates
+# counted per time unit, per connection or as a quota exception.
+@pytest.mark.parametrize(("code", "text", "reason"), [
+    (550, "The addressee does not want your messages", "filtered"),
+    (550, "Rejected: sender is listed by the recipient's block list", "filtered"),
+    (550, "Message held: your address is in Blocked Senders", "filtered"),
+    (554, "Recipient address rejected: BLOCKSENDER", "filtered"),
+    (552, "Message caught by the mailbox filter rules", "filtered"),
+    (550, "The message matches a filter rule of the user", "filtered"),
+    (451, "SMTP protocol violation", "notcompliantrfc"),
+    (554, "Rejected: failed RFC compliance checks", "notcompliantrfc"),
+    (550, "Line too long (max. line length 998)", "notcompliantrfc"),
+    (451, "Stray CR in message", "notcompliantrfc"),
+    (450, "Too many requests per minute from your host", "speeding"),
+    (550, "You can only send 100 messages per hour", "speeding"),
+    (554, "Submission.Exception:MessageQuotaExceededException", "speeding"),
+    (421, "Maximum number of messages per session exceeded", "speeding"),
+])
+def test_filters_format_and_rates_in_more_words(recipient, code, text, reason):
+    got = recipient.classify(code, None, text, None)
+    assert (got.reason, got.basis, got.suppress) == (reason, "text", False), \
+        recipient.explain(got)
