@@ -1466,3 +1466,24 @@ def test_filters_format_and_rates_in_more_words(recipient, code, text, reason):
     got = recipient.classify(code, None, text, None)
     assert (got.reason, got.basis, got.suppress) == (reason, "text", False), \
         recipient.explain(got)
+
+
+# A mailbox's space said in more words; the sending IP refused tersely;
+# the receiving system's own failure.
+@pytest.mark.parametrize(("code", "text", "reason"), [
+    (552, "The user has exhausted the allowed storage space", "mailboxfull"),
+    (552, "Recipient mailbox space not enough", "mailboxfull"),
+    (552, "The mail folder is over the allowed quota", "mailboxfull"),
+    (552, "Postfach: Speicherplatz überschritten", "mailboxfull"),
+    (554, "The sender 192.0.2.7 is banned", "blocked"),
+    (550, "Mail from 192.0.2.7 refused", "blocked"),
+    (421, "Your IP is not in our whitelist", "blocked"),
+    (421, "System failure, please report to the postmaster", "systemerror"),
+    (451, "Address lookup failed in the directory", "systemerror"),
+    (554, "Error writing message to the spool", "systemerror"),
+])
+def test_mailbox_space_ip_refusals_and_system_failures_in_more_words(recipient, code, text,
+                                                                     reason):
+    got = recipient.classify(code, None, text, None)
+    assert (got.reason, got.basis, got.suppress) == (reason, "text", False), \
+        recipient.explain(got)
