@@ -202,8 +202,9 @@ def _database(patterns: tuple[str, ...], wide: bool = False) -> tuple[Any, froze
         return None, frozenset(always)
     flags = (hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_SINGLEMATCH
              | hyperscan.HS_FLAG_PREFILTER | hyperscan.HS_FLAG_ALLOWEMPTY)
-    cached = CACHE_DIR / f"prefilter-{_digest(translated, flags)}.hsdb"
-    db = _load(cached)
+    cached = (None if CACHE_DIR is None
+              else CACHE_DIR / f"prefilter-{_digest(translated, flags)}.hsdb")
+    db = None if cached is None else _load(cached)
     if db is not None:
         return db, frozenset(always)
     db = hyperscan.Database()
@@ -213,11 +214,19 @@ def _database(patterns: tuple[str, ...], wide: bool = False) -> tuple[Any, froze
     except hyperscan.HyperscanError as exc:
         log.warning("text rules are tried one by one (Hyperscan cannot compile them: %s)", exc)
         return None, frozenset(range(len(patterns)))
-    _store(cached, db)
+    if cached is not None:
+        _store(cached, db)
     return db, frozenset(always)
 
 
-CACHE_DIR = Path.home() / ".cache" / "bounceflow"
+def _cache_dir() -> Path | None:
+    try:
+        return Path.home() / ".cache" / "bounceflow"
+    except RuntimeError:  # no home (no HOME, no passwd entry): no cache rather than a shared one
+        return None
+
+
+CACHE_DIR = _cache_dir()
 KEPT_DATABASES = 16
 
 

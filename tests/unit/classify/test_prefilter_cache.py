@@ -75,3 +75,15 @@ def test_only_the_newest_databases_are_kept(cache: Path, monkeypatch: pytest.Mon
         compile_((*PATTERNS, f"word{n}"))
     assert len(list(cache.glob("prefilter-*.hsdb"))) == 2
     assert not list(cache.glob("*.partial"))
+
+
+def test_without_a_home_nothing_is_kept_and_the_rules_still_compile(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_home() -> Path:
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(prefilter.Path, "home", no_home)
+    assert prefilter._cache_dir() is None
+    monkeypatch.setattr(prefilter, "CACHE_DIR", None)
+    db, _ = compile_(PATTERNS)
+    assert hits(db) == {0}
