@@ -1054,7 +1054,8 @@ def test_a_recipient_not_listed_in_a_directory_is_not_a_listing(recipient):
     "<a@b.example> is no longer valid", "not in recipient list",
     "account a@b.example does no exists",
     "this account dosn't exist", "local user a not found", "user a@b.example not found in server",
-    "unavailable mail user", "address invalid", "The recipient could not be found",
+    "unavailable mail user", "<someone@example.com>... address invalid",
+    "The recipient could not be found",
     "no such active account", "user name is unknown", "not user of this server", "该用户邮箱未开通",
 ])
 def test_terse_and_misspelt_unknown_recipients_suppress(recipient, text):
@@ -1487,3 +1488,30 @@ def test_mailbox_space_ip_refusals_and_system_failures_in_more_words(recipient, 
     got = recipient.classify(code, None, text, None)
     assert (got.reason, got.basis, got.suppress) == (reason, "text", False), \
         recipient.explain(got)
+
+
+# Wordings of the sender, its login, its IP or its host that the recipient rules' words also fit:
+# none of them is the address's fault, none suppresses (an independent review's cases).
+@pytest.mark.parametrize(("code", "status", "text"), [
+    (553, "5.1.7", "Return address invalid"), (550, None, "Reply-To address invalid"),
+    (550, None, "Wrong user or password"), (553, None, "wrong user/password"),
+    (550, None, "Client host rejected: not our customer"),
+    (550, None, "Sorry, you are not a user of this system"),
+    (550, None, "Your IP is not on the user list"), (550, None, "Your account is no longer valid"),
+    (550, None, "Address is no longer valid for sending from this IP"),
+    (550, None, "Reverse DNS lookup failed: hostname not found"),
+    (550, None, "Client host rejected: rDNS hostname not found"),
+    (550, None, "IP 203.0.113.5 hostname not found"),
+    (550, None, "Connecting host name not found in DNS"),
+    (550, None, "User account temporarily locked due to too many failed logins"),
+    (550, None, "Recipient's mail server suspended for maintenance"),
+    (550, None, "Delivery to external recipient disabled by policy"),
+    (550, None, "Recipient address rejected: account temporarily frozen due to spam complaints"),
+    (550, None, "address locked: too many messages from your IP"),
+    (550, None, "该用户未开通SMTP服务"), (550, None, "该账户未开通外发权限"),
+    (550, None, "Client host does not have an address record"),
+])
+def test_the_sender_s_login_ip_or_host_in_recipient_words_does_not_suppress(recipient, code,
+                                                                            status, text):
+    got = recipient.classify(code, status, text, None)
+    assert not got.suppress, recipient.explain(got)
