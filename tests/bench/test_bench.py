@@ -15,7 +15,10 @@ from bench.pipeline import (
     peak_rss_mb,
     process_state,
     process_tree,
+    restore_figures,
 )
+from streams.exceptions import BrokerError
+from streams.settings import Settings
 
 
 def _start(code: str) -> subprocess.Popen:
@@ -137,3 +140,13 @@ def test_paused_stops_the_processes_for_the_block_and_continues_them_even_when_i
         assert "T" not in {process_state(pid) for pid in pids}  # continued
     finally:
         _stop(shell)
+
+
+def test_a_restore_that_fails_is_a_figure_not_the_end_of_the_run(monkeypatch):
+    def fails(*args, **kwargs):
+        raise BrokerError("restoring state: no fence on [('t', 0)] after 300s")
+
+    monkeypatch.setattr("bench.pipeline.restore", fails)
+    settings = Settings.load(env={}, kafka_bootstrap="127.0.0.1:9")
+    assert restore_figures(settings) == {
+        "restore_error": "restoring state: no fence on [('t', 0)] after 300s"}
