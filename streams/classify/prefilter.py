@@ -37,6 +37,7 @@ import os
 import platform
 import re
 import sys
+import tempfile
 import threading
 from collections.abc import Sequence
 from functools import lru_cache
@@ -227,7 +228,7 @@ def _cache_dir() -> Path | None:
 
 
 CACHE_DIR = _cache_dir()
-KEPT_DATABASES = 16
+KEPT_BYTES = 64 << 20
 
 
 def _digest(translated: dict[int, str], flags: int) -> str:
@@ -239,7 +240,12 @@ def _digest(translated: dict[int, str], flags: int) -> str:
 
 def _load(path: Path) -> Any:
     try:
-        return hyperscan.loadb(path.read_bytes(), hyperscan.HS_MODE_BLOCK)
+        if not _private(path.parent) or not _private(path):
+            log.warning("compiling the text rules: %s is not this user's alone, not loaded", path)
+            return None
+        db = hyperscan.loadb(path.read_bytes(), hyperscan.HS_MODE_BLOCK)
+        os.utime(path)  # used now: the last to be dropped (``_store``)
+        return db
     except FileNotFoundError:
         return None
     except (OSError, hyperscan.HyperscanError) as exc:
@@ -247,20 +253,41 @@ def _load(path: Path) -> Any:
         return None
 
 
+def _private(path: Path) -> bool:
+    # Hyperscan trusts a database's bytes: one another user could have written is not loaded.
+    st = path.stat()
+    return st.st_uid == os.getuid() and not st.st_mode & 0o022
+
+
 def _store(path: Path, db: Any) -> None:
     # Written aside and renamed, so that a process starting at the same time never reads half.
-    partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+    partial = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial.write_bytes(hyperscan.dumpb(db))
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".partial")
+        partial = Path(name)
+        with os.fdopen(fd, "wb") as out:
+            out.write(hyperscan.dumpb(db))
         partial.replace(path)
-        kept = sorted(path.parent.glob("prefilter-*.hsdb"), key=lambda p: p.stat().st_mtime)
-        for old in kept[:-KEPT_DATABASES]:  # rules edited again and again leave no heap behind
-            old.unlink(missing_ok=True)
     except OSError as exc:
         log.info("the compiled text rules are not kept (%s: %s)", path.parent, exc)
+        if partial is not None:
+            with contextlib.suppress(OSError):
+                partial.unlink()
+        return
+    # Rules edited again and again (or many small rule sets) leave no heap behind: the databases
+    # used last are kept, up to KEPT_BYTES. Another process may drop a file meanwhile.
+    sizes = []
+    for kept in path.parent.glob("prefilter-*.hsdb"):
         with contextlib.suppress(OSError):
-            partial.unlink()
+            st = kept.stat()
+            sizes.append((st.st_mtime, st.st_size, kept))
+    total = 0
+    for _, size, kept in sorted(sizes, key=lambda entry: -entry[0]):
+        total += size
+        if total > KEPT_BYTES and kept != path:
+            with contextlib.suppress(OSError):
+                kept.unlink()
 
 
 class Prefilter:

@@ -4,6 +4,7 @@ is compiled again, never trusted."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -69,12 +70,36 @@ def test_a_cache_that_cannot_be_written_costs_only_the_compile(
     assert hits(db) == {0}
 
 
-def test_only_the_newest_databases_are_kept(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(prefilter, "KEPT_DATABASES", 2)
-    for n in range(4):
+def test_the_databases_used_last_are_kept_up_to_a_size(
+        cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    compile_(PATTERNS)
+    (first,) = cache.glob("prefilter-*.hsdb")
+    monkeypatch.setattr(prefilter, "KEPT_BYTES", 3 * first.stat().st_size)
+    os.utime(first, (1, 1))  # long ago: the first to go, unless it is used again
+    for n in range(3):
         compile_((*PATTERNS, f"word{n}"))
-    assert len(list(cache.glob("prefilter-*.hsdb"))) == 2
+    assert not first.exists()
+    assert len(list(cache.glob("prefilter-*.hsdb"))) <= 3
     assert not list(cache.glob("*.partial"))
+
+
+def test_a_database_loaded_again_is_kept_before_older_ones(
+        cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def database_of(patterns: tuple[str, ...]) -> Path:
+        before = set(cache.glob("prefilter-*.hsdb"))
+        compile_(patterns)
+        (made,) = set(cache.glob("prefilter-*.hsdb")) - before
+        return made
+
+    older = [database_of((*PATTERNS, f"word{n}")) for n in range(2)]
+    first = database_of(PATTERNS)
+    for n, path in enumerate([first, *older]):
+        os.utime(path, (n, n))  # first the oldest of all
+    compile_(PATTERNS)  # loaded again: used now
+    monkeypatch.setattr(prefilter, "KEPT_BYTES",
+                        first.stat().st_size + older[1].stat().st_size)
+    database_of((*PATTERNS, "word2"))
+    assert first.exists() and not older[0].exists()
 
 
 def test_without_a_home_nothing_is_kept_and_the_rules_still_compile(
@@ -87,3 +112,20 @@ def test_without_a_home_nothing_is_kept_and_the_rules_still_compile(
     monkeypatch.setattr(prefilter, "CACHE_DIR", None)
     db, _ = compile_(PATTERNS)
     assert hits(db) == {0}
+
+
+def test_a_database_others_could_have_written_is_compiled_again(
+        cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    compile_(PATTERNS)
+    (kept,) = cache.glob("prefilter-*.hsdb")
+    kept.chmod(0o666)
+    compiled = []
+    real = prefilter.hyperscan.Database
+
+    def counting() -> object:
+        compiled.append(1)
+        return real()
+
+    monkeypatch.setattr(prefilter.hyperscan, "Database", counting)
+    db, _ = compile_(PATTERNS)
+    assert compiled and hits(db) == {0}
