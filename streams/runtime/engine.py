@@ -77,7 +77,7 @@ from streams.runtime.processing import (
     input_decoder,
 )
 from streams.settings import Settings
-from streams.tracking.changelog import restore, write_changes, write_marker
+from streams.tracking.changelog import restore, resume, write_changes, write_marker
 from streams.tracking.checkpoints import Checkpoint
 from streams.tracking.hooks import EMAIL, FIELDS
 from streams.tracking.hooks import encode as encode_hook
@@ -523,14 +523,8 @@ class Engine:
             started = time.monotonic()
             repaired = False
             for p, restored in restore(self.settings, self.producer, missing).items():
-                state = self.states[p] = PartitionState(p, self.limits, restored.tables,
-                                                        restored.checkpoint)
-                if restored.repair:  # the changelog says what the state is before it goes on
-                    for table, keys in restored.set_back.items():
-                        state.rewrite(table, keys)
-                    write_changes(self.producer, self.settings, p, state.take_changes())
-                    write_marker(self.producer, self.settings, p, restored.checkpoint)
-                    repaired = True
+                self.states[p] = resume(self.producer, self.settings, p, self.limits, restored)
+                repaired = repaired or restored.repair
                 log.info("partition %d at checkpoint %d, sources %s (%d keys set back)",
                          p, restored.checkpoint.epoch, restored.checkpoint.sources,
                          sum(len(k) for k in restored.set_back.values()))

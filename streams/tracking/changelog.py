@@ -28,7 +28,8 @@ from streams.exceptions import BrokerError
 from streams.kafka_config import confluent_config, produce
 from streams.settings import Settings
 from streams.tracking.checkpoints import MARKER_KEY, Checkpoint, Restored, TableFold, complete
-from streams.tracking.state import TABLES
+from streams.tracking.machine import Limits
+from streams.tracking.state import TABLES, PartitionState
 
 FENCE_PREFIX = b"\x00fence:"  # JSON keys never start with a NUL byte
 RESTORE_TIMEOUT_S = 300.0
@@ -60,6 +61,20 @@ def write_marker(producer: Producer, settings: Settings, partition: int,
     value = checkpoint.value()
     for table in TABLES:
         produce(producer, changelog_topic(settings, table), MARKER_KEY, value, partition)
+
+
+def resume(producer: Producer, settings: Settings, partition: int, limits: Limits,
+           restored: Restored) -> PartitionState:
+    """The state a restore gives. When the changelog must say what it is before the worker goes
+    on (``restored.repair``), the keys set back and a marker in every table are produced; the
+    caller flushes them."""
+    state = PartitionState(partition, limits, restored.tables, restored.checkpoint)
+    if restored.repair:
+        for table, keys in restored.set_back.items():
+            state.rewrite(table, keys)
+        write_changes(producer, settings, partition, state.take_changes())
+        write_marker(producer, settings, partition, restored.checkpoint)
+    return state
 
 
 def fold(table: dict[str, Any], key: bytes, value: bytes | None) -> None:

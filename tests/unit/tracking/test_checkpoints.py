@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from streams.settings import Settings
-from streams.tracking.changelog import fold, write_changes, write_marker
+from streams.tracking.changelog import fold, resume, write_changes, write_marker
 from streams.tracking.checkpoints import MARKER_KEY, Checkpoint, TableFold, complete
 from streams.tracking.hooks import as_dict
 from streams.tracking.machine import Limits
@@ -69,13 +69,9 @@ class Partition:
             for key, value in records:
                 folds[table].record(key, value)
         restored = complete(folds)
-        state = PartitionState(0, LIMITS, restored.tables, restored.checkpoint)
+        producer = RecordingProducer()
+        state = resume(producer, SETTINGS, 0, LIMITS, restored)  # the engine's, repair and all
         if restored.repair:
-            for table, keys in restored.set_back.items():
-                state.rewrite(table, keys)
-            producer = RecordingProducer()
-            write_changes(producer, SETTINGS, 0, state.take_changes())
-            write_marker(producer, SETTINGS, 0, restored.checkpoint)
             self.write(producer.records, rng)
         return state
 
