@@ -22,6 +22,8 @@ from openpyxl import load_workbook
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.wait import WebDriverWait
 
 from streams.local.broker import free_port
 from streams.local.synth import generate
@@ -281,6 +283,8 @@ def test_a_bad_filter_shows_its_reason(site, browser, shots, field, value, reaso
     box.clear()
     box.send_keys(value)
     box.submit()
+    # submit() may return before the answer's page replaced this one (seen once in CI)
+    WebDriverWait(browser, 30).until(expected_conditions.staleness_of(box))
     assert browser.find_element(By.ID, "error").text == reason
     assert browser.find_element(By.NAME, field).get_attribute("value") == value
     assert not browser.find_elements(By.ID, "report")
