@@ -1502,3 +1502,41 @@ def test_the_sender_s_login_ip_or_host_in_recipient_words_does_not_suppress(reci
                                                                             status, text):
     got = recipient.classify(code, status, text, None)
     assert not got.suppress, recipient.explain(got)
+
+
+# ---- A restriction wrapper decides by the cause it states --------------------------------------
+# "Sender address rejected:", "Recipient address rejected:", "Helo command rejected:" and "Client
+# host rejected:" name the check; the words after the colon say why. With no cause stated the
+# wrapper keeps its own reading (the sender's, the host's).
+
+@pytest.mark.parametrize(("stage", "text", "reason"), [
+    ("rcpt", "<a@example.com>: Recipient address rejected: Improper use of SMTP command pipelining",
+     "syntaxerror"),
+    ("mail", "<s@example.net>: Sender address rejected: improper command pipelining after MAIL",
+     "syntaxerror"),
+    ("rcpt", "<a@example.com>: Recipient address rejected: Server configuration error",
+     "systemerror"),
+    ("mail", "<s@example.net>: Sender address rejected: Server configuration problem",
+     "systemerror"),
+    ("helo", "<mx.example.net>: Helo command rejected: Server configuration error", "systemerror"),
+    ("mail", "<s@example.net>: Sender address rejected: too many messages in the last 10 minutes",
+     "speeding"),
+    ("rcpt", "Client host rejected: Rate limit exceeded for your host, slow down", "speeding"),
+    ("rcpt", "<a@example.com>: Recipient address rejected: Access denied for policy reasons",
+     "policyviolation"),
+    ("mail", "<s@example.net>: Sender address rejected: refused for policy reasons",
+     "policyviolation"),
+    ("rcpt", "<a@example.com>: Recipient address rejected: Try again later", "undefined"),
+    ("mail", "<s@example.net>: Sender address rejected: Try again later.", "undefined"),
+    ("helo", "<mx.example.net>: Helo command rejected: try again later (in reply to HELO command)",
+     "undefined"),
+    # counterexamples: no cause after the wrapper, or a cause the wrapper's own reading keeps
+    ("mail", "<s@example.net>: Sender address rejected: Access denied", "rejected"),
+    ("rcpt", "Client host rejected: Access denied by policy", "blocked"),
+    ("rcpt", "<a@example.com>: Recipient address rejected: Try again later, mailbox is full",
+     "mailboxfull"),
+    ("rcpt", "Message not accepted for policy reasons (DMARC)", "authfailure"),
+])
+def test_a_restriction_wrapper_decides_by_the_cause_it_states(recipient, stage, text, reason):
+    got = recipient.classify(450 if "later" in text else 550, None, text, stage)
+    assert (got.reason, got.suppress) == (reason, False), recipient.explain(got)
