@@ -1540,3 +1540,30 @@ def test_the_sender_s_login_ip_or_host_in_recipient_words_does_not_suppress(reci
 def test_a_restriction_wrapper_decides_by_the_cause_it_states(recipient, stage, text, reason):
     got = recipient.classify(450 if "later" in text else 550, None, text, stage)
     assert (got.reason, got.suppress) == (reason, False), recipient.explain(got)
+
+
+# ---- The receiving host's own queue or mailbox store failing is a system error ---------------
+# qmail's "qq ..." replies, its control files and IP addresses, a mailbox store that cannot read
+# a mailbox: not the network ("read error"), not a full system unless disk or memory is stated.
+
+@pytest.mark.parametrize(("text", "reason"), [
+    ("qq crashed (#4.3.0)", "systemerror"),
+    ("qq read error (#4.3.0)", "systemerror"),
+    ("qq trouble creating files in queue (#4.3.0)", "systemerror"),
+    ("qq internal bug (#4.3.0)", "systemerror"),
+    ("qq temporary failure (#4.3.0)", "systemerror"),
+    ("qq timeout (#4.3.0)", "systemerror"),
+    ("unable to read controls (#4.3.0)", "systemerror"),
+    ("Unable to figure out my IP addresses. (#4.3.0)", "systemerror"),
+    ("The mailbox has an invalid format", "systemerror"),
+    ("Mail folder has a corrupted index", "systemerror"),
+    ("Error processing message", "systemerror"),
+    # counterexamples: a stated full disk or memory, a network read error, a stated cause
+    ("qq write error or disk full (#4.3.0)", "systemfull"),
+    ("out of memory (#4.3.0)", "systemfull"),
+    ("Read error on connection to the client", "networkerror"),
+    ("Error processing message: spam detected", "spamdetected"),
+])
+def test_the_host_s_own_queue_or_mailbox_store_failing_is_a_system_error(recipient, text, reason):
+    got = recipient.classify(451, None, text, "dot")
+    assert (got.reason, got.suppress) == (reason, False), recipient.explain(got)
