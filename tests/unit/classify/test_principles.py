@@ -1567,3 +1567,27 @@ def test_a_restriction_wrapper_decides_by_the_cause_it_states(recipient, stage, 
 def test_the_host_s_own_queue_or_mailbox_store_failing_is_a_system_error(recipient, text, reason):
     got = recipient.classify(451, None, text, "dot")
     assert (got.reason, got.suppress) == (reason, False), recipient.explain(got)
+
+
+# ---- A recipient object disabled: domain, alias, distribution list ----------------------------
+# Each cannot receive, like a disabled mailbox (suspend, suppresses); the sender's own account or
+# domain disabled, or a login, relay or server disabled, is not the recipient's.
+
+@pytest.mark.parametrize(("text", "reason", "suppress"), [
+    ("Domain example.org is disabled", "suspend", True),
+    ("The alias sales@example.org is inactive", "suspend", True),
+    ("This distribution list is currently not active", "suspend", True),
+    ("Recipient domain not active", "suspend", True),
+    ("Mail to disabled domain", "suspend", True),
+    ("Mail for this domain has been deactivated", "suspend", True),
+    # counterexamples: the sender's, the login's, the relay's or the server's
+    ("Your domain has been disabled for sending", "undefined", False),
+    ("Sender domain is disabled", "undefined", False),
+    ("Your account is disabled", "rejected", False),
+    ("SMTP AUTH failed: account disabled", "securityerror", False),
+    ("Relaying for this domain is disabled", "norelaying", False),
+    ("Mail server for this domain is disabled", "undefined", False),
+])
+def test_a_disabled_recipient_domain_alias_or_list_is_suspend(recipient, text, reason, suppress):
+    got = recipient.classify(550, None, text, "rcpt")
+    assert (got.reason, got.suppress) == (reason, suppress), recipient.explain(got)
