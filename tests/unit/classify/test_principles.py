@@ -1591,3 +1591,25 @@ def test_the_host_s_own_queue_or_mailbox_store_failing_is_a_system_error(recipie
 def test_a_disabled_recipient_domain_alias_or_list_is_suspend(recipient, text, reason, suppress):
     got = recipient.classify(550, None, text, "rcpt")
     assert (got.reason, got.suppress) == (reason, suppress), recipient.explain(got)
+
+
+# ---- The connecting client's reverse DNS ----------------------------------------------------
+# Its IP that does not resolve, a hostname possibly forged, no PTR: requireptr, before a wrapper,
+# the X.1.8 status and the generic "forged"; a sender address or HELO said forged stays theirs.
+
+@pytest.mark.parametrize(("status", "text", "reason"), [
+    (None, "Client IP address does not resolve", "requireptr"),
+    ("5.7.1", "Client host name 192.0.2.1 does not resolve", "requireptr"),
+    ("5.1.8", "<s@example.net>: Sender address rejected: possibly forged hostname for 192.0.2.1",
+     "requireptr"),
+    ("5.1.8", "Possibly forged hostname (192.0.2.1)", "requireptr"),
+    (None, "mx.example.net [192.0.2.1] (may be forged) rejected", "requireptr"),
+    ("5.7.1", "Your IP has no PTR record", "requireptr"),
+    # counterexamples: a forged sender or HELO, a sender's or recipient's domain not resolving
+    ("5.7.1", "Sender address possibly forged", "securityerror"),
+    ("5.7.1", "Mail appears to be unsolicited - Forged Helo - resend", "spamdetected"),
+    ("4.1.8", "Domain of sender address x@example.net does not resolve", "rejected"),
+])
+def test_the_client_s_reverse_dns_is_requireptr(recipient, status, text, reason):
+    got = recipient.classify(550, status, text, "rcpt")
+    assert (got.reason, got.suppress) == (reason, False), recipient.explain(got)
