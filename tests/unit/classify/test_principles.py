@@ -1613,3 +1613,23 @@ def test_a_disabled_recipient_domain_alias_or_list_is_suspend(recipient, text, r
 def test_the_client_s_reverse_dns_is_requireptr(recipient, status, text, reason):
     got = recipient.classify(550, status, text, "rcpt")
     assert (got.reason, got.suppress) == (reason, False), recipient.explain(got)
+
+
+# ---- An SPF verdict is an authentication failure, whatever wrapper or domain words surround it --
+
+@pytest.mark.parametrize(("stage", "text", "reason"), [
+    ("mail", "Please see http://www.openspf.net/Why?s=mfrom;id=s@example.net;ip=192.0.2.1;r=mx: "
+             "example.net is not allowed to send mail from 192.0.2.1", "authfailure"),
+    ("mail", "SPF ERROR", "authfailure"),
+    ("mail", "SPF softfail for example.net", "authfailure"),
+    ("mail", "You don't have permission to send from this domain", "authfailure"),
+    ("mail", "<s@example.net>: Sender address rejected: SPF fail - not authorized", "authfailure"),
+    ("rcpt", "192.0.2.1 is not allowed to send mail from example.net according to its SPF record",
+     "authfailure"),
+    # counterexamples: a refused sender domain with no SPF word; an SPF pass beside another cause
+    ("mail", "Domain example.net rejected", "rejected"),
+    ("rcpt", "SPF check passed; user unknown", "userunknown"),
+])
+def test_an_spf_verdict_is_an_authentication_failure(recipient, stage, text, reason):
+    got = recipient.classify(550, None, text, stage)
+    assert got.reason == reason, recipient.explain(got)
