@@ -46,7 +46,10 @@ def connect(dsn: str) -> tuple[Any, str]:
     parts = urlsplit(dsn)
     try:
         if parts.scheme == "chdb":
-            client = clickhouse_connect.get_client(dsn=dsn)
+            # chDB imports pyarrow, and numpy with it, when installed: for Arrow and DataFrame
+            # results that bounceflow never asks for, tens of MB of the worker's memory.
+            with memory.without_modules("pyarrow"):
+                client = clickhouse_connect.get_client(dsn=dsn)
             freed = memory.page_out("chdb")
             if freed:
                 log.info("chDB open: %d MB of its library's pages, touched only to load it, "

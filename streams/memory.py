@@ -8,13 +8,19 @@ than its state. ``malloc_trim`` after each ClickHouse write gives it back.
 chDB's library is hundreds of MB of code and constants, and opening it touches a good part of
 them (static initialisers across the whole binary, registering every function and format); an
 insert then uses far fewer. ``page_out`` hands the touched pages back after the open: the ones
-used later are read back on first use (docs/performance-history.md has the figures)."""
+used later are read back on first use (docs/performance-history.md has the figures).
+
+A library may also import optional ones it would use only for calls bounceflow never makes:
+``without_modules`` keeps them out."""
 
 from __future__ import annotations
 
 import ctypes
 import logging
 import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -72,3 +78,19 @@ def resident_bytes() -> int:
     except OSError:
         return 0
     return pages * os.sysconf("SC_PAGE_SIZE")
+
+
+@contextmanager
+def without_modules(*names: str) -> Iterator[None]:
+    """Inside the block, importing one of ``names`` (not yet imported) fails as if it were not
+    installed; afterwards it imports as usual. For a library that imports an optional one when
+    it can, for features bounceflow does not use."""
+    blocked = [name for name in names if name not in sys.modules]
+    for name in blocked:
+        sys.modules[name] = None  # type: ignore[assignment]  # the import system's "not found"
+    try:
+        yield
+    finally:
+        for name in blocked:
+            if sys.modules.get(name, ...) is None:
+                del sys.modules[name]

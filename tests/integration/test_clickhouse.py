@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
@@ -114,6 +117,19 @@ def test_chdb_takes_the_allocator_purge_and_a_build_that_refuses_it_still_gets_i
         sink.flush()
     assert count(sink) == 9
     assert len(refused) == 1  # asked once, then left alone
+
+
+
+def test_opening_chdb_leaves_its_optional_arrow_libraries_unloaded(tmp_path):
+    # In a process of its own: another test may have imported pyarrow into this one.
+    script = ("import sys; from sinks.clickhouse import connect; "
+              f"client, _ = connect('chdb://{tmp_path}/chdb'); "
+              "assert client.query('SELECT 1').result_rows == [(1,)]; "
+              "print(sorted(m for m in ('pyarrow', 'numpy', 'pandas') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
 
 
 GUESSES = [(452, "4.2.2", "Requested action not taken: mailbox unavailable"),  # status

@@ -39,3 +39,21 @@ def test_page_out_frees_a_mapped_files_pages_and_keeps_their_contents(tmp_path):
         assert memory.page_out("library-under-test") < 0.1 * len(content)  # nothing left
         assert mapped[:] == content  # read back as it was
     assert memory.page_out("no-such-library") == 0
+
+
+def test_without_modules_fails_their_import_inside_the_block_only():
+    name = "json.tool"  # in the standard library, and not imported by anything the tests run
+    sys.modules.pop(name, None)
+    with memory.without_modules(name), pytest.raises(ImportError):
+        import json.tool
+    import json.tool  # noqa: F401
+
+    assert sys.modules[name] is not None
+
+
+def test_without_modules_leaves_a_module_already_imported():
+    import json
+
+    with memory.without_modules("json"):
+        import json as again
+    assert again is json
