@@ -11,8 +11,10 @@ then a concatenation instead of building and encoding a row.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
+from sinks.base import pieces
 from streams.ingest.varint import LengthPrefixed, zigzag
 
 AVRO = LengthPrefixed(zigzag)
@@ -46,6 +48,8 @@ class AvroRows:
     def encode(row: bytes) -> bytes:
         return row  # already a record (see source_suffix)
 
-    def block(self, rows: list[bytes]) -> bytes:
-        data = b"".join(rows)
-        return b"".join((self.header, zigzag(len(rows)), zigzag(len(data)), data, SYNC))
+    def block(self, rows: list[bytes]) -> Iterator[bytes]:
+        """The container file of ``rows``: one block, sent in pieces (``base.pieces``)."""
+        yield b"".join((self.header, zigzag(len(rows)), zigzag(sum(map(len, rows)))))
+        yield from pieces(rows)
+        yield SYNC

@@ -15,6 +15,7 @@ import struct
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from sinks.base import pieces
 from streams.ingest.varint import LengthPrefixed, uleb128
 
 ROWBINARY = LengthPrefixed(uleb128)
@@ -78,5 +79,6 @@ class RowBinaryRows:
         self.encode = row_encoder(column_types)
 
     @staticmethod
-    def block(rows: list[bytes]) -> bytes:
-        return b"".join(rows)
+    def block(rows: list[bytes]) -> Iterator[bytes]:
+        """The rows one after another, sent in pieces (``base.pieces``)."""
+        return pieces(rows)

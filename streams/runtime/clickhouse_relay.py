@@ -7,17 +7,21 @@ commands and queries go there. A call returns what the real client returned (a q
 column names and rows) or raises ``SinkError`` with the real error, so the engine's retry and
 checkpoint logic is the same on both sides: the engine commits its offsets only after the
 parent's insert returned.
+
+An insert's block crosses in its pieces (``sinks.base.pieces``), after the call: pickled whole
+with it, a checkpoint's rows (megabytes) would be held twice more at once, in each process.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
+from streams import memory
 from streams.exceptions import SinkError
 
 log = logging.getLogger("bounceflow")
@@ -42,10 +46,16 @@ class RelayClient:
         self._conn, self._lock = conn, threading.Lock()
         self.uri = uri  # as the real client's: the sink asks whether it is chDB
 
-    def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+    def _call(self, method: str, *args: Any, block: Iterable[bytes] | None = None,
+              **kwargs: Any) -> Any:
         with self._lock:
             try:
-                self._conn.send((method, args, kwargs))
+                self._conn.send((method, args, kwargs, block is not None))
+                if block is not None:
+                    for piece in block:
+                        if piece:  # an empty piece ends the block
+                            self._conn.send_bytes(piece)
+                    self._conn.send_bytes(b"")
                 ok, value = self._conn.recv()
             except (EOFError, OSError) as exc:
                 raise SinkError(f"the worker process that owns ClickHouse is gone: {exc}") from exc
@@ -62,8 +72,8 @@ class RelayClient:
     def insert(self, *args: Any, **kwargs: Any) -> Any:
         return self._call("insert", *args, **kwargs)
 
-    def raw_insert(self, *args: Any, **kwargs: Any) -> Any:
-        return self._call("raw_insert", *args, **kwargs)
+    def raw_insert(self, *args: Any, insert_block: Iterable[bytes], **kwargs: Any) -> Any:
+        return self._call("raw_insert", *args, block=insert_block, **kwargs)
 
     def close(self) -> None:
         """The real client belongs to the other process, which closes it."""
@@ -78,24 +88,48 @@ def serve(conn: Connection, open_client: Callable[[], Any]) -> None:
     try:
         while True:
             try:
-                method, args, kwargs = conn.recv()
+                method, args, kwargs, with_block = conn.recv()
             except (EOFError, OSError):
                 return
+            block = _received_block(conn) if with_block else None
             try:
                 if method not in METHODS:
                     raise ValueError(f"{method!r} is not relayed")
                 if client is None:
                     client = open_client()
+                if block is not None:
+                    kwargs["insert_block"] = block
                 value = getattr(client, method)(*args, **kwargs)
                 if method == "query":
                     value = QueryResult(tuple(value.column_names), value.result_rows)
                 answer = (True, value)
+            except _EngineGone:
+                return
             except Exception as exc:  # the engine decides: retry, dead-letter or fail
                 answer = (False, f"{type(exc).__name__}: {exc}")
             try:
+                if block is not None:
+                    for _ in block:  # what a failed call left unread, so the next call starts clean
+                        pass
                 conn.send(answer)
-            except OSError:
+            except (_EngineGone, OSError):
                 return
+            if block is not None:
+                # The pieces came through this thread's malloc arena, which keeps them otherwise.
+                memory.trim()
     finally:
         if client is not None:
             client.close()
+
+
+class _EngineGone(Exception):
+    """The engine's end of the pipe closed while it sent a block."""
+
+
+def _received_block(conn: Connection) -> Iterator[bytes]:
+    """The pieces of an insert's block as they arrive, up to the empty piece that ends it."""
+    try:
+        while piece := conn.recv_bytes():
+            yield piece
+    except (EOFError, OSError) as exc:
+        raise _EngineGone(str(exc)) from exc

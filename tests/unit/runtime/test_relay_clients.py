@@ -1,14 +1,17 @@
 """An engine process opens its ClickHouse clients through pipes made before it was forked, one
-per client the engine opens: one call more is a clear error, not a StopIteration."""
+per client the engine opens: one call more is a clear error, not a StopIteration. An insert's
+block crosses a pipe in pieces."""
 
 from __future__ import annotations
 
 import multiprocessing
+import threading
 
 import pytest
 
-from streams.exceptions import BounceflowError
-from streams.runtime.clickhouse_relay import RelayClient
+from sinks.base import PIECE_ROWS, pieces
+from streams.exceptions import BounceflowError, SinkError
+from streams.runtime.clickhouse_relay import RelayClient, serve
 from streams.runtime.engine import CLICKHOUSE_CLIENTS
 from streams.runtime.engine_processes import relayed_clickhouse
 
@@ -29,3 +32,40 @@ def test_each_client_gets_its_own_pipe_and_one_more_is_a_clear_error():
         for ours, theirs in pipes:
             ours.close()
             theirs.close()
+
+
+class Recording:
+    """A client that keeps what reached it: the relay's serving loop is the logic under test."""
+
+    def __init__(self):
+        self.blocks = []
+
+    def raw_insert(self, table, columns, insert_block, fmt=None, settings=None):
+        if table == "missing":  # fails before reading the block, as a bad name does
+            raise ValueError("no table missing")
+        self.blocks.append((type(insert_block), b"".join(insert_block)))
+        return "ok"
+
+    def close(self):
+        pass
+
+
+def test_an_insert_block_crosses_in_pieces_and_a_failed_insert_leaves_the_pipe_in_step():
+    ours, theirs = multiprocessing.Pipe()
+    client = Recording()
+    serving = threading.Thread(target=serve, args=(ours, lambda: client))
+    serving.start()
+    try:
+        relay = RelayClient(theirs, "chdb://relay")
+        rows = [f"row {i};".encode() for i in range(3 * PIECE_ROWS + 5)]
+        assert relay.raw_insert("t", ["c"], insert_block=pieces(rows), fmt="RowBinary") == "ok"
+        with pytest.raises(SinkError, match="no table missing"):
+            relay.raw_insert("missing", ["c"], insert_block=pieces(rows), fmt="RowBinary")
+        assert relay.raw_insert("t", ["c"], insert_block=iter([b"a", b"", b"b"])) == "ok"
+    finally:
+        theirs.close()
+        serving.join(timeout=10)
+    assert not serving.is_alive()
+    # Never the whole block in one object on the serving side: it arrives as it is read.
+    assert [kind.__name__ for kind, _ in client.blocks] == ["generator", "generator"]
+    assert [data for _, data in client.blocks] == [b"".join(rows), b"ab"]

@@ -53,7 +53,8 @@ def test_a_reply_row_is_the_classified_record_with_its_source_and_one_field_per_
 def test_avro_rows_make_one_container_file_that_any_avro_reader_reads():
     rows = AvroRows(declared_schema("classified_reply"))
     records = [{**classified(), "event_id": f"e{i}"} for i in range(3)]
-    block = rows.block([CLASSIFIED.encode(r) + source_suffix(0, i) for i, r in enumerate(records)])
+    block = b"".join(rows.block([CLASSIFIED.encode(r) + source_suffix(0, i)
+                                   for i, r in enumerate(records)]))
     read = list(fastavro.reader(io.BytesIO(block)))
     assert [(x["event_id"], x["src_offset"]) for x in read] == [("e0", 0), ("e1", 1), ("e2", 2)]
     assert read[0]["event_time"].timestamp() * 1000 == records[0]["event_time"]  # a time to readers
