@@ -1633,3 +1633,25 @@ def test_the_client_s_reverse_dns_is_requireptr(recipient, status, text, reason)
 def test_an_spf_verdict_is_an_authentication_failure(recipient, stage, text, reason):
     got = recipient.classify(550, None, text, stage)
     assert got.reason == reason, recipient.explain(got)
+
+
+# ---- Rates in other words; complaints are a reputation --------------------------------------
+
+@pytest.mark.parametrize(("status", "text", "reason"), [
+    (None, "Throttled", "speeding"),
+    ("4.7.1", "You have exceeded the limits for how many messages can be sent per hour", "speeding"),
+    ("4.7.1", "There are limits on the number of messages you can send per day", "speeding"),
+    (None, "Too many concurrent deliveries for this user", "speeding"),
+    ("4.7.0", "[TS01] Messages from 192.0.2.1 temporarily deferred due to user complaints",
+     "badreputation"),
+    ("4.7.0", "Messages deferred due to user complaints", "badreputation"),
+    # counterexamples: concurrent connections, volume named beside complaints, a mailbox's count
+    (None, "Too many concurrent connections from this host", "toomanyconn"),
+    ("4.7.0", "[TSS04] Messages from 192.0.2.1 temporarily deferred due to unexpected volume or "
+              "user complaints", "speeding"),
+    ("4.2.2", "Mailbox over quota: limit on the number of messages in the mailbox reached",
+     "mailboxfull"),
+])
+def test_rates_in_other_words_and_complaints_as_reputation(recipient, status, text, reason):
+    got = recipient.classify(451, status, text, "rcpt")
+    assert (got.reason, got.suppress) == (reason, False), recipient.explain(got)
