@@ -1655,3 +1655,23 @@ def test_an_spf_verdict_is_an_authentication_failure(recipient, stage, text, rea
 def test_rates_in_other_words_and_complaints_as_reputation(recipient, status, text, reason):
     got = recipient.classify(451, status, text, "rcpt")
     assert (got.reason, got.suppress) == (reason, False), recipient.explain(got)
+
+
+# ---- The message's format, under generic X.6.0, X.7.7 and X.6.x statuses ----------------------
+
+@pytest.mark.parametrize(("status", "text", "reason"), [
+    ("5.6.0", "Invalid header found in message", "notcompliantrfc"),
+    ("5.6.0", "Message contains non-ASCII characters in headers", "notcompliantrfc"),
+    ("5.6.0", "Header line contains unencoded 8-bit characters", "notcompliantrfc"),
+    ("5.7.7", "Message has no header/body separator", "notcompliantrfc"),
+    ("5.7.7", "No empty line between headers and body", "notcompliantrfc"),
+    ("5.6.0", "Failed to parse message", "notcompliantrfc"),
+    ("5.6.1", "The message could not be parsed", "notcompliantrfc"),
+    # counterexamples: a header-based policy, a content refusal naming no format
+    ("5.7.1", "header based anti-spoofing policy", "blocked"),
+    ("5.6.0", "Message content rejected", "contenterror"),
+])
+def test_a_message_format_fault_is_notcompliantrfc_under_a_generic_status(recipient, status,
+                                                                            text, reason):
+    got = recipient.classify(554, status, text, "dot")
+    assert (got.reason, got.basis, got.suppress) == (reason, "text", False), recipient.explain(got)
