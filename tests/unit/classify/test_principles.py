@@ -1674,3 +1674,19 @@ def test_a_message_format_fault_is_notcompliantrfc_under_a_generic_status(recipi
                                                                             text, reason):
     got = recipient.classify(554, status, text, "dot")
     assert (got.reason, got.basis, got.suppress) == (reason, "text", False), recipient.explain(got)
+
+
+# ---- A count of bad recipients is about the sender ------------------------------------------
+
+@pytest.mark.parametrize(("code", "status", "text", "reason"), [
+    (550, "5.7.1", "Too many invalid recipient requests", "blocked"),
+    (550, None, "too many illegal recipients", "blocked"),
+    (421, None, "Too many bad recipient attempts, closing connection", "blocked"),
+    (550, "5.1.1", "too many unknown user errors from your host", "blocked"),
+    # counterexamples: one invalid recipient is the address; a recipient count is the message's
+    (550, None, "Invalid recipient", "userunknown"),
+    (452, None, "Too many recipients per message", "exceedlimit"),
+])
+def test_a_count_of_bad_recipients_is_the_sender_s(recipient, code, status, text, reason):
+    got = recipient.classify(code, status, text, "rcpt")
+    assert (got.reason, got.suppress) == (reason, reason == "userunknown"), recipient.explain(got)
