@@ -1639,7 +1639,8 @@ def test_an_spf_verdict_is_an_authentication_failure(recipient, stage, text, rea
 
 @pytest.mark.parametrize(("status", "text", "reason"), [
     (None, "Throttled", "speeding"),
-    ("4.7.1", "You have exceeded the limits for how many messages can be sent per hour", "speeding"),
+    ("4.7.1", "You have exceeded the limits for how many messages can be sent per hour",
+     "speeding"),
     ("4.7.1", "There are limits on the number of messages you can send per day", "speeding"),
     (None, "Too many concurrent deliveries for this user", "speeding"),
     ("4.7.0", "[TS01] Messages from 192.0.2.1 temporarily deferred due to user complaints",
