@@ -1691,3 +1691,29 @@ def test_a_message_format_fault_is_notcompliantrfc_under_a_generic_status(recipi
 def test_a_count_of_bad_recipients_is_the_sender_s(recipient, code, status, text, reason):
     got = recipient.classify(code, status, text, "rcpt")
     assert (got.reason, got.suppress) == (reason, reason == "userunknown"), recipient.explain(got)
+
+
+# ---- The envelope sender's own address at fault is rejected, never suppressed ----------------
+
+@pytest.mark.parametrize(("code", "stage", "text", "reason"), [
+    (550, "mail", "Null sender is not allowed by policy", "rejected"),
+    (553, "mail", "MAIL FROM:<> rejected by local policy: null sender not accepted", "rejected"),
+    (550, "rcpt", "Bounces (null sender) not accepted here", "rejected"),
+    (503, "mail", "Sender address must be specified", "rejected"),
+    (550, "rcpt", "Sender domain has MX but no A record", "rejected"),
+    (550, "mail", "Domain example.net has no DNS record", "rejected"),
+    (553, "rcpt", "The return address domain is not valid", "rejected"),
+    (550, "mail", "Please use a valid email address according to RFC 5321/5322", "rejected"),
+    # counterexamples: the recipient's domain, an address at RCPT (it may be the recipient's), a
+    # message format, a sequence error
+    (550, "rcpt", "Recipient address rejected: Domain not found", "hostunknown"),
+    (550, "rcpt", "Domain example.net has no MX record", "hostunknown"),
+    (553, "rcpt", "Please use a valid email address according to RFC 5321/5322", "undefined"),
+    (554, "dot", "Message is not RFC 5322 compliant: duplicate Message-ID header",
+     "notcompliantrfc"),
+    (503, "mail", "Sender already specified", "syntaxerror"),
+])
+def test_the_sender_s_own_address_at_fault_is_rejected(recipient, code, stage, text, reason):
+    got = recipient.classify(code, None, text, stage)
+    assert (got.reason, got.suppress) == (reason, reason in ("hostunknown", "userunknown")), \
+        recipient.explain(got)
