@@ -1717,3 +1717,23 @@ def test_the_sender_s_own_address_at_fault_is_rejected(recipient, code, stage, t
     got = recipient.classify(code, None, text, stage)
     assert (got.reason, got.suppress) == (reason, reason in ("hostunknown", "userunknown")), \
         recipient.explain(got)
+
+
+# ---- Who may post to a mailbox or list is the recipient's restriction: filtered --------------
+
+@pytest.mark.parametrize(("stage", "text", "reason"), [
+    ("rcpt", "You do not have permission to post to this mailbox", "filtered"),
+    ("rcpt", "You are not allowed to post to this mailing list", "filtered"),
+    ("rcpt", "Not authorized sender", "filtered"),
+    ("rcpt", "Sender is not an authorized owner of this group", "filtered"),
+    ("rcpt", "Delivery is not allowed to this address", "filtered"),
+    ("rcpt", "You are not authorized to send to this distribution list", "filtered"),
+    ("rcpt", "Only members can post to this list", "filtered"),
+    # counterexamples: the sender at MAIL FROM, send-as rights, an SPF-style host authorisation
+    ("mail", "Sender not authorized", "rejected"),
+    ("rcpt", "You are not authorized to send on behalf of this user", "securityerror"),
+    ("rcpt", "192.0.2.1 is not authorized to send mail for example.net", "authfailure"),
+])
+def test_permission_to_post_is_the_recipient_s_filter(recipient, stage, text, reason):
+    got = recipient.classify(550, None, text, stage)
+    assert (got.reason, got.suppress) == (reason, False), recipient.explain(got)
