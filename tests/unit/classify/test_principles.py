@@ -1737,3 +1737,26 @@ def test_the_sender_s_own_address_at_fault_is_rejected(recipient, code, stage, t
 def test_permission_to_post_is_the_recipient_s_filter(recipient, stage, text, reason):
     got = recipient.classify(550, None, text, stage)
     assert (got.reason, got.suppress) == (reason, False), recipient.explain(got)
+
+
+# ---- A certificate that fails validation is a failed TLS session; SMTP AUTH in other words --
+
+@pytest.mark.parametrize(("code", "status", "stage", "text", "reason"), [
+    (454, "4.7.5", "rcpt", "Certificate validation failed", "failedstarttls"),
+    (421, None, "connect", "STARTTLS certificate validation failed", "failedstarttls"),
+    (454, None, "mail", "Remote certificate could not be validated", "failedstarttls"),
+    (504, "5.7.4", "mail", "Authentication type not supported", "securityerror"),
+    (504, None, "mail", "Unrecognized authentication type", "securityerror"),
+    (553, "5.7.1", "mail", "Sender address <a@example.net> forbidden to calling user",
+     "securityerror"),
+    (553, None, "rcpt", "<a@example.net>: Sender address rejected: forbidden to calling user",
+     "securityerror"),
+    # counterexamples: a DKIM signature that fails validation, a sender not owned by the login
+    (550, None, "dot", "DKIM signature validation failed", "authfailure"),
+    (553, None, "mail", "<a@example.net>: Sender address rejected: not owned by user b@example.org",
+     "rejected"),
+])
+def test_tls_certificate_validation_and_smtp_auth_in_other_words(recipient, code, status, stage,
+                                                                 text, reason):
+    got = recipient.classify(code, status, text, stage)
+    assert (got.reason, got.suppress) == (reason, False), recipient.explain(got)
