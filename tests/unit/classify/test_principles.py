@@ -1760,3 +1760,22 @@ def test_tls_certificate_validation_and_smtp_auth_in_other_words(recipient, code
                                                                  text, reason):
     got = recipient.classify(code, status, text, stage)
     assert (got.reason, got.suppress) == (reason, False), recipient.explain(got)
+
+
+# ---- Sizes and storage with no code: the message's size, the mailbox's quota, the host's disk --
+
+@pytest.mark.parametrize(("code", "text", "reason"), [
+    (None, "message size exceed", "mesgtoobig"),
+    (None, "Message size exceeded", "mesgtoobig"),
+    (452, "Quota error", "mailboxfull"),
+    (550, "quota error for user", "mailboxfull"),
+    (452, "Account storage full", "mailboxfull"),
+    (452, "Mail system full", "systemfull"),
+    # counterexamples: a sending quota, a server's storage or memory
+    (452, "sending quota error", "undefined"),
+    (452, "Storage full", "systemfull"),
+    (451, "out of memory", "systemfull"),
+])
+def test_sizes_and_storage_with_no_code(recipient, code, text, reason):
+    got = recipient.classify(code, None, text, "rcpt")
+    assert (got.reason, got.suppress) == (reason, False), recipient.explain(got)
