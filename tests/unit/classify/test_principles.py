@@ -1779,3 +1779,21 @@ def test_tls_certificate_validation_and_smtp_auth_in_other_words(recipient, code
 def test_sizes_and_storage_with_no_code(recipient, code, text, reason):
     got = recipient.classify(code, None, text, "rcpt")
     assert (got.reason, got.suppress) == (reason, False), recipient.explain(got)
+
+
+# ---- The recipient said moved is hasmoved; a mailbox being moved is not ----------------------
+
+@pytest.mark.parametrize(("code", "text", "reason"), [
+    (550, "Mailbox moved", "hasmoved"),
+    (550, "address moved", "hasmoved"),
+    (550, "Mailbox has been moved permanently", "hasmoved"),
+    (550, "Recipient <jane@example.com> moved", "hasmoved"),
+    # counterexamples: a migration or maintenance, a message moved to a folder, the sender's address
+    (451, "mailbox temporarily moved for maintenance", "undefined"),
+    (550, "This mailbox has been moved to another server", "undefined"),
+    (550, "The message was moved to junk folder", "undefined"),
+    (550, "Sender address moved", "undefined"),
+])
+def test_a_recipient_said_moved_has_moved(recipient, code, text, reason):
+    got = recipient.classify(code, None, text, "rcpt")
+    assert (got.reason, got.suppress) == (reason, reason == "hasmoved"), recipient.explain(got)
