@@ -1797,3 +1797,21 @@ def test_sizes_and_storage_with_no_code(recipient, code, text, reason):
 def test_a_recipient_said_moved_has_moved(recipient, code, text, reason):
     got = recipient.classify(code, None, text, "rcpt")
     assert (got.reason, got.suppress) == (reason, reason == "hasmoved"), recipient.explain(got)
+
+
+# ---- An attachment refused for its type is the receiver's attachment policy -----------------
+
+@pytest.mark.parametrize(("status", "text", "reason"), [
+    ("5.7.1", "Forbidden file extension", "policyviolation"),
+    (None, "Message contains a forbidden file extension (.exe)", "policyviolation"),
+    (None, "Attachment type not allowed", "policyviolation"),
+    (None, "Blocked file extension .js", "policyviolation"),
+    ("5.7.1", "File type .exe is not allowed", "policyviolation"),
+    ("5.6.1", "Executable attachments are not allowed", "policyviolation"),
+    # counterexamples: a virus in the attachment, an attachment refused with no type named
+    (None, "Message rejected: a virus was found in the attachment", "virusdetected"),
+    (None, "Attachment rejected", "contenterror"),
+])
+def test_an_attachment_refused_for_its_type_is_a_policy(recipient, status, text, reason):
+    got = recipient.classify(550, status, text, "dot")
+    assert (got.reason, got.suppress) == (reason, False), recipient.explain(got)
