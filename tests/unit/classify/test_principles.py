@@ -1815,3 +1815,23 @@ def test_a_recipient_said_moved_has_moved(recipient, code, text, reason):
 def test_an_attachment_refused_for_its_type_is_a_policy(recipient, status, text, reason):
     got = recipient.classify(550, status, text, "dot")
     assert (got.reason, got.suppress) == (reason, False), recipient.explain(got)
+
+
+# ---- An early talker, a dynamic HELO or host, a client not who it says it is: blocked ----------
+
+@pytest.mark.parametrize(("stage", "text", "reason"), [
+    ("connect", "SMTP protocol violation: early talker", "blocked"),
+    ("rcpt", "Talking before greeting is not allowed", "blocked"),
+    ("helo", "HELO is a dynamic host", "blocked"),
+    ("rcpt", "Your HELO name looks like a dynamic IP address", "blocked"),
+    ("rcpt", "Mail from dynamic IP addresses is not accepted", "blocked"),
+    ("mail", "You are not who you say you are", "blocked"),
+    # counterexamples: pipelining misused, a message format fault, a dynamic list, a missing PTR
+    ("rcpt", "Improper use of SMTP command pipelining", "syntaxerror"),
+    ("dot", "SMTP protocol violation: bare LF", "notcompliantrfc"),
+    ("rcpt", "Recipient is a dynamic distribution list", "undefined"),
+    ("rcpt", "Your IP looks dynamic: its rDNS is generic, please set a proper PTR", "requireptr"),
+])
+def test_a_client_judged_by_its_behaviour_is_blocked(recipient, stage, text, reason):
+    got = recipient.classify(550, None, text, stage)
+    assert (got.reason, got.suppress) == (reason, False), recipient.explain(got)
