@@ -1497,6 +1497,15 @@ def test_yahoo_s_older_deferral_tags_are_its_rate_deferral(recipient, text):
     (550, None, "address locked: too many messages from your IP"),
     (550, None, "该用户未开通SMTP服务"), (550, None, "该账户未开通外发权限"),
     (550, None, "Client host does not have an address record"),
+    # the sender's From or DKIM domain disabled, an account moved to another sending pool
+    (550, "5.7.1", "Domain example.com has been disabled for abuse"),
+    (550, "5.7.1", "Message rejected: domain example.com disabled due to abuse reports"),
+    (550, "5.7.1", "From domain example.com is disabled"),
+    (550, "5.7.1", "The From domain example.com is inactive in our system"),
+    (550, "5.7.1", "Domain example.com disabled: too many bounces"),
+    (550, None, "DKIM signing domain example.com is not active"),
+    (550, "5.7.1", "Your account has been moved to a restricted sending pool"),
+    (550, None, "Account moved to the bulk pool after complaints"),
 ])
 def test_the_sender_s_login_ip_or_host_in_recipient_words_does_not_suppress(recipient, code,
                                                                             status, text):
@@ -1835,3 +1844,15 @@ def test_an_attachment_refused_for_its_type_is_a_policy(recipient, status, text,
 def test_a_client_judged_by_its_behaviour_is_blocked(recipient, stage, text, reason):
     got = recipient.classify(550, None, text, stage)
     assert (got.reason, got.suppress) == (reason, False), recipient.explain(got)
+
+
+# "Remote host" in the sending MTA's own words is the recipient's server, not the client's rDNS.
+@pytest.mark.parametrize(("code", "status", "text"), [
+    (550, "5.1.2", "remote host does not resolve"),
+    (550, "5.1.2", "Remote host could not be resolved"),
+    (554, "5.4.4", "Remote host name could not be resolved (example.invalid)"),
+])
+def test_a_remote_host_that_does_not_resolve_is_the_recipient_s_domain(recipient, code, status,
+                                                                       text):
+    got = recipient.classify(code, status, text, None)
+    assert (got.reason, got.suppress) == ("hostunknown", True), recipient.explain(got)
