@@ -11,9 +11,11 @@ batches and their dedup token the same.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from streams.exceptions import SinkError
 
 # Rows an insert's piece joins (about 1 MB of replies): few enough writes to a pipe or file, and
 # the insert never holds a second copy of a checkpoint's rows, which are megabytes.
@@ -24,6 +26,22 @@ def pieces(rows: Sequence[bytes]) -> Iterator[bytes]:
     """Encoded ``rows`` joined in order, PIECE_ROWS at a time: an insert's block as it is sent."""
     for start in range(0, len(rows), PIECE_ROWS):
         yield b"".join(rows[start:start + PIECE_ROWS])
+
+
+class ReadOnce:
+    """An insert's block in pieces that can be read once. An HTTP library that retries a request
+    whose body it cannot rewind would send only the pieces left, an insert of part of the rows
+    under the whole batch's dedup token; a second read raises instead, so the insert fails
+    whole and the engine retries it."""
+
+    def __init__(self, block: Iterable[bytes]) -> None:
+        self._block: Iterator[bytes] | None = iter(block)
+
+    def __iter__(self) -> Iterator[bytes]:
+        block, self._block = self._block, None
+        if block is None:
+            raise SinkError("an insert's block was read a second time: the insert is retried whole")
+        return block
 
 
 @dataclass

@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sinks.avro_rows import AvroRows
-from sinks.base import Batch, BatchingSink, token
+from sinks.base import Batch, BatchingSink, ReadOnce, token
 from sinks.ddl import INPUTS, column_types, columns, stale_views, statements
 from sinks.rowbinary import RowBinaryRows
 from streams import memory
@@ -125,7 +125,7 @@ class ClickHouseSink(BatchingSink):
         try:
             self.client.raw_insert(
                 f"`{self.database}`.`{self._target}`", self._columns,
-                insert_block=self.rows.block(rows), fmt=self.rows.format,
+                insert_block=ReadOnce(self.rows.block(rows)), fmt=self.rows.format,
                 settings={"insert_deduplication_token": token(batches), "async_insert": 0,
                           "deduplicate_blocks_in_dependent_materialized_views": 1,
                           # Folding equal keys within the block at insert is a merge sort the

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
+from sinks.base import ReadOnce
 from streams import memory
 from streams.exceptions import SinkError
 
@@ -48,17 +49,24 @@ class RelayClient:
 
     def _call(self, method: str, *args: Any, block: Iterable[bytes] | None = None,
               **kwargs: Any) -> Any:
+        failed: Exception | None = None
         with self._lock:
             try:
                 self._conn.send((method, args, kwargs, block is not None))
                 if block is not None:
-                    for piece in block:
-                        if piece:  # an empty piece ends the block
-                            self._conn.send_bytes(piece)
+                    try:
+                        for piece in block:
+                            if piece:  # an empty piece ends the block
+                                self._conn.send_bytes(piece)
+                    except Exception as exc:  # told below, so the other side inserts nothing
+                        failed = exc
                     self._conn.send_bytes(b"")
+                    self._conn.send(failed is None)  # whether the block was sent whole
                 ok, value = self._conn.recv()
             except (EOFError, OSError) as exc:
                 raise SinkError(f"the worker process that owns ClickHouse is gone: {exc}") from exc
+        if failed is not None:
+            raise failed
         if not ok:
             raise SinkError(value)
         return value
@@ -98,7 +106,7 @@ def serve(conn: Connection, open_client: Callable[[], Any]) -> None:
                 if client is None:
                     client = open_client()
                 if block is not None:
-                    kwargs["insert_block"] = block
+                    kwargs["insert_block"] = ReadOnce(block)
                 value = getattr(client, method)(*args, **kwargs)
                 if method == "query":
                     value = QueryResult(tuple(value.column_names), value.result_rows)
@@ -109,8 +117,7 @@ def serve(conn: Connection, open_client: Callable[[], Any]) -> None:
                 answer = (False, f"{type(exc).__name__}: {exc}")
             try:
                 if block is not None:
-                    for _ in block:  # what a failed call left unread, so the next call starts clean
-                        pass
+                    _drain(block)
                 conn.send(answer)
             except (_EngineGone, OSError):
                 return
@@ -126,10 +133,28 @@ class _EngineGone(Exception):
     """The engine's end of the pipe closed while it sent a block."""
 
 
+class _BlockAbandoned(Exception):
+    """The engine could not make its block whole (the call fails, nothing is inserted)."""
+
+
 def _received_block(conn: Connection) -> Iterator[bytes]:
-    """The pieces of an insert's block as they arrive, up to the empty piece that ends it."""
+    """The pieces of an insert's block as they arrive, up to the empty piece that ends it and
+    the engine's word that it sent the block whole; raising at the end otherwise leaves the
+    insert unfinished (chDB never reads its file, HTTP never ends its body)."""
     try:
         while piece := conn.recv_bytes():
             yield piece
+        whole = conn.recv()
     except (EOFError, OSError) as exc:
         raise _EngineGone(str(exc)) from exc
+    if not whole:
+        raise _BlockAbandoned("the engine could not send the whole block; nothing was inserted")
+
+
+def _drain(block: Iterator[bytes]) -> None:
+    """Read what a call left of its block, so the next call starts in step."""
+    try:
+        for _ in block:
+            pass
+    except _BlockAbandoned:
+        pass  # the call already failed, or fails now with the answer it has

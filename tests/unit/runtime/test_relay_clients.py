@@ -67,5 +67,26 @@ def test_an_insert_block_crosses_in_pieces_and_a_failed_insert_leaves_the_pipe_i
         serving.join(timeout=10)
     assert not serving.is_alive()
     # Never the whole block in one object on the serving side: it arrives as it is read.
-    assert [kind.__name__ for kind, _ in client.blocks] == ["generator", "generator"]
+    assert [kind.__name__ for kind, _ in client.blocks] == ["ReadOnce", "ReadOnce"]
     assert [data for _, data in client.blocks] == [b"".join(rows), b"ab"]
+
+
+def test_a_block_that_fails_while_it_is_sent_inserts_nothing_and_leaves_the_pipe_in_step():
+    ours, theirs = multiprocessing.Pipe()
+    client = Recording()
+    serving = threading.Thread(target=serve, args=(ours, lambda: client))
+    serving.start()
+
+    def fails_after_one_piece():
+        yield b"row1;"
+        raise MemoryError("no room to join the next piece")
+
+    try:
+        relay = RelayClient(theirs, "chdb://relay")
+        with pytest.raises(MemoryError, match="no room"):
+            relay.raw_insert("t", ["c"], insert_block=fails_after_one_piece())
+        assert relay.raw_insert("t", ["c"], insert_block=iter([b"row1;", b"row2;"])) == "ok"
+    finally:
+        theirs.close()
+        serving.join(timeout=10)
+    assert [data for _, data in client.blocks] == [b"row1;row2;"]  # the failed block: nothing
