@@ -83,8 +83,9 @@ def resident_bytes() -> int:
 @contextmanager
 def without_modules(*names: str) -> Iterator[None]:
     """Inside the block, importing one of ``names`` (not yet imported) fails as if it were not
-    installed; afterwards it imports as usual. For a library that imports an optional one when
-    it can, for features bounceflow does not use."""
+    installed; afterwards it imports as usual, but a module imported inside the block keeps
+    what it found (chDB's own Arrow results stay unavailable for the process's life). For a
+    library that imports an optional one when it can, for features bounceflow does not use."""
     blocked = [name for name in names if name not in sys.modules]
     for name in blocked:
         sys.modules[name] = None  # type: ignore[assignment]  # the import system's "not found"
