@@ -77,9 +77,11 @@ def test_agreement_with_the_labels(request):
                   f"suppress F1 {f1:.3f}")
     request.config.stash[CORPUS_REPORT] = report
     detail = "\n".join(report + misses)
-    assert overall >= 0.95, detail
-    assert kinds / len(ROWS) >= 0.98, detail
-    assert f1 >= 0.95, detail
+    # The rules were written from these rows: a row they stop agreeing with is a regression
+    # (a rule changed for another row took it), never noise.
+    assert not misses, detail
+    assert kinds == len(ROWS), detail
+    assert f1 >= 0.99, detail
 
 
 CORPUS_REPORT = pytest.StashKey[list]()
