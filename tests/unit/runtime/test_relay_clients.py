@@ -50,43 +50,42 @@ class Recording:
         pass
 
 
-def test_an_insert_block_crosses_in_pieces_and_a_failed_insert_leaves_the_pipe_in_step():
+@pytest.fixture
+def relayed():
+    """A RelayClient whose calls a serving thread makes on a Recording client; the thread must
+    end once the client's end of the pipe closes."""
     ours, theirs = multiprocessing.Pipe()
     client = Recording()
     serving = threading.Thread(target=serve, args=(ours, lambda: client))
     serving.start()
     try:
-        relay = RelayClient(theirs, "chdb://relay")
-        rows = [f"row {i};".encode() for i in range(3 * PIECE_ROWS + 5)]
-        assert relay.raw_insert("t", ["c"], insert_block=pieces(rows), fmt="RowBinary") == "ok"
-        with pytest.raises(SinkError, match="no table missing"):
-            relay.raw_insert("missing", ["c"], insert_block=pieces(rows), fmt="RowBinary")
-        assert relay.raw_insert("t", ["c"], insert_block=iter([b"a", b"", b"b"])) == "ok"
+        yield RelayClient(theirs, "chdb://relay"), client
     finally:
         theirs.close()
         serving.join(timeout=10)
     assert not serving.is_alive()
+
+
+def test_an_insert_block_crosses_in_pieces_and_a_failed_insert_leaves_the_pipe_in_step(relayed):
+    relay, client = relayed
+    rows = [f"row {i};".encode() for i in range(3 * PIECE_ROWS + 5)]
+    assert relay.raw_insert("t", ["c"], insert_block=pieces(rows), fmt="RowBinary") == "ok"
+    with pytest.raises(SinkError, match="no table missing"):
+        relay.raw_insert("missing", ["c"], insert_block=pieces(rows), fmt="RowBinary")
+    assert relay.raw_insert("t", ["c"], insert_block=iter([b"a", b"", b"b"])) == "ok"
     # Never the whole block in one object on the serving side: it arrives as it is read.
     assert [kind.__name__ for kind, _ in client.blocks] == ["ReadOnce", "ReadOnce"]
     assert [data for _, data in client.blocks] == [b"".join(rows), b"ab"]
 
 
-def test_a_block_that_fails_while_it_is_sent_inserts_nothing_and_leaves_the_pipe_in_step():
-    ours, theirs = multiprocessing.Pipe()
-    client = Recording()
-    serving = threading.Thread(target=serve, args=(ours, lambda: client))
-    serving.start()
+def test_a_block_that_fails_while_it_is_sent_inserts_nothing_and_leaves_the_pipe_in_step(relayed):
+    relay, client = relayed
 
     def fails_after_one_piece():
         yield b"row1;"
         raise MemoryError("no room to join the next piece")
 
-    try:
-        relay = RelayClient(theirs, "chdb://relay")
-        with pytest.raises(MemoryError, match="no room"):
-            relay.raw_insert("t", ["c"], insert_block=fails_after_one_piece())
-        assert relay.raw_insert("t", ["c"], insert_block=iter([b"row1;", b"row2;"])) == "ok"
-    finally:
-        theirs.close()
-        serving.join(timeout=10)
+    with pytest.raises(MemoryError, match="no room"):
+        relay.raw_insert("t", ["c"], insert_block=fails_after_one_piece())
+    assert relay.raw_insert("t", ["c"], insert_block=iter([b"row1;", b"row2;"])) == "ok"
     assert [data for _, data in client.blocks] == [b"row1;row2;"]  # the failed block: nothing
