@@ -119,7 +119,6 @@ def test_chdb_takes_the_allocator_purge_and_a_build_that_refuses_it_still_gets_i
     assert len(refused) == 1  # asked once, then left alone
 
 
-
 def test_opening_chdb_leaves_its_optional_arrow_libraries_unloaded(tmp_path):
     # In a process of its own: another test may have imported pyarrow into this one.
     script = ("import sys; from sinks.clickhouse import connect; "
