@@ -1856,3 +1856,34 @@ def test_a_remote_host_that_does_not_resolve_is_the_recipient_s_domain(recipient
                                                                        text):
     got = recipient.classify(code, status, text, None)
     assert (got.reason, got.suppress) == ("hostunknown", True), recipient.explain(got)
+
+
+# ---- TLS required in words, and DANE failures, are failedstarttls before any status entry -----
+
+@pytest.mark.parametrize(("code", "status", "stage", "text", "reason"), [
+    (552, "5.2.2", "mail", "This server accepts mail only over a TLS connection", "failedstarttls"),
+    (550, "5.7.1", "rcpt", "We accept messages only on TLS connections", "failedstarttls"),
+    (530, None, "mail", "Command refused due to lack of security", "failedstarttls"),
+    (451, None, "rcpt", "Unencrypted connections are not allowed", "failedstarttls"),
+    (550, None, "mail", "Secure connection required", "failedstarttls"),
+    (530, "5.7.0", "mail", "You must issue STARTTLS first", "failedstarttls"),
+    (550, "5.7.321", None, "starttls-not-supported: Destination mail server must support TLS to "
+     "receive mail", "failedstarttls"),
+    (450, "4.7.5", None, "TLSA lookup error for mx.example.net:25", "failedstarttls"),
+    (550, "5.7.323", None, "tlsa-invalid: The domain failed DANE validation", "failedstarttls"),
+    (451, "4.7.0", "rcpt", "No usable TLSA records for mx.example.net", "failedstarttls"),
+    (550, "5.7.324", None, "dnssec-invalid: Destination domain returned invalid DNSSEC records",
+     "networkerror"),
+    (451, "4.4.3", None, "DNSSEC validation failed for the MX records of example.net",
+     "networkerror"),
+    # counterexamples: encryption required by an AUTH mechanism is the login's, a bare auth demand
+    (538, "5.7.11", "mail", "Encryption required for requested authentication mechanism",
+     "securityerror"),
+    (550, None, "mail", "Encryption required for requested authentication mechanism",
+     "securityerror"),
+    (530, "5.7.0", "mail", "Authentication required", "securityerror"),
+    (552, "5.2.2", "rcpt", "Mailbox full", "mailboxfull"),
+])
+def test_tls_required_in_words_and_dane_failures(recipient, code, status, stage, text, reason):
+    got = recipient.classify(code, status, text, stage)
+    assert (got.reason, got.suppress) == (reason, False), recipient.explain(got)
