@@ -1887,3 +1887,22 @@ def test_a_remote_host_that_does_not_resolve_is_the_recipient_s_domain(recipient
 def test_tls_required_in_words_and_dane_failures(recipient, code, status, stage, text, reason):
     got = recipient.classify(code, status, text, stage)
     assert (got.reason, got.suppress) == (reason, False), recipient.explain(got)
+
+
+# ---- The sender's address failed the receiver's callout: rejected, never a suppression -------
+
+@pytest.mark.parametrize(("code", "status", "text", "reason"), [
+    (550, "5.1.1", "Verification of sender address failed: User unknown", "rejected"),
+    (550, "5.1.1", "Sender callout failed: no such user", "rejected"),
+    (550, "5.1.1", "sender address does not verify: user does not exist", "rejected"),
+    (550, "5.7.1", "Sender check failed: address does not exist", "rejected"),
+    (450, "4.1.1", "Could not verify sender <s@example.org>: mailbox not found", "rejected"),
+    (550, None, "Verification of sender address failed: 550 5.1.1 User unknown", "rejected"),
+    (550, None, "Sender verification failed", "rejected"),
+    # counterexamples: the recipient's own address verified and not found
+    (550, "5.1.1", "Recipient verification failed: User unknown", "userunknown"),
+    (550, "5.1.1", "Address verification failed for recipient: no such user", "userunknown"),
+])
+def test_a_sender_that_failed_verification_is_rejected(recipient, code, status, text, reason):
+    got = recipient.classify(code, status, text, "rcpt")
+    assert (got.reason, got.suppress) == (reason, reason == "userunknown"), recipient.explain(got)
