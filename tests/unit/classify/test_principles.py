@@ -1906,3 +1906,25 @@ def test_tls_required_in_words_and_dane_failures(recipient, code, status, stage,
 def test_a_sender_that_failed_verification_is_rejected(recipient, code, status, text, reason):
     got = recipient.classify(code, status, text, "rcpt")
     assert (got.reason, got.suppress) == (reason, reason == "userunknown"), recipient.explain(got)
+
+
+# ---- The receiver's own processing fault is systemerror, before X.6.0 / X.3.4 status entries --
+
+@pytest.mark.parametrize(("code", "status", "text", "reason"), [
+    (451, "4.3.0", "Error in processing", "systemerror"),
+    (451, "4.6.0", "Error in processing, please try again", "systemerror"),
+    (552, "5.3.4", "Error in processing", "systemerror"),
+    (451, "4.6.0", "Content scanner malfunction", "systemerror"),
+    (451, "4.3.4", "Allocated resources exceeded", "systemerror"),
+    (550, "5.6.0", "Virus scanner failure, message not checked", "systemerror"),
+    (451, "4.6.0", "Message processing failed", "systemerror"),
+    (554, "5.6.0", "Internal error while checking the message", "systemerror"),
+    # counterexamples: a size, a virus found, a content or header fault, the system's memory
+    (552, "5.3.4", "Message size exceeds fixed maximum message size", "mesgtoobig"),
+    (554, "5.7.1", "Virus found by the virus scanner: Eicar-Test", "virusdetected"),
+    (554, "5.6.0", "Message contains invalid header", "contenterror"),
+    (452, "4.3.1", "Insufficient system resources", "systemfull"),
+])
+def test_a_receiver_s_processing_fault_is_a_system_error(recipient, code, status, text, reason):
+    got = recipient.classify(code, status, text, "dot")
+    assert (got.reason, got.suppress) == (reason, False), recipient.explain(got)
