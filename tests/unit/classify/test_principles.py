@@ -1928,3 +1928,20 @@ def test_a_sender_that_failed_verification_is_rejected(recipient, code, status, 
 def test_a_receiver_s_processing_fault_is_a_system_error(recipient, code, status, text, reason):
     got = recipient.classify(code, status, text, "dot")
     assert (got.reason, got.suppress) == (reason, False), recipient.explain(got)
+
+
+# ---- Recipients counted per message, connection, session or transaction are exceedlimit --------
+
+@pytest.mark.parametrize(("code", "status", "text", "reason"), [
+    (452, "4.5.3", "Service unavailable, recipients per connection limit reached", "exceedlimit"),
+    (451, None, "Recipients per session limit exceeded", "exceedlimit"),
+    (452, None, "Limit of recipients per SMTP session reached", "exceedlimit"),
+    (452, "4.5.3", "Too many recipients for this transaction", "exceedlimit"),
+    # counterexamples: connections, messages per session and recipients per hour are not
+    (421, None, "Too many concurrent connections from your host", "toomanyconn"),
+    (421, None, "Maximum messages per session exceeded", "speeding"),
+    (452, None, "Too many recipients received this hour", "speeding"),
+])
+def test_recipients_counted_per_connection_are_exceedlimit(recipient, code, status, text, reason):
+    got = recipient.classify(code, status, text, "rcpt")
+    assert (got.reason, got.suppress) == (reason, False), recipient.explain(got)
