@@ -1945,3 +1945,22 @@ def test_a_receiver_s_processing_fault_is_a_system_error(recipient, code, status
 def test_recipients_counted_per_connection_are_exceedlimit(recipient, code, status, text, reason):
     got = recipient.classify(code, status, text, "rcpt")
     assert (got.reason, got.suppress) == (reason, False), recipient.explain(got)
+
+
+# ---- A client that claims the receiver's own name or IP at HELO is blocked -------------------
+
+@pytest.mark.parametrize(("stage", "text", "reason"), [
+    ("helo", "You have claimed to be me, but you are not", "blocked"),
+    ("helo", "You are not mx.example.net", "blocked"),
+    ("rcpt", "HELO with my own name is not allowed", "blocked"),
+    ("rcpt", "Your HELO uses my IP address", "blocked"),
+    ("rcpt", "HELO with my own IP address rejected", "blocked"),
+    ("connect", "Don't use my own hostname in HELO", "blocked"),
+    ("rcpt", "Impersonation of this server at HELO", "blocked"),
+    # counterexamples: a recipient refusal that says "you are not", an address in the reply
+    ("rcpt", "You are not allowed to post to this mailing list", "filtered"),
+    ("rcpt", "You are not jane@example.com, user unknown", "userunknown"),
+])
+def test_a_client_claiming_the_receiver_s_name_is_blocked(recipient, stage, text, reason):
+    got = recipient.classify(550, None, text, stage)
+    assert (got.reason, got.suppress) == (reason, reason == "userunknown"), recipient.explain(got)
