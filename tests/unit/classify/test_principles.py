@@ -1736,7 +1736,6 @@ def test_the_sender_s_own_address_at_fault_is_rejected(recipient, code, stage, t
     ("rcpt", "Not authorized sender", "filtered"),
     ("rcpt", "Sender is not an authorized owner of this group", "filtered"),
     ("rcpt", "Delivery is not allowed to this address", "filtered"),
-    ("rcpt", "You are not authorized to send to this distribution list", "filtered"),
     ("rcpt", "Only members can post to this list", "filtered"),
     # counterexamples: the sender at MAIL FROM, send-as rights, an SPF-style host authorisation
     ("mail", "Sender not authorized", "rejected"),
@@ -1964,3 +1963,28 @@ def test_recipients_counted_per_connection_are_exceedlimit(recipient, code, stat
 def test_a_client_claiming_the_receiver_s_name_is_blocked(recipient, stage, text, reason):
     got = recipient.classify(550, None, text, stage)
     assert (got.reason, got.suppress) == (reason, reason == "userunknown"), recipient.explain(got)
+
+
+# ---- A recipient that accepts only authenticated or listed senders is a policy ----------------
+
+@pytest.mark.parametrize(("status", "text", "reason"), [
+    ("5.7.12", "Sender was not authenticated by organization", "policyviolation"),
+    ("5.7.134", "The sender was not authenticated for this mailbox", "policyviolation"),
+    ("5.7.13", "Sender has not been authenticated for the public folder", "policyviolation"),
+    ("5.7.13", "Your address is not on the group's allowed senders list", "policyviolation"),
+    ("5.7.1", "Sender is not an approved sender", "policyviolation"),
+    ("5.7.1", "You are not authorized to send to this distribution list", "policyviolation"),
+    ("5.7.1", "You don't have permission to send messages to this group", "policyviolation"),
+    (None, "This mailbox only accepts mail from authenticated senders", "policyviolation"),
+    # counterexamples: the server's own SMTP AUTH, an SPF verdict, the recipient's own safe list,
+    # permission to post to a list, a disabled account under the same status
+    (None, "Unauthenticated senders not allowed", "securityerror"),
+    ("5.7.57", "Client not authenticated to send mail", "securityerror"),
+    ("5.7.1", "Sender not authenticated: SPF check failed", "authfailure"),
+    (None, "Sender is not in the recipient's allowed senders list", "filtered"),
+    (None, "You are not allowed to post to this mailing list", "filtered"),
+    ("5.7.13", "The user account is disabled", "suspend"),
+])
+def test_a_recipient_accepting_only_listed_senders_is_a_policy(recipient, status, text, reason):
+    got = recipient.classify(550, status, text, "rcpt")
+    assert (got.reason, got.suppress) == (reason, reason == "suspend"), recipient.explain(got)
