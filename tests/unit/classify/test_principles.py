@@ -1988,3 +1988,30 @@ def test_a_client_claiming_the_receiver_s_name_is_blocked(recipient, stage, text
 def test_a_recipient_accepting_only_listed_senders_is_a_policy(recipient, status, text, reason):
     got = recipient.classify(550, status, text, "rcpt")
     assert (got.reason, got.suppress) == (reason, reason == "suspend"), recipient.explain(got)
+
+
+# ---- The message's format in words is notcompliantrfc; a malformed command is syntax ----------
+
+@pytest.mark.parametrize(("code", "status", "stage", "text", "reason"), [
+    (550, "5.6.0", "dot", "The message has defects", "notcompliantrfc"),
+    (554, "5.6.0", "dot", "Mail contains several defects, rejected", "notcompliantrfc"),
+    (550, "5.7.1", "dot", "Header 'References' too long", "notcompliantrfc"),
+    (554, "5.6.0", "dot", "Message headers are too long", "notcompliantrfc"),
+    (550, "5.6.11", "dot", "Invalid characters", "notcompliantrfc"),
+    (554, "5.6.0", "data", "Line length exceeded", "notcompliantrfc"),
+    (500, None, "dot", "Line too long", "notcompliantrfc"),
+    (552, None, "dot", "Too many header lines", "notcompliantrfc"),
+    (501, None, "ehlo", "Syntactically invalid EHLO argument(s)", "syntaxerror"),
+    (500, None, "helo", "Invalid EHLO", "syntaxerror"),
+    (500, "5.5.2", "mail", "Line too long", "syntaxerror"),
+    (500, None, None, "Line too long", "syntaxerror"),
+    (500, None, "rcpt", "Command line too long", "syntaxerror"),
+    (501, None, None, "Syntax error in parameters", "syntaxerror"),
+    # counterexamples: a HELO name refused, a header the corpus reads as content, a size
+    (550, None, "mail", "Invalid HELO name", "blocked"),
+    (554, "5.6.0", "dot", "Message contains invalid header", "contenterror"),
+    (552, "5.3.4", "dot", "Message body too long", "mesgtoobig"),
+])
+def test_the_message_s_format_and_a_malformed_command(recipient, code, status, stage, text, reason):
+    got = recipient.classify(code, status, text, stage)
+    assert (got.reason, got.suppress) == (reason, False), recipient.explain(got)
