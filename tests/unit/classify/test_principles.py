@@ -2015,3 +2015,23 @@ def test_a_recipient_accepting_only_listed_senders_is_a_policy(recipient, status
 def test_the_message_s_format_and_a_malformed_command(recipient, code, status, stage, text, reason):
     got = recipient.classify(code, status, text, stage)
     assert (got.reason, got.suppress) == (reason, False), recipient.explain(got)
+
+
+# ---- A bounce (null sender) with more than one recipient is refused by policy -----------------
+
+@pytest.mark.parametrize(("stage", "text", "reason"), [
+    ("data", "This bounce message does not have 1 recipient", "policyviolation"),
+    ("rcpt", "Bounce messages may only have a single recipient", "policyviolation"),
+    ("rcpt", "Null sender: more than one recipient is not allowed", "policyviolation"),
+    ("rcpt", "Multiple recipients are not accepted for bounces", "policyviolation"),
+    ("rcpt", "MAIL FROM:<> with several recipients rejected", "policyviolation"),
+    # counterexamples: a recipient limit, a refused null sender, a count of invalid recipients,
+    # a message said bounced
+    ("rcpt", "Too many recipients", "exceedlimit"),
+    ("mail", "Null sender not allowed", "rejected"),
+    ("rcpt", "Too many invalid recipients", "blocked"),
+    ("rcpt", "Message bounced: too many recipients", "exceedlimit"),
+])
+def test_a_bounce_to_several_recipients_is_a_policy(recipient, stage, text, reason):
+    got = recipient.classify(550, None, text, stage)
+    assert (got.reason, got.suppress) == (reason, False), recipient.explain(got)
