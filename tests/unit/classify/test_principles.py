@@ -2035,3 +2035,19 @@ def test_the_message_s_format_and_a_malformed_command(recipient, code, status, s
 def test_a_bounce_to_several_recipients_is_a_policy(recipient, stage, text, reason):
     got = recipient.classify(550, None, text, stage)
     assert (got.reason, got.suppress) == (reason, False), recipient.explain(got)
+
+
+# ---- A recipient blocked or black-holed by the receiver's policy is filtered, even under 551 --
+
+@pytest.mark.parametrize(("code", "status", "text", "reason"), [
+    (551, "5.7.1", "Recipient blackholed", "filtered"),
+    (551, None, "Recipient address blocked by policy", "filtered"),
+    (551, None, "The recipient <jane@example.net> is black-holed", "filtered"),
+    (550, None, "Blackholed address", "filtered"),
+    # counterexamples: a 551 that says the user moved, a block naming the sending IP
+    (551, None, "User not local; please try <jane@new.example>", "hasmoved"),
+    (550, None, "Recipient address blocked: your IP is listed at a DNSBL", "blocked"),
+])
+def test_a_recipient_blocked_by_policy_is_filtered(recipient, code, status, text, reason):
+    got = recipient.classify(code, status, text, "rcpt")
+    assert (got.reason, got.suppress) == (reason, reason == "hasmoved"), recipient.explain(got)
