@@ -217,7 +217,8 @@ INPUT_VIEWS = {"hooks_in": _HOOKS_SELECT, "replies_in": "SELECT * FROM `{databas
 # replies written before the basis column (or by an older worker during an upgrade), so that
 # the reports count their guesses too.
 _BASIS_OF_RULE = ("multiIf(rule LIKE 'status:%', 'status', rule LIKE 'code:%' OR rule = "
-                  "'delivered', 'code', rule = 'undefined', 'none', 'text')")
+                  "'delivered', 'code', rule = 'undefined', 'none', rule = 'words', 'words', "
+                  "'text')")
 
 # Columns added after a table was first released: (table, column, type, after). A table created
 # by an older version gains them at the next start, so inserts naming them do not fail; the

@@ -11,7 +11,9 @@ Decision order, first match wins:
 4. the enhanced status code (exact, then its subject), where its entry names a cause: a generic
    entry (X.0.0, X.2.0 "other or undefined ...") is ``undefined`` and does not decide;
 5. the reply code, likewise (a bare 550 or 554 says only "failed");
-6. ``undefined``.
+6. a guess from the reply's words (``words.py``: a model of the tuning corpus), when a word it
+   knows makes one reason likely enough;
+7. ``undefined``.
 The kind comes from the reply code (2xx delivered, 4xx soft, 5xx hard), or with none from the
 enhanced status's class (5.x.x hard, 4.x.x soft), unless the deciding text rule overrides it (an
 NXDOMAIN with no SMTP reply is hard); with neither anywhere in the text, from its words
@@ -21,7 +23,8 @@ MAIL FROM) a reason that blames the recipient is read as the sender's (``[stage_
 context.toml), and so is one whose text names the HELO or sender check that refused it, at any
 stage; a reply with no stage of its own takes the one its relay names ("in reply to MAIL FROM
 command").
-``basis`` says which step decided (text, status, code, none): a policy may suppress only on some.
+``basis`` says which step decided (text, status, code, words, none): a policy may suppress only
+on some.
 """
 
 from __future__ import annotations
@@ -45,6 +48,8 @@ from streams.classify.rules_loader import (
     load_status_table,
     load_text_rules,
 )
+from streams.classify.words import WordModel
+from streams.classify.words import load as load_words
 from streams.exceptions import ConfigError
 
 # The reply's own code and enhanced status at the start of its text ("550-5.1.1 ...", "#5.1.1").
@@ -63,7 +68,8 @@ class Classification:
     bounce_text: str
     rule: str  # which rule decided: a text rule id, "status:X.1.1", "code:550", "delivered"
     # How: "text" (a text rule), "status" (an enhanced status entry naming a cause), "code" (the
-    # reply code alone), "none" (nothing named a cause: reason undefined).
+    # reply code alone), "words" (no rule did: the word model's guess), "none" (nothing named a
+    # cause: reason undefined).
     basis: str = "none"
 
     def as_dict(self) -> dict[str, object]:
@@ -84,6 +90,7 @@ class Classifier:
         self.status: StatusTable = load_status_table()
         self._retry = load_retry_rules()
         self.context = load_context()
+        self.words: WordModel = load_words()
         # The reasons some stage reads otherwise (most replies' reasons are none of them).
         self._stage_read = frozenset(r for m in self.context.stage_reasons.values() for r in m)
         # Small on purpose: most real texts differ per message (ids), so a far larger cache hits
@@ -192,6 +199,10 @@ class Classifier:
         kind, reason, rule, basis = decided or (code_kind, "undefined", "undefined", "none")
         if kind is None:
             kind = self.context.kind_of(text, reason)
+        if basis == "none":  # after the kind, which a guessed reason must not change
+            guessed = self.words.guess(own_code, stage, text)
+            if guessed is not None:
+                reason, rule, basis = guessed, "words", "words"
         if reason in self._stage_read:
             stage = next((s for s, p in self.context.refused_commands if p.search(text)), stage)
             reason = self.context.stage_reasons.get(stage or "", {}).get(reason, reason)
@@ -286,4 +297,6 @@ class Classifier:
             return f"reply code table entry {rule_id[5:]} (RFC 5321)"
         if rule_id == "delivered":
             return "2xx reply code"
+        if rule_id == "words":
+            return "no rule named a cause: a guess from the reply's words (rules/words.toml)"
         return "no rule named a cause: the reason is undefined, the kind is the code's"
