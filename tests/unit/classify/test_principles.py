@@ -2060,3 +2060,22 @@ def test_a_bounce_to_several_recipients_is_a_policy(recipient, stage, text, reas
 def test_a_recipient_blocked_by_policy_is_filtered(recipient, code, status, text, reason):
     got = recipient.classify(code, status, text, "rcpt")
     assert (got.reason, got.suppress) == (reason, reason == "hasmoved"), recipient.explain(got)
+
+
+# ---- Bounces (null-sender messages) refused by the receiver's policy -------------------------
+
+@pytest.mark.parametrize(("stage", "text", "reason"), [
+    ("mail", "No bounces accepted here", "policyviolation"),
+    ("mail", "Bounce messages are not accepted from your host", "policyviolation"),
+    ("rcpt", "noreply@example.org does not accept bounces", "policyviolation"),
+    ("dot", "Bounce with non-empty Return-Path (RFC 3834)", "policyviolation"),
+    ("dot", "bounce without a Message-ID, refused", "policyviolation"),
+    ("dot", "Invalid bounce (spoofed sender)", "policyviolation"),
+    # counterexamples: a refused null sender, a sender refused as spoofed, a message said bounced
+    ("mail", "Null sender not allowed", "rejected"),
+    ("mail", "Sender address rejected: spoofed sender", "rejected"),
+    ("dot", "Message bounced: mailbox not found", "filtered"),
+])
+def test_a_refused_bounce_is_a_policy(recipient, stage, text, reason):
+    got = recipient.classify(550, None, text, stage)
+    assert (got.reason, got.suppress) == (reason, False), recipient.explain(got)
