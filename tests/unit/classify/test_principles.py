@@ -2079,3 +2079,25 @@ def test_a_recipient_blocked_by_policy_is_filtered(recipient, code, status, text
 def test_a_refused_bounce_is_a_policy(recipient, stage, text, reason):
     got = recipient.classify(550, None, text, stage)
     assert (got.reason, got.suppress) == (reason, False), recipient.explain(got)
+
+
+# ---- The receiver's processing fault in other words, before the X.5.1 / X.4.0 / X.6.0 entries ---
+
+@pytest.mark.parametrize(("code", "status", "stage", "text", "reason"), [
+    (451, "4.3.0", "dot", "Processing error, please try again", "systemerror"),
+    (451, "4.5.1", "rcpt", "Internal protocol error", "systemerror"),
+    (451, "4.6.0", "dot", "Internal confusion", "systemerror"),
+    (451, "4.4.0", "rcpt", "Backend not running", "systemerror"),
+    (451, "4.0.0", "dot", "Failed to queue the message", "systemerror"),
+    (451, "4.3.0", "dot", "Spool failed", "systemerror"),
+    (451, None, "rcpt", "Internal delivery error", "systemerror"),
+    (452, "4.2.2", "rcpt", "Quota calculation error", "systemerror"),
+    (451, None, "dot", "Local delivery failed: unfinished data", "systemerror"),
+    # counterexamples: a DKIM verdict, a full mailbox said while storing, a virus found
+    (550, "5.7.1", "dot", "DKIM processing error", "authfailure"),
+    (452, "4.2.2", "rcpt", "Failed to store message: quota exceeded", "mailboxfull"),
+    (554, "5.6.0", "dot", "Message contains a virus", "virusdetected"),
+])
+def test_the_receiver_s_processing_fault_in_other_words(recipient, code, status, stage, text, reason):
+    got = recipient.classify(code, status, text, stage)
+    assert (got.reason, got.suppress) == (reason, False), recipient.explain(got)
