@@ -2101,3 +2101,23 @@ def test_a_refused_bounce_is_a_policy(recipient, stage, text, reason):
 def test_the_receiver_s_processing_fault_in_other_words(recipient, code, status, stage, text, reason):
     got = recipient.classify(code, status, text, stage)
     assert (got.reason, got.suppress) == (reason, False), recipient.explain(got)
+
+
+# ---- The message's headers required after DATA, before the X.6.0 / X.7.7 / X.5.x entries ------
+
+@pytest.mark.parametrize(("code", "status", "text", "reason"), [
+    (554, "5.6.0", "Headers are missing", "notcompliantrfc"),
+    (550, "5.7.1", "We require a valid From header", "notcompliantrfc"),
+    (554, "5.7.7", "Malformed From: header", "notcompliantrfc"),
+    (550, "5.7.1", "Date header too far in the past", "notcompliantrfc"),
+    (550, "5.6.0", "The Date: header lies in the future", "notcompliantrfc"),
+    (554, "5.5.0", "Headers specify no recipients", "notcompliantrfc"),
+    (554, "5.5.1", "You must send some data first", "notcompliantrfc"),
+    (550, "5.7.1", "Required header missing: Message-ID", "notcompliantrfc"),
+    # counterexamples: the From domain's listing or DMARC result, a From domain refused
+    (550, "5.7.1", "From header domain is listed in a blocklist", "blocked"),
+    (550, "5.7.1", "DMARC policy rejection: From header domain fails alignment", "authfailure"),
+])
+def test_the_message_s_headers_required_after_data(recipient, code, status, text, reason):
+    got = recipient.classify(code, status, text, "dot")
+    assert (got.reason, got.suppress) == (reason, False), recipient.explain(got)
