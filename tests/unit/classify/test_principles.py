@@ -2121,3 +2121,24 @@ def test_the_receiver_s_processing_fault_in_other_words(recipient, code, status,
 def test_the_message_s_headers_required_after_data(recipient, code, status, text, reason):
     got = recipient.classify(code, status, text, "dot")
     assert (got.reason, got.suppress) == (reason, False), recipient.explain(got)
+
+
+# ---- The client's HELO name checked against DNS, its IP or its domain is a block of the host ----
+
+@pytest.mark.parametrize(("code", "status", "stage", "text", "reason"), [
+    (550, "5.7.1", "helo", "HELO mail.example.com does not match 192.0.2.10", "blocked"),
+    (550, "5.7.1", "helo", "EHLO name mx.example.com does not exist", "blocked"),
+    (550, "5.5.1", "mail", "HELO host name can not be resolved", "blocked"),
+    (450, "4.4.0", "helo", "DNS lookup on HELO failed", "blocked"),
+    (550, "5.7.1", "mail", "No DNS entries for your MTA, HELO and domain", "blocked"),
+    (550, "5.7.1", "mail", "HELO/EHLO domain does not match MAIL FROM domain", "blocked"),
+    (550, "5.7.1", "rcpt", "No FCrDNS match for 192.0.2.1", "requireptr"),
+    # counterexamples: a malformed EHLO argument, a HELO that is not fully qualified, the
+    # recipient's domain not found
+    (501, "5.5.2", "helo", "Syntactically invalid EHLO argument(s)", "syntaxerror"),
+    (504, "5.5.2", "helo", "Helo command rejected: need fully-qualified hostname", "syntaxerror"),
+    (450, "4.1.2", "rcpt", "Recipient address rejected: Domain not found", "hostunknown"),
+])
+def test_the_client_s_helo_checked_against_dns_is_a_block(recipient, code, status, stage, text, reason):
+    got = recipient.classify(code, status, text, stage)
+    assert (got.reason, got.suppress) == (reason, False), recipient.explain(got)
