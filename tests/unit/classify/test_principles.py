@@ -2142,3 +2142,21 @@ def test_the_message_s_headers_required_after_data(recipient, code, status, text
 def test_the_client_s_helo_checked_against_dns_is_a_block(recipient, code, status, stage, text, reason):
     got = recipient.classify(code, status, text, stage)
     assert (got.reason, got.suppress) == (reason, False), recipient.explain(got)
+
+
+# ---- The client abusing the SMTP protocol is syntaxerror; commands before login securityerror --
+
+@pytest.mark.parametrize(("code", "status", "stage", "text", "reason"), [
+    (554, "5.5.0", "data", "SMTP synchronization error", "syntaxerror"),
+    (421, "4.7.0", "mail", "Too many nonmail commands", "syntaxerror"),
+    (421, "4.7.0", "rcpt", "Too many syntax or protocol errors", "syntaxerror"),
+    (500, "5.5.1", "mail", "Command too long, possible attack", "syntaxerror"),
+    (421, "4.7.0", "mail", "Too many unauthenticated commands", "securityerror"),
+    # counterexamples: counts of recipients, connections and invalid recipients
+    (421, "4.7.0", "rcpt", "Too many recipients", "exceedlimit"),
+    (421, "4.7.0", "connect", "Too many connections", "toomanyconn"),
+    (421, None, "rcpt", "Too many invalid recipients", "blocked"),
+])
+def test_smtp_protocol_abuse(recipient, code, status, stage, text, reason):
+    got = recipient.classify(code, status, text, stage)
+    assert (got.reason, got.suppress) == (reason, False), recipient.explain(got)
