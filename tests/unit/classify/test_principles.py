@@ -2160,3 +2160,21 @@ def test_the_client_s_helo_checked_against_dns_is_a_block(recipient, code, statu
 def test_smtp_protocol_abuse(recipient, code, status, stage, text, reason):
     got = recipient.classify(code, status, text, stage)
     assert (got.reason, got.suppress) == (reason, False), recipient.explain(got)
+
+
+# ---- Connections counted are toomanyconn; reconnecting too fast, traffic quotas speeding -------
+
+@pytest.mark.parametrize(("code", "status", "stage", "text", "reason"), [
+    (421, "4.7.0", "connect", "Too many connected clients, try again later", "toomanyconn"),
+    (421, None, "connect", "Too many concurrent SMTP clients", "toomanyconn"),
+    (421, "4.7.0", "connect", "You reconnected too fast, please wait", "speeding"),
+    (421, None, "connect", "Reconnect too fast", "speeding"),
+    (450, "4.7.1", "rcpt", "SMTP traffic quota exceeded", "speeding"),
+    (451, "4.7.1", "mail", "Too many pending emails sent, try later", "speeding"),
+    # counterexamples: the recipient's own quota, a connection closed
+    (452, "4.2.2", "rcpt", "Mailbox quota exceeded", "mailboxfull"),
+    (421, "4.7.0", "connect", "Connection closed by remote host", "networkerror"),
+])
+def test_connections_and_pace(recipient, code, status, stage, text, reason):
+    got = recipient.classify(code, status, text, stage)
+    assert (got.reason, got.suppress) == (reason, False), recipient.explain(got)
