@@ -2178,3 +2178,21 @@ def test_smtp_protocol_abuse(recipient, code, status, stage, text, reason):
 def test_connections_and_pace(recipient, code, status, stage, text, reason):
     got = recipient.classify(code, status, text, stage)
     assert (got.reason, got.suppress) == (reason, False), recipient.explain(got)
+
+
+# ---- A message's size in words under other codes and statuses, before the SMTP AUTH rule -------
+
+@pytest.mark.parametrize(("code", "status", "text", "reason"), [
+    (552, "5.7.0", "Message exceeds the limit size of email", "mesgtoobig"),
+    (554, "5.7.1", "Message size (content filter) exceeded", "mesgtoobig"),
+    (554, "5.7.1", "Refused: content filter size limit", "mesgtoobig"),
+    (534, "5.3.4", "Message exceeds fixed maximum message size", "mesgtoobig"),
+    (552, "5.6.0", "Message header size exceeds policy limit", "mesgtoobig"),
+    (554, "5.5.0", "Headers length exceeded", "mesgtoobig"),
+    # counterexamples: a 534 about the login, a mailbox's size
+    (534, "5.7.9", "Authentication mechanism is too weak", "securityerror"),
+    (552, "5.2.2", "Mailbox exceeds the limit size of the account", "mailboxfull"),
+])
+def test_a_message_s_size_in_words_under_any_code(recipient, code, status, text, reason):
+    got = recipient.classify(code, status, text, "dot")
+    assert (got.reason, got.suppress) == (reason, False), recipient.explain(got)
