@@ -12,7 +12,8 @@ the acceptable ones), kind agreement, the suppress decision's precision, recall 
 its own: a wrong suppression loses a good address, a missed one costs reputation), and the most
 common disagreements as counts (predicted -> labelled), never the texts, so that reading the
 report does not turn the blind set into a tuning set; and how the rows were decided (text rule,
-status entry, reply code, nothing: Classification.basis), each with how many agree."""
+status entry, reply code, the word model's guess, nothing: Classification.basis), each with how
+many agree."""
 
 from __future__ import annotations
 

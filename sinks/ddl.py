@@ -287,7 +287,8 @@ def stale_views(source: str, views: Iterable[str]) -> list[str]:
 
 def health_views(database: str, pushback: Sequence[str]) -> list[str]:
     """The provider-health views over the replies table (after its ``statements``). ``pushback``
-    is the reasons counted as blocks and deferrals (the classifier's ``sender_pushback`` group).
+    is the reasons counted as blocks and deferrals (the classifier's ``sender_pushback`` group),
+    when a rule, status or code named them: an alert never rests on the word model's guess.
     Replaced at every start: a view holds no data, and its definition follows the version."""
     return [f"CREATE OR REPLACE VIEW `{database}`.`{name}` AS\n"
             + health_select(database, window_start, pushback)
@@ -305,8 +306,8 @@ def health_select(database: str, window_start: str, pushback: Sequence[str],
            countIf(kind = 'delivered') AS delivered,
            countIf(kind = 'soft') AS soft_bounces,
            countIf(kind = 'hard') AS hard_bounces,
-           countIf(kind = 'hard' AND reason IN ({pushback})) AS blocks,
-           countIf(kind = 'soft' AND reason IN ({pushback})) AS deferrals,
+           countIf(kind = 'hard' AND reason IN ({pushback}) AND basis != 'words') AS blocks,
+           countIf(kind = 'soft' AND reason IN ({pushback}) AND basis != 'words') AS deferrals,
            {_most_common_bounce("reason")} AS top_reason,
            {_most_common_bounce("bounce_text")} AS top_bounce_text
     FROM `{database}`.replies FINAL

@@ -378,8 +378,8 @@ def serve(ctx: click.Context, clickhouse: str | None, host: str | None, port: in
 @click.option("--rules", type=click.Path(exists=True, dir_okay=False),
               help="Your rules file, tried before the built-in rules.")
 @click.option("--explain", is_flag=True,
-              help="Add `rule`, `basis` (how it was decided: text, status, code or none: a guess "
-                   "is visible) and `explain`: which rule decided and why.")
+              help="Add `rule`, `basis` (how it was decided: text, status, code, words or none: a "
+                   "guess is visible) and `explain`: which rule decided and why.")
 @click.pass_context
 def classify(ctx: click.Context, policy: str | None, rules: str | None, explain: bool) -> None:
     """Classify replies: JSON Lines on stdin, each with reply_code, enhanced_status, reply_text

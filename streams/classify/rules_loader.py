@@ -14,7 +14,8 @@ from streams.exceptions import RulesError
 
 RULES_DIR = Path(__file__).resolve().parent / "rules"
 # How a classification was decided: a text rule, a specific enhanced-status entry, the reply
-# code's entry (or a 2xx code), or nothing that names a cause (reason undefined).
+# code's entry (or a 2xx code), the word model's guess, or nothing that names a cause (reason
+# undefined).
 BASES = frozenset({"text", "status", "code", "words", "none"})
 STAGES = frozenset({"connect", "helo", "ehlo", "starttls", "mail", "rcpt", "data", "dot"})
 _RULE_KEYS = {"id", "reason", "source", "patterns", "codes", "stages", "kind"}

@@ -17,7 +17,7 @@ NAV = (("/reports/bounces", "Bounces"), ("/reports/undeliveries", "Undeliveries"
 TITLES = {"bounces": "Bounces (soft)", "undeliveries": "Undeliveries", "summary": "Summary"}
 TOP_TEXTS = 10
 GUESSED_HINT = ("replies whose reason is a guess: not read from the text by a rule, but from the "
-                "enhanced status or reply code alone, or undefined")
+                "enhanced status or reply code alone, guessed from its words, or undefined")
 STYLE = """
 body { font: 14px/1.4 system-ui, sans-serif; margin: 0 24px 24px; color: #222; }
 nav.top { padding: 10px 0; border-bottom: 1px solid #ddd; margin-bottom: 12px; }
