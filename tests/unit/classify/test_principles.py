@@ -2196,3 +2196,22 @@ def test_connections_and_pace(recipient, code, status, stage, text, reason):
 def test_a_message_s_size_in_words_under_any_code(recipient, code, status, text, reason):
     got = recipient.classify(code, status, text, "dot")
     assert (got.reason, got.suppress) == (reason, False), recipient.explain(got)
+
+
+# ---- The sender's login required or not matching is securityerror, never authfailure ----------
+
+@pytest.mark.parametrize(("code", "status", "stage", "text", "reason"), [
+    (550, "5.7.1", "mail", "You must log in to send mail from example.com", "securityerror"),
+    (550, "5.7.1", "mail", "You must login first before sending on this port", "securityerror"),
+    (550, "5.7.1", "rcpt", "Relaying requires authentication", "securityerror"),
+    (553, "5.7.1", "mail", "Sender address not authorized for this account", "securityerror"),
+    (550, "5.7.60", "mail", "Not authorized to send email using this identity", "securityerror"),
+    (550, "5.7.1", "mail", "Incorrect authentication for specified email address", "securityerror"),
+    # counterexamples: a relay refused, an SPF verdict, a recipient's allowed senders
+    (554, "5.7.1", "rcpt", "Relay access denied", "norelaying"),
+    (550, "5.7.1", "dot", "SPF: 192.0.2.1 is not authorized to send mail for example.com", "authfailure"),
+    (550, "5.7.1", "rcpt", "You are not authorized to send mail to this recipient", "policyviolation"),
+])
+def test_the_sender_s_login_required_or_not_matching(recipient, code, status, stage, text, reason):
+    got = recipient.classify(code, status, text, stage)
+    assert (got.reason, got.suppress) == (reason, False), recipient.explain(got)
