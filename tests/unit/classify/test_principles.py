@@ -2215,3 +2215,21 @@ def test_a_message_s_size_in_words_under_any_code(recipient, code, status, text,
 def test_the_sender_s_login_required_or_not_matching(recipient, code, status, stage, text, reason):
     got = recipient.classify(code, status, text, stage)
     assert (got.reason, got.suppress) == (reason, False), recipient.explain(got)
+
+
+# ---- A bare refusal of the sender at MAIL FROM is rejected -------------------------------------
+
+@pytest.mark.parametrize(("code", "status", "stage", "text", "reason"), [
+    (550, "5.7.1", "mail", "<bob@example.com>, denied", "rejected"),
+    (550, None, "mail", "bob@example.com... denied", "rejected"),
+    (451, None, "mail", "Temporarily denied, try later", "rejected"),
+    (553, "5.5.1", "mail", "Mail address invalid", "rejected"),
+    (550, "5.5.1", "mail", "Your domain has no DNS/MX entries", "rejected"),
+    # counterexamples: the sending IP or host denied, the same words naming a recipient
+    (550, "5.7.1", "mail", "Your IP is temporarily denied", "blocked"),
+    (450, "4.7.1", "mail", "Client host 192.0.2.1 temporarily denied", "blocked"),
+    (550, "5.7.1", "rcpt", "<jane@example.net>, denied", "undefined"),
+])
+def test_a_bare_refusal_of_the_sender_at_mail_from(recipient, code, status, stage, text, reason):
+    got = recipient.classify(code, status, text, stage)
+    assert (got.reason, got.suppress) == (reason, False), recipient.explain(got)
