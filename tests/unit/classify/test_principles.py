@@ -2233,3 +2233,21 @@ def test_the_sender_s_login_required_or_not_matching(recipient, code, status, st
 def test_a_bare_refusal_of_the_sender_at_mail_from(recipient, code, status, stage, text, reason):
     got = recipient.classify(code, status, text, stage)
     assert (got.reason, got.suppress) == (reason, False), recipient.explain(got)
+
+
+# ---- A failure at the STARTTLS command, or an encrypted session required, is failedstarttls ----
+
+@pytest.mark.parametrize(("code", "status", "stage", "text", "reason"), [
+    (454, "4.7.0", "starttls", "Handshake error", "failedstarttls"),
+    (454, "4.7.0", "starttls", "Security failure", "failedstarttls"),
+    (502, "5.5.1", "starttls", "TLS not supported", "failedstarttls"),
+    (454, None, "starttls", "TLS not available here", "failedstarttls"),
+    (550, "5.7.1", "mail", "Sender domain is required to send via an encrypted SMTP session",
+     "failedstarttls"),
+    # counterexamples: a connection count at STARTTLS, "security failure" at another stage
+    (421, "4.7.0", "starttls", "Too many connections", "toomanyconn"),
+    (550, "5.7.1", "rcpt", "Security failure", "undefined"),
+])
+def test_a_failure_at_starttls(recipient, code, status, stage, text, reason):
+    got = recipient.classify(code, status, text, stage)
+    assert (got.reason, got.suppress) == (reason, False), recipient.explain(got)
