@@ -2251,3 +2251,19 @@ def test_a_bare_refusal_of_the_sender_at_mail_from(recipient, code, status, stag
 def test_a_failure_at_starttls(recipient, code, status, stage, text, reason):
     got = recipient.classify(code, status, text, stage)
     assert (got.reason, got.suppress) == (reason, False), recipient.explain(got)
+
+
+# ---- A closed mailbox is suspend; a connection, session or the sender's account closed is not ---
+
+@pytest.mark.parametrize(("code", "status", "stage", "text", "reason", "suppress"), [
+    (550, None, "rcpt", "Closed mailbox", "suspend", True),
+    (550, None, "rcpt", "This is a closed mailbox", "suspend", True),
+    (550, "5.1.1", "rcpt", "Recipient mailbox closed", "suspend", True),
+    # counterexamples: a connection or session closed, the sender's own account closed
+    (421, "4.4.2", "rcpt", "Connection closed", "networkerror", False),
+    (421, None, "dot", "Session closed by remote host", "undefined", False),
+    (550, None, "mail", "Your account is closed", "rejected", False),
+])
+def test_a_closed_mailbox_is_suspend(recipient, code, status, stage, text, reason, suppress):
+    got = recipient.classify(code, status, text, stage)
+    assert (got.reason, got.suppress) == (reason, suppress), recipient.explain(got)
