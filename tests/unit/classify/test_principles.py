@@ -2267,3 +2267,19 @@ def test_a_failure_at_starttls(recipient, code, status, stage, text, reason):
 def test_a_closed_mailbox_is_suspend(recipient, code, status, stage, text, reason, suppress):
     got = recipient.classify(code, status, text, stage)
     assert (got.reason, got.suppress) == (reason, suppress), recipient.explain(got)
+
+
+# ---- Reply code 503 is a bad sequence of commands, even under an X.1.x status -----------------
+
+@pytest.mark.parametrize(("status", "stage", "text", "reason"), [
+    ("5.1.1", "data", "No recipients", "syntaxerror"),
+    ("5.1.1", "rcpt", "Failed to add user to recipients", "syntaxerror"),
+    ("5.1.1", "rcpt", "User unknown", "syntaxerror"),
+    ("5.1.0", "data", GIBBERISH, "syntaxerror"),
+    # counterexamples: a sender address required, a login required
+    (None, "mail", "Sender address must be specified", "rejected"),
+    ("5.7.0", "mail", "Authentication required", "securityerror"),
+])
+def test_503_is_a_bad_sequence_under_any_status(recipient, status, stage, text, reason):
+    got = recipient.classify(503, status, text, stage)
+    assert (got.reason, got.suppress) == (reason, False), recipient.explain(got)
