@@ -2283,3 +2283,20 @@ def test_a_closed_mailbox_is_suspend(recipient, code, status, stage, text, reaso
 def test_503_is_a_bad_sequence_under_any_status(recipient, status, stage, text, reason):
     got = recipient.classify(503, status, text, stage)
     assert (got.reason, got.suppress) == (reason, False), recipient.explain(got)
+
+
+# ---- A spam filter named as the refuser, or possible spam content, is spamdetected -------------
+
+@pytest.mark.parametrize(("code", "status", "stage", "text", "reason"), [
+    (550, "5.7.1", "dot", "Message rejected by Example AntiSpam", "spamdetected"),
+    (550, None, "dot", "Blocked by Anti-Spam", "spamdetected"),
+    (554, "5.7.1", "dot", "Message rejected for possible spam/virus content", "spamdetected"),
+    (550, "5.7.1", "dot", "Refused: suspected spam content", "spamdetected"),
+    # counterexamples: the sending IP on an anti-spam list, a virus found, the filter failing
+    (550, "5.7.1", "rcpt", "Your IP is listed by an antispam blocklist", "blocked"),
+    (554, "5.7.1", "dot", "Message contains a virus", "virusdetected"),
+    (451, "4.7.1", "dot", "AntiSpam service unavailable", "systemerror"),
+])
+def test_a_spam_filter_named_as_the_refuser(recipient, code, status, stage, text, reason):
+    got = recipient.classify(code, status, text, stage)
+    assert (got.reason, got.suppress) == (reason, False), recipient.explain(got)
