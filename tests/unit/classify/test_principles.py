@@ -2300,3 +2300,23 @@ def test_503_is_a_bad_sequence_under_any_status(recipient, status, stage, text, 
 def test_a_spam_filter_named_as_the_refuser(recipient, code, status, stage, text, reason):
     got = recipient.classify(code, status, text, stage)
     assert (got.reason, got.suppress) == (reason, False), recipient.explain(got)
+
+
+# ---- A client banned or refused as a proxy is blocked -----------------------------------------
+
+@pytest.mark.parametrize(("code", "status", "stage", "text", "reason"), [
+    (554, "5.7.1", "connect", "You are banned", "blocked"),
+    (550, None, "mail", "You have been banned from this server", "blocked"),
+    (554, None, "connect", "Rejecting open proxy 192.0.2.1", "blocked"),
+    (554, None, "connect", "mx.example.net ESMTP not accepting messages", "blocked"),
+    (550, "5.7.1", "rcpt", "Unauthenticated e-mail from 192.0.2.1 is restricted", "blocked"),
+    # counterexamples: unauthenticated mail from a domain (DMARC), a system not accepting
+    # network messages, a disabled mailbox not accepting messages
+    (550, "5.7.1", "rcpt",
+     "Unauthenticated email from example.com is not accepted due to domain's DMARC policy",
+     "authfailure"),
+    (550, "5.3.2", "connect", "System not accepting network messages", "systemerror"),
+])
+def test_a_client_banned_or_refused_as_a_proxy_is_blocked(recipient, code, status, stage, text, reason):
+    got = recipient.classify(code, status, text, stage)
+    assert (got.reason, got.suppress) == (reason, False), recipient.explain(got)
