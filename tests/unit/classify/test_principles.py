@@ -2098,7 +2098,8 @@ def test_a_refused_bounce_is_a_policy(recipient, stage, text, reason):
     (452, "4.2.2", "rcpt", "Failed to store message: quota exceeded", "mailboxfull"),
     (554, "5.6.0", "dot", "Message contains a virus", "virusdetected"),
 ])
-def test_the_receiver_s_processing_fault_in_other_words(recipient, code, status, stage, text, reason):
+def test_the_receiver_s_processing_fault_in_other_words(recipient, code, status, stage, text,
+                                                        reason):
     got = recipient.classify(code, status, text, stage)
     assert (got.reason, got.suppress) == (reason, False), recipient.explain(got)
 
@@ -2139,7 +2140,8 @@ def test_the_message_s_headers_required_after_data(recipient, code, status, text
     (504, "5.5.2", "helo", "Helo command rejected: need fully-qualified hostname", "syntaxerror"),
     (450, "4.1.2", "rcpt", "Recipient address rejected: Domain not found", "hostunknown"),
 ])
-def test_the_client_s_helo_checked_against_dns_is_a_block(recipient, code, status, stage, text, reason):
+def test_the_client_s_helo_checked_against_dns_is_a_block(recipient, code, status, stage, text,
+                                                          reason):
     got = recipient.classify(code, status, text, stage)
     assert (got.reason, got.suppress) == (reason, False), recipient.explain(got)
 
@@ -2209,8 +2211,10 @@ def test_a_message_s_size_in_words_under_any_code(recipient, code, status, text,
     (550, "5.7.1", "mail", "Incorrect authentication for specified email address", "securityerror"),
     # counterexamples: a relay refused, an SPF verdict, a recipient's allowed senders
     (554, "5.7.1", "rcpt", "Relay access denied", "norelaying"),
-    (550, "5.7.1", "dot", "SPF: 192.0.2.1 is not authorized to send mail for example.com", "authfailure"),
-    (550, "5.7.1", "rcpt", "You are not authorized to send mail to this recipient", "policyviolation"),
+    (550, "5.7.1", "dot", "SPF: 192.0.2.1 is not authorized to send mail for example.com",
+     "authfailure"),
+    (550, "5.7.1", "rcpt", "You are not authorized to send mail to this recipient",
+     "policyviolation"),
 ])
 def test_the_sender_s_login_required_or_not_matching(recipient, code, status, stage, text, reason):
     got = recipient.classify(code, status, text, stage)
@@ -2317,6 +2321,7 @@ def test_a_spam_filter_named_as_the_refuser(recipient, code, status, stage, text
      "authfailure"),
     (550, "5.3.2", "connect", "System not accepting network messages", "systemerror"),
 ])
-def test_a_client_banned_or_refused_as_a_proxy_is_blocked(recipient, code, status, stage, text, reason):
+def test_a_client_banned_or_refused_as_a_proxy_is_blocked(recipient, code, status, stage, text,
+                                                          reason):
     got = recipient.classify(code, status, text, stage)
     assert (got.reason, got.suppress) == (reason, False), recipient.explain(got)
