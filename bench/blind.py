@@ -28,11 +28,11 @@ from pathlib import Path
 
 from streams.classify.classifier import Classifier
 from streams.classify.rules_loader import REASONS
+from streams.classify.words import corpus_rows
 from streams.ingest.validation import SMTP_STAGES
 from streams.settings import POLICIES
 
 COLUMNS = ["code", "status", "stage", "kind", "reasons", "suppress", "source", "text"]
-CORPUS = Path(__file__).resolve().parents[1] / "tests" / "corpus" / "replies.tsv"
 DEFAULT_FILES = sorted((Path(__file__).resolve().parents[1] / "tests" / "corpus")
                        .glob("blind-*.tsv"))
 KINDS = ("delivered", "soft", "hard")
@@ -236,8 +236,7 @@ def main(argv: list[str] | None = None) -> None:
     except BlindFormatError as exc:
         sys.exit(f"blind file format: {exc}")
     if args.unseen:
-        with CORPUS.open(encoding="utf-8", newline="") as f:
-            corpus = [r["text"] for r in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)]
+        corpus = [text for _, _, text, _ in corpus_rows()]
         kept = []
         for path, rows in per_file:
             copied = near_copies([r.text for r in rows], corpus)
