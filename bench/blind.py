@@ -13,12 +13,12 @@ its own: a wrong suppression loses a good address, a missed one costs reputation
 common disagreements as counts (predicted -> labelled), never the texts, so that reading the
 report does not turn the blind set into a tuning set; and how the rows were decided (text rule,
 status entry, reply code, the word model's guess, nothing: Classification.basis), each with how
-many agree."""
+many agree. A blind file the word model learnt from is scored with the model built without it
+(leave one set out), so every figure is on replies that file's classifier never learnt from."""
 
 from __future__ import annotations
 
 import argparse
-import csv
 import difflib
 import re
 import sys
@@ -27,84 +27,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from streams.classify.classifier import Classifier
-from streams.classify.rules_loader import REASONS
-from streams.classify.words import corpus_rows
-from streams.ingest.validation import SMTP_STAGES
+from streams.classify.labelled import (
+    CORPUS_DIR,
+    Blind,
+    BlindFormatError,
+    blind_files,
+    corpus_rows,
+    read_blind,
+)
+from streams.classify.words import without
 from streams.settings import POLICIES
-
-COLUMNS = ["code", "status", "stage", "kind", "reasons", "suppress", "source", "text"]
-DEFAULT_FILES = sorted((Path(__file__).resolve().parents[1] / "tests" / "corpus")
-                       .glob("blind-*.tsv"))
-KINDS = ("delivered", "soft", "hard")
-_STATUS = re.compile(r"[245]\.\d{1,3}\.\d{1,3}")
-
-
-class BlindFormatError(ValueError):
-    """A blind file that does not follow the format; the message names lines and columns, never
-    their values."""
-
-
-@dataclass(frozen=True)
-class Row:
-    code: int | None
-    status: str | None
-    stage: str | None
-    kind: str
-    reasons: frozenset[str]
-    suppress: bool
-    text: str
-
-
-def problems(row: dict[str | None, object]) -> list[str]:
-    """What is wrong with one row as csv.DictReader reads it: the columns at fault, not their
-    values."""
-    if None in row or any(row.get(c) is None for c in COLUMNS):
-        return [f"expected {len(COLUMNS)} tab-separated columns"]
-    value = {c: str(row[c]) for c in COLUMNS}
-    out = []
-    code = value["code"]
-    if code != "-" and not (code.isdigit() and 200 <= int(code) <= 599):
-        out.append("code is not '-' or a reply code 200-599")
-    if value["status"] != "-" and not _STATUS.fullmatch(value["status"]):
-        out.append("status is not '-' or an enhanced status code")
-    if value["stage"] != "-" and value["stage"] not in SMTP_STAGES:
-        out.append("stage is not '-' or an SMTP stage")
-    if value["kind"] not in KINDS:
-        out.append("kind is not delivered, soft or hard")
-    reasons = value["reasons"].split(",")
-    if not all(r.strip() in REASONS for r in reasons):
-        out.append("reasons has a reason outside the vocabulary")
-    if value["suppress"] not in ("yes", "no"):
-        out.append("suppress is not yes or no")
-    if not value["source"].strip() or not value["text"].strip():
-        out.append("source or text is empty")
-    return out
-
-
-def read(path: Path) -> list[Row]:
-    """The rows of one blind file; BlindFormatError listing every bad line."""
-    with path.open(encoding="utf-8", newline="") as f:
-        reader = csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
-        if reader.fieldnames != COLUMNS:
-            raise BlindFormatError(f"{path}: the header must be: {' '.join(COLUMNS)}")
-        rows, bad = [], []
-        for line, raw in enumerate(reader, start=2):
-            found = problems(raw)
-            if found:
-                bad += [f"{path.name} line {line}: {p}" for p in found]
-                continue
-            rows.append(Row(
-                code=None if raw["code"] == "-" else int(raw["code"]),
-                status=None if raw["status"] == "-" else raw["status"],
-                stage=None if raw["stage"] == "-" else raw["stage"],
-                kind=raw["kind"],
-                reasons=frozenset(r.strip() for r in raw["reasons"].split(",")),
-                suppress=raw["suppress"] == "yes",
-                text=raw["text"],
-            ))
-    if bad:
-        raise BlindFormatError("\n".join(bad))
-    return rows
 
 
 def _masked(text: str) -> str:
@@ -169,7 +101,7 @@ class Score:
                      self.bases_agreeing + other.bases_agreeing)
 
 
-def score(classifier: Classifier, rows: list[Row]) -> Score:
+def score(classifier: Classifier, rows: list[Blind]) -> Score:
     s = Score(rows=len(rows))
     for row in rows:
         got = classifier.classify(row.code, row.status, row.text, row.stage)
@@ -188,6 +120,16 @@ def score(classifier: Classifier, rows: list[Row]) -> Score:
             what = "suppressed" if got.suppress else "kept"
             s.wrong_suppress[(f"{what} as {got.reason} ({got.basis}: {got.rule})", labelled)] += 1
     return s
+
+
+def held_out(classifier: Classifier, policy: str, path: Path) -> Classifier:
+    """The classifier to score a blind file with: if its word model learnt from that file, one
+    whose model is built without it, so that every figure is on replies the model never saw."""
+    if path.resolve() not in {(CORPUS_DIR / n).resolve() for n in classifier.words.sources}:
+        return classifier
+    other = Classifier(policy)
+    other.words = without(classifier.words, path)
+    return other
 
 
 def _figure(value: float | None, percent: bool = True) -> str:
@@ -223,7 +165,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="score only the rows with no near copy in the tuning corpus "
                              "(tests/corpus/replies.tsv), and say how many were left out")
     args = parser.parse_args(argv)
-    files = args.files or DEFAULT_FILES
+    files = args.files or blind_files()
     if not files:
         parser.error("no FILE given and no tests/corpus/blind-*.tsv")
     missing = [str(f) for f in files if not f.is_file()]
@@ -232,11 +174,11 @@ def main(argv: list[str] | None = None) -> None:
     if args.top < 0:
         parser.error("--top must be 0 or more")
     try:
-        per_file = [(f, read(f)) for f in files]
+        per_file = [(f, read_blind(f)) for f in files]
     except BlindFormatError as exc:
         sys.exit(f"blind file format: {exc}")
     if args.unseen:
-        corpus = [text for _, _, text, _ in corpus_rows()]
+        corpus = [text for _, _, _, text, _ in corpus_rows()]
         kept = []
         for path, rows in per_file:
             copied = near_copies([r.text for r in rows], corpus)
@@ -247,7 +189,7 @@ def main(argv: list[str] | None = None) -> None:
     classifier = Classifier(args.policy)
     total = Score()
     for path, rows in per_file:
-        s = score(classifier, rows)
+        s = score(held_out(classifier, args.policy, path), rows)
         total += s
         print("\n".join(report(path.name, s, args.top)))
     if len(per_file) > 1:

@@ -200,7 +200,7 @@ class Classifier:
         if kind is None:
             kind = self.context.kind_of(text, reason)
         if basis == "none":  # after the kind, which a guessed reason must not change
-            guessed = self.words.guess(own_code, stage, text)
+            guessed = self.words.guess(own_code, status or own_status, stage, text)
             if guessed is not None:
                 reason, rule, basis = guessed, "words", "words"
         if reason in self._stage_read:

@@ -1,38 +1,64 @@
-"""A guess for the replies no rule names a cause for: a naive Bayes model of which words (with the
-reply code's class and the SMTP stage) go with which reason in the tuning corpus
-(tests/corpus/replies.tsv). It is data, ``rules/words.toml``, built from the corpus again with
+"""A guess for the replies no rule names a cause for: a logistic (softmax) model of which words,
+with the reply code's class, the enhanced status and the SMTP stage, go with which reason in the
+labelled replies: the tuning corpus and the blind sets (tests/corpus/). It is data,
+``rules/words.toml``, built again with
 
-    python -m streams.classify.words [CORPUS]
+    python -m streams.classify.words
 
-after the corpus changes (tests/unit/classify/test_words.py fails until then). Its reason is a
-guess: the classification's basis is ``words``, which reports count as a guess, on which no
-policy that lists its bases suppresses and which provider health never counts as pushback."""
+after a labelled file changes (tests/unit/classify/test_words.py fails until then). Its reason is
+a guess: the classification's basis is ``words``, which reports count as a guess, on which no
+policy that lists its bases suppresses and which provider health never counts as pushback.
+``bench.blind`` scores a blind set the model learnt from with the model built without it."""
 
 from __future__ import annotations
 
 import argparse
-import csv
+import hashlib
 import json
 import math
+import random
 import re
 import sys
-from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
+from streams.classify.labelled import (
+    CORPUS,
+    CORPUS_DIR,
+    Example,
+    blind_examples,
+    blind_files,
+    corpus_rows,
+)
 from streams.classify.rules_loader import REASONS, RULES_DIR
 from streams.datafiles import load_toml
 from streams.exceptions import RulesError
 
-SCHEMA = "bounceflow.words/1"
+SCHEMA = "bounceflow.words/3"
 WORDS_FILE = RULES_DIR / "words.toml"
 STOPWORDS_FILE = RULES_DIR / "stopwords.toml"
-CORPUS = Path(__file__).resolve().parents[2] / "tests" / "corpus" / "replies.tsv"
-ALPHA = 0.01  # small: one telling word may carry a reply
-THRESHOLD = 0.5  # a guess is likelier than all the other reasons together
-MARGIN = 2.0  # and twice as likely as "no cause" (the corpus's own undefined replies)
-MIN_ROWS = 2  # a reason's word seen in one of its replies only is that reply's accident
+
+
+@dataclass(frozen=True)
+class Training:
+    """How the model is fitted (stochastic gradient descent on the softmax's log loss) and when
+    it guesses; chosen by leaving each blind set out in turn (docs/classification.md)."""
+
+    passes: int = 15
+    rate: float = 0.5  # the first pass's step; pass n takes rate / n
+    l2: float = 1e-3  # weight decay: a word seen in few replies stays a weak hint
+    threshold: float = 0.3  # the guessed reason's probability must reach this
+    seed: int = 1  # the order the replies are shuffled in, so that a rebuild is the same
+    # The corpus's labels are the project's conventions, a blind label one labeller's reading:
+    # where they differ (RFC 5321's bare "mailbox unavailable" has no cause), the corpus wins.
+    corpus_weight: int = 3
+
+
+TRAINING = Training()
+BIAS = "bias"
+DIGITS = 2  # decimals a weight is written with
+SMALLEST = 0.1  # a smaller weight is left out: it moves no guess
 # Reasons a reply's words never give: set by a 2xx code, by ARF or by us.
 NOT_GUESSED = frozenset({"delivered", "feedback", "suppressed"})
 
@@ -41,86 +67,119 @@ _WORD = re.compile(r"[a-z]{3,}")
 # something, not a cause. Tokens are split on spaces first: a regular expression over the whole
 # text backtracks on a long token.
 _NAME = re.compile(r"@|://|[a-z0-9]\.[a-z]")
+_STATUS = re.compile(r"([245])\.(\d{1,3})\.(\d{1,3})")
 
 
-def features(code: int | None, stage: str | None, text: str) -> frozenset[str]:
-    """A reply's words (lower case, three letters or more, not in names), its code's class and
-    its stage."""
+def features(code: int | None, status: str | None, stage: str | None,
+             text: str) -> frozenset[str]:
+    """A reply's words (lower case, three letters or more, not in names) and its context: the
+    code's class, the enhanced status's class and subject and its subject and detail, the
+    stage."""
     found = {w for token in text.lower().split() if not _NAME.search(token)
              for w in _WORD.findall(token)}
     if code is not None:
         found.add(f"code:{code // 100}xx")
+    parts = _STATUS.fullmatch(status) if status else None
+    if parts:
+        found.add(f"status:{parts[1]}.{parts[2]}")
+        found.add(f"status:x.{parts[2]}.{parts[3]}")
     if stage:
         found.add(f"stage:{stage.lower()}")
     return frozenset(found)
 
 
 def _is_context(feature: str) -> bool:
-    return feature.startswith(("code:", "stage:"))
+    return feature.startswith(("code:", "status:", "stage:"))
+
+
+def _softmax(scores: list[float]) -> list[float]:
+    top = max(scores)
+    exps = [math.exp(s - top) for s in scores]
+    total = sum(exps)
+    return [e / total for e in exps]
 
 
 @dataclass(frozen=True)
 class WordModel:
-    """The corpus's counts (``rows``: replies per reason; ``counts``: per reason, the replies
-    with each feature) and how a guess is made from them."""
+    """The reasons, each one's bias (the weight every reply has), per feature the reasons it
+    weighs on with their weights (sparse: a feature weighs on a few reasons), the probability a
+    guess needs, and the files it was learnt from with their digest."""
 
-    alpha: float
     threshold: float
-    margin: float
-    rows: dict[str, int]
-    counts: dict[str, dict[str, int]]
-    # Derived: the reasons in order, their log priors, and per feature its log likelihood under
-    # each reason (a feature no reason kept says nothing and is left out).
-    reasons: tuple[str, ...] = field(init=False, repr=False, compare=False)
-    priors: tuple[float, ...] = field(init=False, repr=False, compare=False)
-    likelihood: dict[str, tuple[float, ...]] = field(init=False, repr=False, compare=False)
+    reasons: tuple[str, ...]
+    bias: tuple[float, ...]
+    table: dict[str, tuple[tuple[int, float], ...]]
+    sources: tuple[str, ...] = ()  # file names in tests/corpus, the corpus first
+    digest: str = ""
 
-    def __post_init__(self) -> None:
-        reasons = tuple(sorted(self.rows))
-        vocabulary = {f for c in self.counts.values() for f in c}
-        object.__setattr__(self, "reasons", reasons)
-        object.__setattr__(self, "priors", tuple(math.log(self.rows[r]) for r in reasons))
-        object.__setattr__(self, "likelihood", {
-            f: tuple(math.log((self.counts[r].get(f, 0) + self.alpha)
-                              / (self.rows[r] + 2 * self.alpha)) for r in reasons)
-            for f in vocabulary})
+    @classmethod
+    def of(cls, threshold: float, weights: dict[str, dict[str, float]],
+           sources: tuple[str, ...] = (), digest: str = "") -> WordModel:
+        """The model of per-feature weights by reason (the feature ``bias``: every reply's)."""
+        reasons = tuple(sorted({r for ws in weights.values() for r in ws}))
+        index = {r: i for i, r in enumerate(reasons)}
+        bias = weights.get(BIAS, {})
+        return cls(threshold, reasons, tuple(bias.get(r, 0.0) for r in reasons),
+                   {f: tuple((index[r], w) for r, w in sorted(ws.items()))
+                    for f, ws in weights.items() if f != BIAS}, sources, digest)
 
-    def guess(self, code: int | None, stage: str | None, text: str) -> str | None:
-        """The likeliest reason, or None: when no word of the reply is known (the code and stage
-        alone are no cause), or the likeliest is not likely enough."""
-        found = [f for f in features(code, stage, text) if f in self.likelihood]
+    def weights(self) -> dict[str, dict[str, float]]:
+        """Per feature (``bias`` too), its weight by reason: what the file keeps."""
+        out = {f: {self.reasons[i]: w for i, w in ws} for f, ws in self.table.items()}
+        bias = {r: w for r, w in zip(self.reasons, self.bias) if w}
+        return {**out, BIAS: bias} if bias else out
+
+    def guess(self, code: int | None, status: str | None, stage: str | None,
+              text: str) -> str | None:
+        """The likeliest reason, or None: when no word of the reply is known (the context alone
+        is no cause), the likeliest is "no cause" itself, or it is not likely enough."""
+        found = [f for f in features(code, status, stage, text) if f in self.table]
         if all(_is_context(f) for f in found):
             return None
-        scores = [prior + sum(self.likelihood[f][i] for f in found)
-                  for i, prior in enumerate(self.priors)]
+        scores = list(self.bias)
+        for f in found:
+            for i, weight in self.table[f]:
+                scores[i] += weight
         best = max(range(len(scores)), key=scores.__getitem__)
-        if 1 / sum(math.exp(s - scores[best]) for s in scores) < self.threshold:
+        if self.reasons[best] == "undefined" or _softmax(scores)[best] < self.threshold:
             return None
-        if "undefined" in self.rows and \
-                scores[best] - scores[self.reasons.index("undefined")] < math.log(self.margin):
-            return None  # the likeliest is "no cause" itself, or hardly likelier
         return self.reasons[best]
 
 
-def train(rows: Iterable[tuple[int | None, str | None, str, str]],
-          alpha: float = ALPHA, threshold: float = THRESHOLD,
-          margin: float = MARGIN) -> WordModel:
-    """The model of (code, stage, text, reason) rows, without the stop words; RulesError for a
-    reason not in the vocabulary."""
+def train(rows: Iterable[Example], training: Training = TRAINING, sources: tuple[str, ...] = (),
+          digest: str = "") -> WordModel:
+    """The model of (code, status, stage, text, reason) rows, without the stop words;
+    RulesError for a reason not in the vocabulary."""
     stop = load_stopwords()
-    count: Counter[str] = Counter()
-    counts: dict[str, Counter[str]] = {}
-    for code, stage, text, reason in rows:
+    data: list[tuple[list[str], str]] = []
+    for code, status, stage, text, reason in rows:
         if reason not in REASONS:
             raise RulesError(f"unknown reason {reason!r} (reasons.toml lists them)")
-        if reason in NOT_GUESSED:
-            continue
-        count[reason] += 1
-        counts.setdefault(reason, Counter()).update(features(code, stage, text))
-    return WordModel(alpha, threshold, margin, dict(count),
-                     {r: {f: n for f, n in c.items()
-                          if f not in stop and (n >= MIN_ROWS or _is_context(f))}
-                      for r, c in counts.items()})
+        if reason not in NOT_GUESSED:
+            data.append(([*sorted(features(code, status, stage, text) - stop), BIAS], reason))
+    reasons = sorted({r for _, r in data})
+    index = {r: i for i, r in enumerate(reasons)}
+    weights: dict[str, list[float]] = {}
+    shuffle = random.Random(training.seed).shuffle
+    for n in range(training.passes):
+        shuffle(data)
+        step = training.rate / (n + 1)
+        for found, reason in data:
+            vectors = [weights.setdefault(f, [0.0] * len(reasons)) for f in found]
+            gradient = _softmax([sum(v[i] for v in vectors) for i in range(len(reasons))])
+            gradient[index[reason]] -= 1
+            for i, g in enumerate(gradient):
+                if abs(g) >= 1e-4:  # a reason already ruled out: nothing to learn
+                    for v in vectors:
+                        v[i] -= step * (g + training.l2 * v[i])
+    return WordModel.of(training.threshold, _written(weights, reasons), sources, digest)
+
+
+def _written(weights: dict[str, list[float]], reasons: list[str]) -> dict[str, dict[str, float]]:
+    """The weights as the file keeps them: rounded, without the smallest."""
+    out = {f: {r: round(w, DIGITS) for r, w in zip(reasons, ws) if abs(w) >= SMALLEST}
+           for f, ws in weights.items()}
+    return {f: ws for f, ws in out.items() if ws}
 
 
 def load_stopwords(path: Path = STOPWORDS_FILE) -> frozenset[str]:
@@ -132,45 +191,56 @@ def load_stopwords(path: Path = STOPWORDS_FILE) -> frozenset[str]:
     return frozenset(words)
 
 
-def corpus_rows(path: Path = CORPUS) -> list[tuple[int | None, str | None, str, str]]:
-    """The (code, stage, text, reason) rows of the tuning corpus."""
-    with path.open(encoding="utf-8", newline="") as f:
-        return [(None if r["code"] == "-" else int(r["code"]),
-                 None if r["stage"] == "-" else r["stage"], r["text"], r["reason"])
-                for r in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)]
+def digest_of(paths: list[Path], training: Training = TRAINING) -> str:
+    """What a model was built from: the labelled files, the stop words and the training."""
+    h = hashlib.sha256(repr(training).encode())
+    for path in [STOPWORDS_FILE, *paths]:
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def build(corpus: Path = CORPUS, blind: list[Path] | None = None) -> WordModel:
+    """The model of the corpus and blind sets (default: every blind set beside the corpus)."""
+    blind = blind_files(corpus.parent) if blind is None else blind
+    return train(corpus_rows(corpus) * TRAINING.corpus_weight + blind_examples(blind),
+                 sources=(corpus.name, *(b.name for b in blind)),
+                 digest=digest_of([corpus, *blind]))
+
+
+def without(model: WordModel, held_out: Path, directory: Path = CORPUS_DIR) -> WordModel:
+    """The model built from its own sources (names in ``directory``) but ``held_out``."""
+    paths = [directory / name for name in model.sources]
+    return build(paths[0], [p for p in paths[1:] if p.resolve() != held_out.resolve()])
 
 
 def dumps(model: WordModel) -> str:
     """The model as a words file (TOML), features sorted so that a rebuild diffs cleanly."""
     out = [f'schema = "{SCHEMA}"',
-           "# Built from tests/corpus/replies.tsv by `python -m streams.classify.words`: "
+           "# Built from these files of tests/corpus by `python -m streams.classify.words`: "
            "do not edit.",
-           f"alpha = {model.alpha}", f"threshold = {model.threshold}",
-           f"margin = {model.margin}", ""]
-    for reason in sorted(model.rows):
-        words = ", ".join(f"{json.dumps(f)} = {n}" for f, n in sorted(model.counts[reason].items()))
-        out += [f"[reasons.{reason}]", f"rows = {model.rows[reason]}", f"features = {{ {words} }}",
-                ""]
-    return "\n".join(out)
+           f"sources = {json.dumps(list(model.sources))}",
+           f'digest = "{model.digest}"', f"threshold = {model.threshold}", "", "[weights]"]
+    for f, ws in sorted(model.weights().items()):
+        pairs = ", ".join(f"{r} = {w}" for r, w in sorted(ws.items()))
+        out.append(f"{json.dumps(f)} = {{ {pairs} }}")
+    return "\n".join(out) + "\n"
 
 
 def load(path: Path = WORDS_FILE) -> WordModel:
     """The model of a words file; RulesError naming the file for anything wrong in it."""
     data = load_toml(path, SCHEMA)
     try:
-        reasons = data["reasons"]
-        model = WordModel(float(data["alpha"]), float(data["threshold"]), float(data["margin"]),
-                          {r: int(v["rows"]) for r, v in reasons.items()},
-                          {r: {f: int(n) for f, n in v["features"].items()}
-                           for r, v in reasons.items()})
+        model = WordModel.of(float(data["threshold"]),
+                             {str(f): {str(r): float(w) for r, w in ws.items()}
+                              for f, ws in data["weights"].items()},
+                             tuple(str(name) for name in data["sources"]), str(data["digest"]))
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise RulesError(f"{path}: not a words file: {type(exc).__name__}: {exc}") from None
-    unknown = set(model.rows) - REASONS
+    unknown = set(model.reasons) - REASONS
     if unknown:
         raise RulesError(f"{path}: unknown reasons {sorted(unknown)}")
-    if not model.rows or min(model.rows.values()) < 1 or model.alpha <= 0 or model.margin < 1:
-        raise RulesError(f"{path}: every reason needs rows, alpha must be positive and margin "
-                         "at least 1")
+    if not model.reasons or not 0 < model.threshold <= 1:
+        raise RulesError(f"{path}: needs weights, and a threshold above 0 and at most 1")
     return model
 
 
@@ -178,22 +248,28 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m streams.classify.words",
         description="Build the word model (rules/words.toml) that guesses a reason for replies "
-                    "no rule names a cause for, from a labelled corpus.")
+                    "no rule names a cause for, from the labelled replies: the tuning corpus "
+                    "and the blind sets.")
     parser.add_argument("corpus", nargs="?", type=Path, default=CORPUS,
-                        help="tab-separated corpus with code, stage, reason and text columns "
-                             "(default: tests/corpus/replies.tsv of this checkout)")
+                        help="tab-separated corpus with code, status, stage, reason and text "
+                             "columns (default: tests/corpus/replies.tsv of this checkout)")
+    parser.add_argument("--blind", nargs="*", type=Path, metavar="FILE",
+                        help="blind sets to learn from as well, each row with its likeliest "
+                             "reason (default: every blind-*.tsv beside the corpus; none given: "
+                             "the corpus alone)")
     parser.add_argument("--output", type=Path, default=WORDS_FILE, help="default: %(default)s")
     args = parser.parse_args(argv)
-    if not args.corpus.is_file():
-        parser.error(f"no corpus at {args.corpus}")
+    missing = [str(p) for p in [args.corpus, *(args.blind or [])] if not p.is_file()]
+    if missing:
+        parser.error(f"no such file: {', '.join(missing)}")
     try:
-        model = train(corpus_rows(args.corpus))
+        model = build(args.corpus, args.blind)
     except (KeyError, ValueError, TypeError, AttributeError, UnicodeDecodeError,
             RulesError) as exc:
-        parser.error(f"{args.corpus}: not a corpus: {type(exc).__name__}: {exc}")
+        parser.error(f"not a labelled file: {type(exc).__name__}: {exc}")
     args.output.write_text(dumps(model), encoding="utf-8")
-    print(f"{args.output}: {len(model.rows)} reasons from {sum(model.rows.values())} replies",
-          file=sys.stderr)
+    print(f"{args.output}: {len(model.reasons)} reasons, {len(model.table)} features, from "
+          f"{len(model.sources)} files", file=sys.stderr)
     return 0
 
 

@@ -52,9 +52,9 @@ def recipient():
         (550, "5.7.350", "Remote server returned message detected as spam", "dot", "hard",
          "spamdetected"),
         (452, "4.3.1", "Insufficient system storage", "rcpt", "soft", "systemfull"),
-        (550, "5.4.7", "Gibberish with no known words", "dot", "hard", "expired"),
-        (550, None, "Gibberish with no known words", "rcpt", "hard", "undefined"),
-        (599, None, "Gibberish with no known words", "rcpt", "hard", "undefined"),
+        (550, "5.4.7", "Xyzzy plugh frobnitz", "dot", "hard", "expired"),
+        (550, None, "Xyzzy plugh frobnitz", "rcpt", "hard", "undefined"),
+        (599, None, "Xyzzy plugh frobnitz", "rcpt", "hard", "undefined"),
     ],
 )
 def test_reason_and_kind(altcraft, code, status, text, stage, kind, reason):
