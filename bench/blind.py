@@ -13,14 +13,14 @@ its own: a wrong suppression loses a good address, a missed one costs reputation
 common disagreements as counts (predicted -> labelled), never the texts, so that reading the
 report does not turn the blind set into a tuning set; and how the rows were decided (text rule,
 status entry, reply code, the word model's guess, nothing: Classification.basis), each with how
-many agree. A blind file the word model learnt from is scored with the model built without it
-(leave one set out), so every figure is on replies that file's classifier never learnt from."""
+many agree. Rows the word model learnt from (a set it was built from, wherever the file is, and
+their repeats in other sets) are scored with the model learnt again without them, so every
+figure is on replies the model never saw."""
 
 from __future__ import annotations
 
 import argparse
 import difflib
-import re
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
@@ -28,21 +28,15 @@ from pathlib import Path
 
 from streams.classify.classifier import Classifier
 from streams.classify.labelled import (
-    CORPUS_DIR,
     Blind,
-    BlindFormatError,
+    FormatError,
     blind_files,
     corpus_rows,
+    masked,
     read_blind,
 )
-from streams.classify.words import without
+from streams.classify.words import is_current, without
 from streams.settings import POLICIES
-
-
-def _masked(text: str) -> str:
-    text = re.sub(r"\S+@\S+", "@", text.lower())
-    text = re.sub(r"\d+", "#", re.sub(r"[0-9a-f]{6,}", "#", text))
-    return " ".join(text.split())
 
 
 def near_copies(texts: list[str], corpus: list[str]) -> list[bool]:
@@ -50,16 +44,16 @@ def near_copies(texts: list[str], corpus: list[str]) -> list[bool]:
     numbers, ids and addresses are masked, one within the other (40 characters or more), or
     nine tenths alike. A held-out reply found there is no longer unseen, however it got in
     (a standard MTA line the rule writer found elsewhere, say)."""
-    masked = [_masked(t) for t in corpus]
+    others = [masked(t) for t in corpus]
     out = []
     for text in texts:
-        mine = _masked(text)
+        mine = masked(text)
         out.append(any(
             mine == other
             or (min(len(mine), len(other)) >= 40 and (mine in other or other in mine))
             or (difflib.SequenceMatcher(None, mine, other).quick_ratio() > 0.9
                 and difflib.SequenceMatcher(None, mine, other).ratio() > 0.9)
-            for other in masked))
+            for other in others))
     return out
 
 
@@ -122,13 +116,15 @@ def score(classifier: Classifier, rows: list[Blind]) -> Score:
     return s
 
 
-def held_out(classifier: Classifier, policy: str, path: Path) -> Classifier:
-    """The classifier to score a blind file with: if its word model learnt from that file, one
-    whose model is built without it, so that every figure is on replies the model never saw."""
-    if path.resolve() not in {(CORPUS_DIR / n).resolve() for n in classifier.words.sources}:
+def held_out(classifier: Classifier, policy: str, rows: list[Blind]) -> Classifier:
+    """The classifier to score blind rows with: if its word model learnt any of them (or a
+    repeat of one, once masked), one whose model is learnt again without them, so that every
+    figure is on replies the model never saw."""
+    words = without(classifier.words, [r.text for r in rows])
+    if words is classifier.words:
         return classifier
     other = Classifier(policy)
-    other.words = without(classifier.words, path)
+    other.words = words
     return other
 
 
@@ -175,7 +171,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("--top must be 0 or more")
     try:
         per_file = [(f, read_blind(f)) for f in files]
-    except BlindFormatError as exc:
+    except FormatError as exc:
         sys.exit(f"blind file format: {exc}")
     if args.unseen:
         corpus = [text for _, _, _, text, _ in corpus_rows()]
@@ -187,9 +183,12 @@ def main(argv: list[str] | None = None) -> None:
             kept.append((path, [r for r, c in zip(rows, copied) if not c]))
         per_file = kept
     classifier = Classifier(args.policy)
+    if not is_current(classifier.words):
+        sys.exit("the word model (rules/words.toml) is not built from the labelled files as they "
+                 "are: run `python -m streams.classify.words`")
     total = Score()
     for path, rows in per_file:
-        s = score(held_out(classifier, args.policy, path), rows)
+        s = score(held_out(classifier, args.policy, rows), rows)
         total += s
         print("\n".join(report(path.name, s, args.top)))
     if len(per_file) > 1:

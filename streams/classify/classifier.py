@@ -11,8 +11,8 @@ Decision order, first match wins:
 4. the enhanced status code (exact, then its subject), where its entry names a cause: a generic
    entry (X.0.0, X.2.0 "other or undefined ...") is ``undefined`` and does not decide;
 5. the reply code, likewise (a bare 550 or 554 says only "failed");
-6. a guess from the reply's words (``words.py``: a model of the tuning corpus), when a word it
-   knows makes one reason likely enough;
+6. a guess from the reply's words (``words.py``: a model of the labelled replies, the corpus and
+   the blind sets), when a word it knows makes one reason likely enough;
 7. ``undefined``.
 The kind comes from the reply code (2xx delivered, 4xx soft, 5xx hard), or with none from the
 enhanced status's class (5.x.x hard, 4.x.x soft), unless the deciding text rule overrides it (an
@@ -200,7 +200,7 @@ class Classifier:
         if kind is None:
             kind = self.context.kind_of(text, reason)
         if basis == "none":  # after the kind, which a guessed reason must not change
-            guessed = self.words.guess(own_code, status or own_status, stage, text)
+            guessed = self.words.guess(own_code, own_status, stage, text)
             if guessed is not None:
                 reason, rule, basis = guessed, "words", "words"
         if reason in self._stage_read:

@@ -15,6 +15,7 @@ from streams.ingest.validation import SMTP_STAGES
 
 CORPUS_DIR = Path(__file__).resolve().parents[2] / "tests" / "corpus"
 CORPUS = CORPUS_DIR / "replies.tsv"
+CORPUS_COLUMNS = ["code", "status", "stage", "kind", "reason", "source", "text"]
 BLIND_COLUMNS = ["code", "status", "stage", "kind", "reasons", "suppress", "source", "text"]
 KINDS = ("delivered", "soft", "hard")
 _STATUS = re.compile(r"[245]\.\d{1,3}\.\d{1,3}")
@@ -28,9 +29,17 @@ def blind_files(directory: Path = CORPUS_DIR) -> list[Path]:
     return sorted(directory.glob("blind-*.tsv"))
 
 
-class BlindFormatError(ValueError):
-    """A blind file that does not follow the format; the message names lines and columns, never
-    their values."""
+class FormatError(ValueError):
+    """A labelled file that does not follow its format; the message names the file, lines and
+    columns, never their values."""
+
+
+def masked(text: str) -> str:
+    """A reply's text with addresses, ids and numbers masked: two replies alike but for those
+    are one reply to the sets' repeat checks and the word model's held-out scoring."""
+    text = re.sub(r"\S+@\S+", "@", text.lower())
+    text = re.sub(r"\d+", "#", re.sub(r"[0-9a-f]{6,}", "#", text))
+    return " ".join(text.split())
 
 
 @dataclass(frozen=True)
@@ -47,12 +56,12 @@ class Blind:
     text: str
 
 
-def problems(row: dict[str | None, object]) -> list[str]:
-    """What is wrong with one row as csv.DictReader reads it: the columns at fault, not their
-    values."""
-    if None in row or any(row.get(c) is None for c in BLIND_COLUMNS):
-        return [f"expected {len(BLIND_COLUMNS)} tab-separated columns"]
-    value = {c: str(row[c]) for c in BLIND_COLUMNS}
+def problems(row: dict[str | None, object], columns: list[str] = BLIND_COLUMNS) -> list[str]:
+    """What is wrong with one row of a blind file (or, with CORPUS_COLUMNS, of the corpus) as
+    csv.DictReader reads it: the columns at fault, not their values."""
+    if None in row or any(row.get(c) is None for c in columns):
+        return [f"expected {len(columns)} tab-separated columns"]
+    value = {c: str(row[c]) for c in columns}
     out = []
     code = value["code"]
     if code != "-" and not (code.isdigit() and 200 <= int(code) <= 599):
@@ -63,51 +72,72 @@ def problems(row: dict[str | None, object]) -> list[str]:
         out.append("stage is not '-' or an SMTP stage")
     if value["kind"] not in KINDS:
         out.append("kind is not delivered, soft or hard")
-    reasons = value["reasons"].split(",")
-    if not all(r.strip() in REASONS for r in reasons):
+    if "reason" in value and value["reason"] not in REASONS:
+        out.append("reason is not in the vocabulary")
+    if "reasons" in value and not all(r.strip() in REASONS for r in value["reasons"].split(",")):
         out.append("reasons has a reason outside the vocabulary")
-    if value["suppress"] not in ("yes", "no"):
+    if "suppress" in value and value["suppress"] not in ("yes", "no"):
         out.append("suppress is not yes or no")
     if not value["source"].strip() or not value["text"].strip():
         out.append("source or text is empty")
     return out
 
 
+def _records(path: Path, columns: list[str]) -> list[dict[str | None, object]]:
+    """A tab-separated file's rows under its header; FormatError for another header or a row
+    the csv module refuses (a field over its size limit)."""
+    try:
+        with path.open(encoding="utf-8", newline="") as f:
+            reader = csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
+            if reader.fieldnames != columns:
+                raise FormatError(f"{path}: the header must be: {' '.join(columns)}")
+            return list(reader)
+    except (csv.Error, UnicodeDecodeError) as exc:
+        raise FormatError(f"{path}: not a tab-separated UTF-8 file: {type(exc).__name__}") \
+            from None
+
+
 def read_blind(path: Path) -> list[Blind]:
-    """The rows of one blind file; BlindFormatError listing every bad line."""
-    with path.open(encoding="utf-8", newline="") as f:
-        reader = csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
-        if reader.fieldnames != BLIND_COLUMNS:
-            raise BlindFormatError(f"{path}: the header must be: {' '.join(BLIND_COLUMNS)}")
-        rows, bad = [], []
-        for line, raw in enumerate(reader, start=2):
-            found = problems(raw)
-            if found:
-                bad += [f"{path.name} line {line}: {p}" for p in found]
-                continue
-            reasons = [r.strip() for r in raw["reasons"].split(",")]
-            rows.append(Blind(
-                code=None if raw["code"] == "-" else int(raw["code"]),
-                status=None if raw["status"] == "-" else raw["status"],
-                stage=None if raw["stage"] == "-" else raw["stage"],
-                kind=raw["kind"],
-                reasons=frozenset(reasons),
-                likeliest=reasons[0],
-                suppress=raw["suppress"] == "yes",
-                text=raw["text"],
-            ))
+    """The rows of one blind file; FormatError listing every bad line."""
+    rows, bad = [], []
+    for line, raw in enumerate(_records(path, BLIND_COLUMNS), start=2):
+        found = problems(raw)
+        if found:
+            bad += [f"{path.name} line {line}: {p}" for p in found]
+            continue
+        reasons = [r.strip() for r in str(raw["reasons"]).split(",")]
+        rows.append(Blind(
+            code=None if raw["code"] == "-" else int(str(raw["code"])),
+            status=None if raw["status"] == "-" else str(raw["status"]),
+            stage=None if raw["stage"] == "-" else str(raw["stage"]),
+            kind=str(raw["kind"]),
+            reasons=frozenset(reasons),
+            likeliest=reasons[0],
+            suppress=raw["suppress"] == "yes",
+            text=str(raw["text"]),
+        ))
     if bad:
-        raise BlindFormatError("\n".join(bad))
+        raise FormatError("\n".join(bad))
     return rows
 
 
 def corpus_rows(path: Path = CORPUS) -> list[Example]:
-    """The (code, status, stage, text, reason) rows of the tuning corpus."""
-    with path.open(encoding="utf-8", newline="") as f:
-        return [(None if r["code"] == "-" else int(r["code"]),
-                 None if r["status"] == "-" else r["status"],
-                 None if r["stage"] == "-" else r["stage"], r["text"], r["reason"])
-                for r in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)]
+    """The (code, status, stage, text, reason) rows of the tuning corpus; FormatError listing
+    every bad line."""
+    rows: list[Example] = []
+    bad = []
+    for line, raw in enumerate(_records(path, CORPUS_COLUMNS), start=2):
+        found = problems(raw, CORPUS_COLUMNS)
+        if found:
+            bad += [f"{path.name} line {line}: {p}" for p in found]
+            continue
+        rows.append((None if raw["code"] == "-" else int(str(raw["code"])),
+                     None if raw["status"] == "-" else str(raw["status"]),
+                     None if raw["stage"] == "-" else str(raw["stage"]), str(raw["text"]),
+                     str(raw["reason"])))
+    if bad:
+        raise FormatError("\n".join(bad))
+    return rows
 
 
 def blind_examples(paths: list[Path]) -> list[Example]:

@@ -27,9 +27,11 @@ from streams.classify.labelled import (
     CORPUS,
     CORPUS_DIR,
     Example,
+    FormatError,
     blind_examples,
     blind_files,
     corpus_rows,
+    masked,
 )
 from streams.classify.rules_loader import REASONS, RULES_DIR
 from streams.datafiles import load_toml
@@ -49,6 +51,8 @@ class Training:
     rate: float = 0.5  # the first pass's step; pass n takes rate / n
     l2: float = 1e-3  # weight decay: a word seen in few replies stays a weak hint
     threshold: float = 0.3  # the guessed reason's probability must reach this
+    telling: float = 0.5  # and a word of the reply must weigh this much for it: the code,
+    # status and stage alone are no cause, nor are they with words that hardly weigh
     seed: int = 1  # the order the replies are shuffled in, so that a rebuild is the same
     # The corpus's labels are the project's conventions, a blind label one labeller's reading:
     # where they differ (RFC 5321's bare "mailbox unavailable" has no cause), the corpus wins.
@@ -56,9 +60,9 @@ class Training:
 
 
 TRAINING = Training()
-BIAS = "bias"
+BIAS = ":bias"  # every reply's feature; not a word (a colon)
 DIGITS = 2  # decimals a weight is written with
-SMALLEST = 0.1  # a smaller weight is left out: it moves no guess
+SMALLEST = 0.1  # a smaller weight is left out: it moved no blind figure and shrinks the file
 # Reasons a reply's words never give: set by a 2xx code, by ARF or by us.
 NOT_GUESSED = frozenset({"delivered", "feedback", "suppressed"})
 
@@ -103,9 +107,11 @@ def _softmax(scores: list[float]) -> list[float]:
 class WordModel:
     """The reasons, each one's bias (the weight every reply has), per feature the reasons it
     weighs on with their weights (sparse: a feature weighs on a few reasons), the probability a
-    guess needs, and the files it was learnt from with their digest."""
+    guess needs and the weight its telling word needs, and the files it was learnt from with
+    their digest."""
 
     threshold: float
+    telling: float
     reasons: tuple[str, ...]
     bias: tuple[float, ...]
     table: dict[str, tuple[tuple[int, float], ...]]
@@ -113,26 +119,30 @@ class WordModel:
     digest: str = ""
 
     @classmethod
-    def of(cls, threshold: float, weights: dict[str, dict[str, float]],
-           sources: tuple[str, ...] = (), digest: str = "") -> WordModel:
-        """The model of per-feature weights by reason (the feature ``bias``: every reply's)."""
-        reasons = tuple(sorted({r for ws in weights.values() for r in ws}))
+    def of(cls, threshold: float, telling: float, reasons: list[str],
+           weights: dict[str, dict[str, float]], sources: tuple[str, ...] = (),
+           digest: str = "") -> WordModel:
+        """The model of per-feature weights by reason (the feature ``:bias``: every reply's);
+        RulesError for a weight on a reason not listed."""
         index = {r: i for i, r in enumerate(reasons)}
+        stray = {r for ws in weights.values() for r in ws} - set(index)
+        if stray:
+            raise RulesError(f"weights for reasons not listed: {sorted(stray)}")
         bias = weights.get(BIAS, {})
-        return cls(threshold, reasons, tuple(bias.get(r, 0.0) for r in reasons),
+        return cls(threshold, telling, tuple(reasons), tuple(bias.get(r, 0.0) for r in reasons),
                    {f: tuple((index[r], w) for r, w in sorted(ws.items()))
                     for f, ws in weights.items() if f != BIAS}, sources, digest)
 
     def weights(self) -> dict[str, dict[str, float]]:
-        """Per feature (``bias`` too), its weight by reason: what the file keeps."""
+        """Per feature (``:bias`` too), its weight by reason: what the file keeps."""
         out = {f: {self.reasons[i]: w for i, w in ws} for f, ws in self.table.items()}
         bias = {r: w for r, w in zip(self.reasons, self.bias) if w}
         return {**out, BIAS: bias} if bias else out
 
     def guess(self, code: int | None, status: str | None, stage: str | None,
               text: str) -> str | None:
-        """The likeliest reason, or None: when no word of the reply is known (the context alone
-        is no cause), the likeliest is "no cause" itself, or it is not likely enough."""
+        """The likeliest reason, or None: when it is "no cause" itself, is not likely enough, or
+        no word of the reply weighs enough for it."""
         found = [f for f in features(code, status, stage, text) if f in self.table]
         if all(_is_context(f) for f in found):
             return None
@@ -142,6 +152,9 @@ class WordModel:
                 scores[i] += weight
         best = max(range(len(scores)), key=scores.__getitem__)
         if self.reasons[best] == "undefined" or _softmax(scores)[best] < self.threshold:
+            return None
+        if not any(i == best and weight >= self.telling for f in found if not _is_context(f)
+                   for i, weight in self.table[f]):
             return None
         return self.reasons[best]
 
@@ -166,13 +179,14 @@ def train(rows: Iterable[Example], training: Training = TRAINING, sources: tuple
         step = training.rate / (n + 1)
         for found, reason in data:
             vectors = [weights.setdefault(f, [0.0] * len(reasons)) for f in found]
-            gradient = _softmax([sum(v[i] for v in vectors) for i in range(len(reasons))])
+            gradient = _softmax(list(map(sum, zip(*vectors))))
             gradient[index[reason]] -= 1
             for i, g in enumerate(gradient):
                 if abs(g) >= 1e-4:  # a reason already ruled out: nothing to learn
                     for v in vectors:
                         v[i] -= step * (g + training.l2 * v[i])
-    return WordModel.of(training.threshold, _written(weights, reasons), sources, digest)
+    return WordModel.of(training.threshold, training.telling, reasons,
+                        _written(weights, reasons), sources, digest)
 
 
 def _written(weights: dict[str, list[float]], reasons: list[str]) -> dict[str, dict[str, float]]:
@@ -199,18 +213,33 @@ def digest_of(paths: list[Path], training: Training = TRAINING) -> str:
     return h.hexdigest()[:16]
 
 
+def _training_rows(corpus: Path, blind: list[Path]) -> list[Example]:
+    return corpus_rows(corpus) * TRAINING.corpus_weight + blind_examples(blind)
+
+
 def build(corpus: Path = CORPUS, blind: list[Path] | None = None) -> WordModel:
     """The model of the corpus and blind sets (default: every blind set beside the corpus)."""
     blind = blind_files(corpus.parent) if blind is None else blind
-    return train(corpus_rows(corpus) * TRAINING.corpus_weight + blind_examples(blind),
-                 sources=(corpus.name, *(b.name for b in blind)),
+    return train(_training_rows(corpus, blind), sources=(corpus.name, *(b.name for b in blind)),
                  digest=digest_of([corpus, *blind]))
 
 
-def without(model: WordModel, held_out: Path, directory: Path = CORPUS_DIR) -> WordModel:
-    """The model built from its own sources (names in ``directory``) but ``held_out``."""
+def without(model: WordModel, texts: Iterable[str], directory: Path = CORPUS_DIR) -> WordModel:
+    """The model learnt again from its own sources (names in ``directory``) without any reply
+    that is one of ``texts`` once masked (a blind set to score, wherever its file is, and its
+    repeats in other sets); the model itself if it never learnt one."""
+    held = {masked(t) for t in texts}
     paths = [directory / name for name in model.sources]
-    return build(paths[0], [p for p in paths[1:] if p.resolve() != held_out.resolve()])
+    rows = _training_rows(paths[0], paths[1:])
+    kept = [r for r in rows if masked(r[3]) not in held]
+    return model if len(kept) == len(rows) else train(kept)
+
+
+def is_current(model: WordModel, directory: Path = CORPUS_DIR) -> bool:
+    """Whether the model's sources are still as it learnt them."""
+    paths = [directory / name for name in model.sources]
+    return bool(paths) and all(p.is_file() for p in paths) and \
+        digest_of(paths) == model.digest
 
 
 def dumps(model: WordModel) -> str:
@@ -219,29 +248,54 @@ def dumps(model: WordModel) -> str:
            "# Built from these files of tests/corpus by `python -m streams.classify.words`: "
            "do not edit.",
            f"sources = {json.dumps(list(model.sources))}",
-           f'digest = "{model.digest}"', f"threshold = {model.threshold}", "", "[weights]"]
+           f'digest = "{model.digest}"', f"threshold = {model.threshold}",
+           f"telling = {model.telling}", f"reasons = {json.dumps(list(model.reasons))}", "",
+           "[weights]"]
     for f, ws in sorted(model.weights().items()):
         pairs = ", ".join(f"{r} = {w}" for r, w in sorted(ws.items()))
         out.append(f"{json.dumps(f)} = {{ {pairs} }}")
     return "\n".join(out) + "\n"
 
 
+def _number(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+            not math.isfinite(value):
+        raise ValueError(f"{value!r} is not a finite number")
+    return float(value)
+
+
+def _strings(value: object) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"{value!r} is not a list of strings")
+    return value
+
+
+def check(model: WordModel, path: Path) -> WordModel:
+    """The model if it can guess; RulesError naming ``path`` if not."""
+    unknown = set(model.reasons) - REASONS
+    if unknown:
+        raise RulesError(f"{path}: unknown reasons {sorted(unknown)}")
+    if len(model.reasons) < 2 or not model.table or not 0 < model.threshold <= 1:
+        raise RulesError(f"{path}: needs two reasons or more, weights, and a threshold above 0 "
+                         "and at most 1")
+    return model
+
+
 def load(path: Path = WORDS_FILE) -> WordModel:
     """The model of a words file; RulesError naming the file for anything wrong in it."""
     data = load_toml(path, SCHEMA)
     try:
-        model = WordModel.of(float(data["threshold"]),
-                             {str(f): {str(r): float(w) for r, w in ws.items()}
+        digest = data["digest"]
+        if not isinstance(digest, str):
+            raise ValueError("digest is not a string")
+        model = WordModel.of(_number(data["threshold"]), _number(data["telling"]),
+                             _strings(data["reasons"]),
+                             {str(f): {str(r): _number(w) for r, w in ws.items()}
                               for f, ws in data["weights"].items()},
-                             tuple(str(name) for name in data["sources"]), str(data["digest"]))
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                             tuple(_strings(data["sources"])), digest)
+    except (KeyError, TypeError, ValueError, AttributeError, RulesError) as exc:
         raise RulesError(f"{path}: not a words file: {type(exc).__name__}: {exc}") from None
-    unknown = set(model.reasons) - REASONS
-    if unknown:
-        raise RulesError(f"{path}: unknown reasons {sorted(unknown)}")
-    if not model.reasons or not 0 < model.threshold <= 1:
-        raise RulesError(f"{path}: needs weights, and a threshold above 0 and at most 1")
-    return model
+    return check(model, path)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -262,12 +316,20 @@ def main(argv: list[str] | None = None) -> int:
     missing = [str(p) for p in [args.corpus, *(args.blind or [])] if not p.is_file()]
     if missing:
         parser.error(f"no such file: {', '.join(missing)}")
+    if args.blind and any(p.resolve().parent != args.corpus.resolve().parent
+                          for p in args.blind):
+        parser.error("blind sets must be beside the corpus (the model names its sources)")
+    if args.blind and len({p.resolve() for p in args.blind}) < len(args.blind):
+        parser.error("a blind set is given twice")
     try:
-        model = build(args.corpus, args.blind)
-    except (KeyError, ValueError, TypeError, AttributeError, UnicodeDecodeError,
-            RulesError) as exc:
-        parser.error(f"not a labelled file: {type(exc).__name__}: {exc}")
-    args.output.write_text(dumps(model), encoding="utf-8")
+        model = check(build(args.corpus, args.blind), args.output)
+        args.output.write_text(dumps(model), encoding="utf-8")
+    except (FormatError, RulesError) as exc:
+        lines = str(exc).splitlines()
+        more = f" (and {len(lines) - 1} more)" if len(lines) > 1 else ""
+        parser.error(f"not a labelled file: {lines[0]}{more}")
+    except OSError as exc:
+        parser.error(f"cannot write {args.output}: {exc.strerror}")
     print(f"{args.output}: {len(model.reasons)} reasons, {len(model.table)} features, from "
           f"{len(model.sources)} files", file=sys.stderr)
     return 0

@@ -12,22 +12,23 @@ from streams.classify.classifier import Classifier
 from streams.classify.labelled import (
     BLIND_COLUMNS,
     KINDS,
-    BlindFormatError,
+    FormatError,
     blind_files,
     read_blind,
 )
 from streams.classify.rules_loader import REASONS
 
 HEADER = "\t".join(BLIND_COLUMNS)
-# code status stage kind reasons suppress source text
+# code status stage kind reasons suppress source text; no text is one the word model learnt
+# (else bench.blind learns it again without them)
 INVENTED = [
-    "550\t5.1.1\trcpt\thard\tuserunknown\tyes\tinvented\tUser unknown",
+    "550\t5.1.1\trcpt\thard\tuserunknown\tyes\tinvented\tUser unknown (invented)",
     "554\t5.7.1\trcpt\thard\tbadreputation,blocked\tno\tinvented\t"
-    "Client host [192.0.2.1] blocked using zen.spamhaus.org",
-    "452\t4.2.2\trcpt\tsoft\tmailboxfull\tno\tinvented\tMailbox full",
+    "Client host [192.0.2.1] blocked using zen.spamhaus.org (invented)",
+    "452\t4.2.2\trcpt\tsoft\tmailboxfull\tno\tinvented\tMailbox full (invented)",
     # labelled against what the text says, so that the classifier disagrees on purpose
-    "550\t-\trcpt\tsoft\tblocked\tno\tinvented\t"
-    "<a@example.org>: Recipient address rejected: User unknown in local recipient table",
+    "550\t-\trcpt\tsoft\tblocked\tno\tinvented\t<a@example.org>: Recipient address "
+    "rejected: User unknown in local recipient table (invented)",
     "599\t-\t-\thard\tuserunknown\tyes\tinvented\tXyzzy plugh frobnitz",
 ]
 
@@ -42,12 +43,12 @@ def write(tmp_path: Path, lines: list[str], name: str = "blind-x.tsv") -> Path:
 def test_every_blind_row_follows_the_format(path):
     # read() raises on any bad line, naming the line and the column but not the value
     rows = read_blind(path)
-    assert all(r.reasons <= REASONS and r.kind in KINDS and r.likeliest in r.reasons for r in rows)
+    assert all(r.reasons <= REASONS and r.kind in KINDS for r in rows)
 
 
 def test_figures_on_invented_rows(tmp_path):
     rows = read_blind(write(tmp_path, INVENTED))
-    assert rows[1].reasons == {"badreputation", "blocked"}
+    assert rows[1].reasons == {"badreputation", "blocked"} and rows[1].likeliest == "badreputation"
     assert (rows[0].suppress, rows[2].suppress, rows[4].code, rows[4].stage) == \
         (True, False, 599, None)
     s = blind.score(Classifier("recipient"), rows)
@@ -62,7 +63,7 @@ def test_figures_on_invented_rows(tmp_path):
 def test_precision_and_recall_are_separate(tmp_path):
     # two correct suppressions and one wrong one: precision 2/3, recall 1
     lines = [INVENTED[0], INVENTED[3],
-             "550\t5.1.1\trcpt\thard\tuserunknown\tyes\tinvented\tNo such user here"]
+             "550\t5.1.1\trcpt\thard\tuserunknown\tyes\tinvented\tNo such user here (invented)"]
     s = blind.score(Classifier("recipient"), read_blind(write(tmp_path, lines)))
     assert (s.tp, s.fp, s.fn) == (2, 1, 0)
     assert (round(s.precision, 3), s.recall, s.f1) == (0.667, 1.0, 0.8)
@@ -98,7 +99,7 @@ def test_no_suppression_at_all_reports_no_figure(tmp_path, capsys):
     ("550\t5.1.1\trcpt\thard\tuserunknown\tyes\tUser unknown", "columns"),
 ])
 def test_a_bad_row_is_named_by_line_and_column_not_value(tmp_path, line, column):
-    with pytest.raises(BlindFormatError) as err:
+    with pytest.raises(FormatError) as err:
         read_blind(write(tmp_path, [INVENTED[0], line]))
     message = str(err.value)
     assert "blind-x.tsv line 3:" in message and column in message
@@ -132,3 +133,14 @@ def test_near_copies_are_masked_contained_or_alike_rows():
         "421 Too many connections from your IP, try again later",
     ]
     assert blind.near_copies(texts, corpus) == [True, True, True, False, False]
+
+
+def test_rows_the_word_model_learnt_are_scored_with_a_model_learnt_without_them(tmp_path):
+    shipped = Classifier("recipient")
+    copied = tmp_path / "copy.tsv"  # a set the model learnt, under another name and place
+    copied.write_text("\n".join(blind_files()[0].read_text(encoding="utf-8").splitlines()[:6]),
+                      encoding="utf-8")
+    rows = read_blind(copied)
+    other = blind.held_out(shipped, "recipient", rows)
+    assert other is not shipped and other.words != shipped.words
+    assert blind.held_out(shipped, "recipient", read_blind(write(tmp_path, INVENTED))) is shipped
