@@ -28,6 +28,7 @@ from pathlib import Path
 
 from streams.classify.classifier import Classifier
 from streams.classify.labelled import (
+    CORPUS_DIR,
     Blind,
     FormatError,
     blind_files,
@@ -116,11 +117,12 @@ def score(classifier: Classifier, rows: list[Blind]) -> Score:
     return s
 
 
-def held_out(classifier: Classifier, policy: str, rows: list[Blind]) -> Classifier:
+def held_out(classifier: Classifier, policy: str, rows: list[Blind],
+             directory: Path = CORPUS_DIR) -> Classifier:
     """The classifier to score blind rows with: if its word model learnt any of them (or a
     repeat of one, once masked), one whose model is learnt again without them, so that every
-    figure is on replies the model never saw."""
-    words = without(classifier.words, [r.text for r in rows])
+    figure is on replies the model never saw. ``directory``: where the model's sources are."""
+    words = without(classifier.words, [r.text for r in rows], directory)
     if words is classifier.words:
         return classifier
     other = Classifier(policy)

@@ -17,6 +17,7 @@ from streams.classify.labelled import (
     read_blind,
 )
 from streams.classify.rules_loader import REASONS
+from streams.classify.words import build
 
 HEADER = "\t".join(BLIND_COLUMNS)
 # code status stage kind reasons suppress source text; no text is one the word model learnt
@@ -136,11 +137,19 @@ def test_near_copies_are_masked_contained_or_alike_rows():
 
 
 def test_rows_the_word_model_learnt_are_scored_with_a_model_learnt_without_them(tmp_path):
-    shipped = Classifier("recipient")
-    copied = tmp_path / "copy.tsv"  # a set the model learnt, under another name and place
-    copied.write_text("\n".join(blind_files()[0].read_text(encoding="utf-8").splitlines()[:6]),
-                      encoding="utf-8")
-    rows = read_blind(copied)
-    other = blind.held_out(shipped, "recipient", rows)
-    assert other is not shipped and other.words != shipped.words
-    assert blind.held_out(shipped, "recipient", read_blind(write(tmp_path, INVENTED))) is shipped
+    (tmp_path / "replies.tsv").write_text(
+        "code\tstatus\tstage\tkind\treason\tsource\ttext\n"
+        "452\t-\trcpt\tsoft\tmailboxfull\ts\tinbox brimming\n"
+        "550\t-\trcpt\thard\tsuspend\ts\taccount frozen\n", encoding="utf-8")
+    learnt = write(tmp_path, ["550\t-\trcpt\thard\tsuspend\tno\ts\tzorblaxed"] * 4,
+                   "blind-1.tsv")
+    classifier = Classifier("recipient")
+    classifier.words = build(tmp_path / "replies.tsv")
+    assert classifier.words.guess(550, None, "rcpt", "zorblaxed") == "suspend"
+    copied = tmp_path / "elsewhere.tsv"  # the set the model learnt, under another name
+    copied.write_text(learnt.read_text(encoding="utf-8"), encoding="utf-8")
+    other = blind.held_out(classifier, "recipient", read_blind(copied), tmp_path)
+    assert other is not classifier
+    assert other.words.guess(550, None, "rcpt", "zorblaxed") is None
+    invented = read_blind(write(tmp_path, INVENTED))
+    assert blind.held_out(classifier, "recipient", invented, tmp_path) is classifier
