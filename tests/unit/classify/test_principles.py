@@ -295,6 +295,21 @@ def test_the_generic_mailbox_unavailable_does_not_suppress(recipient, code, stat
     assert (got.reason, got.suppress) == ("undefined", False)
 
 
+@pytest.mark.parametrize(("code", "status", "text", "reason"), [
+    (550, "5.5.0", "550 5.5.0 Requested action not taken: mailbox unavailable (S2017062302). "
+     "[DB5EUR03FT029.eop-EUR03.prod.protection.outlook.com]", "undefined"),
+    (450, None, "Requested mail action not taken: mailbox unavailable", "undefined"),
+    # a cause the text goes on to state comes first
+    (550, None, "Requested action not taken: mailbox unavailable (user unknown)", "userunknown"),
+    (552, None, "Requested action not taken: mailbox unavailable, mailbox full", "mailboxfull"),
+])
+def test_rfc5321s_own_mailbox_unavailable_names_no_cause_and_is_not_guessed(
+        code, status, text, reason):
+    got = Classifier("recipient").classify(code, status, text, "rcpt")  # with the word model
+    assert got.reason == reason and got.basis == "text" and got.suppress == (
+        reason == "userunknown")
+
+
 def test_a_word_inside_another_is_not_the_word(recipient):
     # "eof" inside "thereof", "timeout" of a retry policy
     assert recipient.classify(None, None, "Delivery failed, the cause thereof unknown",
