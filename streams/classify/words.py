@@ -207,9 +207,10 @@ def load_stopwords(path: Path = STOPWORDS_FILE) -> frozenset[str]:
 
 
 def digest_of(paths: list[Path], training: Training = TRAINING) -> str:
-    """What a model was built from: the labelled files, the stop words and the training."""
+    """What a model was built from: the labelled files, the stop words, the training's settings
+    and this module (its features and fitting), so that a change to any says to rebuild."""
     h = hashlib.sha256(repr(training).encode())
-    for path in [STOPWORDS_FILE, *paths]:
+    for path in [Path(__file__), STOPWORDS_FILE, *paths]:
         h.update(path.name.encode() + b"\0" + path.read_bytes())
     return h.hexdigest()[:16]
 
