@@ -78,6 +78,8 @@ class Context:
     text_kinds: tuple[tuple[str, re.Pattern[str]], ...] = ()
     # Reasons hard by their nature, when neither a code, a status nor the words give the kind.
     hard_reasons: frozenset[str] = frozenset()
+    # Texts that name no cause: the word model makes no guess on them.
+    no_guess: re.Pattern[str] | None = None
 
     def kind_of(self, text: str, reason: str) -> str:
         """The kind of a reply with no code and no enhanced status anywhere: its words say it,
@@ -212,6 +214,7 @@ def load_context(path: Path = RULES_DIR / "context.toml") -> Context:
             raise RulesError(f"{path}: text_kinds #{n}: needs kind 'hard' or 'soft' and patterns")
         text_kinds.append((group["kind"],
                            compiled("text_kinds", "|".join(f"(?:{p})" for p in group["patterns"]))))
+    no_guess = data.get("no_guess", {}).get("patterns", [])
     hard_reasons = frozenset(data.get("reason_kinds", {}).get("hard", []))
     if hard_reasons - REASONS:
         raise RulesError(f"{path}: reason_kinds: {sorted(hard_reasons - REASONS)} not in the "
@@ -225,6 +228,8 @@ def load_context(path: Path = RULES_DIR / "context.toml") -> Context:
                                for stage, patterns in refused.items() for p in patterns),
         text_kinds=tuple(text_kinds),
         hard_reasons=hard_reasons,
+        no_guess=compiled("no_guess", "|".join(f"(?:{p})" for p in no_guess)) if no_guess
+        else None,
     )
 
 

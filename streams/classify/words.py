@@ -56,7 +56,7 @@ class Training:
     # status and stage alone are no cause, nor are they with words that hardly weigh
     seed: int = 1  # the order the replies are shuffled in, so that a rebuild is the same
     # The corpus's labels are the project's conventions, a blind label one labeller's reading:
-    # where they differ (RFC 5321's bare "mailbox unavailable" has no cause), the corpus wins.
+    # where they differ, the corpus weighs more.
     corpus_weight: int = 3
 
 
@@ -144,7 +144,8 @@ class WordModel:
               text: str) -> str | None:
         """The likeliest reason, or None: when it is "no cause" itself, is not likely enough, or
         no word of the reply weighs enough for it."""
-        found = [f for f in features(code, status, stage, text) if f in self.table]
+        # In sorted order: a float sum depends on its order, and a set's on the hash seed.
+        found = sorted(f for f in features(code, status, stage, text) if f in self.table)
         if all(_is_context(f) for f in found):
             return None
         scores = list(self.bias)
@@ -227,8 +228,9 @@ def build(corpus: Path = CORPUS, blind: list[Path] | None = None) -> WordModel:
 
 
 @functools.lru_cache(maxsize=2)
-def _learnt(paths: tuple[Path, ...]) -> tuple[tuple[Example, ...], tuple[str, ...]]:
-    """The training rows of these files with their masked texts: bench.blind asks once a set."""
+def _learnt(paths: tuple[Path, ...], digest: str) -> tuple[tuple[Example, ...], tuple[str, ...]]:
+    """The training rows of these files with their masked texts, read once for a model (its
+    digest, so that files changed since are read again)."""
     rows = _training_rows(paths[0], list(paths[1:]))
     return tuple(rows), tuple(masked(r[3]) for r in rows)
 
@@ -240,7 +242,8 @@ def without(model: WordModel, texts: Iterable[str], directory: Path = CORPUS_DIR
     if not model.sources:
         return model
     held = {masked(t) for t in texts}
-    rows, texts_learnt = _learnt(tuple(directory / name for name in model.sources))
+    rows, texts_learnt = _learnt(tuple(directory / name for name in model.sources),
+                                 model.digest)
     kept = [r for r, text in zip(rows, texts_learnt) if text not in held]
     return model if len(kept) == len(rows) else train(kept)
 

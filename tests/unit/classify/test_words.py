@@ -227,6 +227,18 @@ def test_a_build_is_the_same_whatever_the_hash_seed(tmp_path: Path) -> None:
     assert (tmp_path / "1.toml").read_bytes() == (tmp_path / "2.toml").read_bytes()
 
 
+def test_a_guess_is_the_same_whatever_the_hash_seed() -> None:
+    # every labelled reply, guessed in two interpreters whose sets iterate in other orders
+    script = ("from streams.classify.labelled import CORPUS, blind_examples, blind_files, "
+              "corpus_rows\nfrom streams.classify.words import load\nm = load()\n"
+              "print([m.guess(c, s, g, t) for c, s, g, t, _ in "
+              "corpus_rows(CORPUS) + blind_examples(blind_files())])")
+    outputs = {subprocess.run([sys.executable, "-c", script], check=True, capture_output=True,
+                              text=True, env={**os.environ, "PYTHONHASHSEED": seed}).stdout
+               for seed in ("0", "1")}
+    assert len(outputs) == 1 and "userunknown" in outputs.pop()
+
+
 def test_the_build_command_refuses_what_it_cannot_name_or_write(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     corpus = corpus_file(tmp_path, ROWS)
