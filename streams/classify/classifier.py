@@ -199,8 +199,7 @@ class Classifier:
         kind, reason, rule, basis = decided or (code_kind, "undefined", "undefined", "none")
         if kind is None:
             kind = self.context.kind_of(text, reason)
-        no_guess = self.context.no_guess
-        if basis == "none" and not (no_guess and no_guess.search(text)):
+        if basis == "none" and not self.context.names_no_cause(text):
             # after the kind, which a guessed reason must not change
             guessed = self.words.guess(own_code, own_status, stage, text)
             if guessed is not None:

@@ -81,6 +81,10 @@ class Context:
     # Texts that name no cause: the word model makes no guess on them.
     no_guess: re.Pattern[str] | None = None
 
+    def names_no_cause(self, text: str) -> bool:
+        """Whether the text is one that names no cause, on which no guess is made."""
+        return self.no_guess is not None and self.no_guess.search(text) is not None
+
     def kind_of(self, text: str, reason: str) -> str:
         """The kind of a reply with no code and no enhanced status anywhere: its words say it,
         else the nature of the reason its text rules read, else soft."""
@@ -192,6 +196,9 @@ def load_context(path: Path = RULES_DIR / "context.toml") -> Context:
         except re.error as exc:
             raise RulesError(f"{path}: {section}: bad pattern {pattern!r}: {exc}") from None
 
+    def joined(section: str, patterns: list[str]) -> re.Pattern[str]:
+        return compiled(section, "|".join(f"(?:{p})" for p in patterns))
+
     wrappers = tuple(compiled("wrappers", p) for p in data["wrappers"]["patterns"])
     for wrapper in wrappers:
         if not set(wrapper.groupindex) & {"code", "status"}:
@@ -212,8 +219,7 @@ def load_context(path: Path = RULES_DIR / "context.toml") -> Context:
     for n, group in enumerate(data.get("text_kinds", []), 1):
         if group.get("kind") not in ("hard", "soft") or not group.get("patterns"):
             raise RulesError(f"{path}: text_kinds #{n}: needs kind 'hard' or 'soft' and patterns")
-        text_kinds.append((group["kind"],
-                           compiled("text_kinds", "|".join(f"(?:{p})" for p in group["patterns"]))))
+        text_kinds.append((group["kind"], joined("text_kinds", group["patterns"])))
     no_guess = data.get("no_guess", {}).get("patterns", [])
     hard_reasons = frozenset(data.get("reason_kinds", {}).get("hard", []))
     if hard_reasons - REASONS:
@@ -228,8 +234,7 @@ def load_context(path: Path = RULES_DIR / "context.toml") -> Context:
                                for stage, patterns in refused.items() for p in patterns),
         text_kinds=tuple(text_kinds),
         hard_reasons=hard_reasons,
-        no_guess=compiled("no_guess", "|".join(f"(?:{p})" for p in no_guess)) if no_guess
-        else None,
+        no_guess=joined("no_guess", no_guess) if no_guess else None,
     )
 
 
