@@ -11,6 +11,7 @@ from bench import blind
 from streams.classify.classifier import Classifier
 from streams.classify.labelled import (
     BLIND_COLUMNS,
+    CORPUS_COLUMNS,
     KINDS,
     FormatError,
     blind_files,
@@ -138,7 +139,7 @@ def test_near_copies_are_masked_contained_or_alike_rows():
 
 def test_rows_the_word_model_learnt_are_scored_with_a_model_learnt_without_them(tmp_path):
     (tmp_path / "replies.tsv").write_text(
-        "code\tstatus\tstage\tkind\treason\tsource\ttext\n"
+        "\t".join(CORPUS_COLUMNS) + "\n"
         "452\t-\trcpt\tsoft\tmailboxfull\ts\tinbox brimming\n"
         "550\t-\trcpt\thard\tsuspend\ts\taccount frozen\n", encoding="utf-8")
     learnt = write(tmp_path, ["550\t-\trcpt\thard\tsuspend\tno\ts\tzorblaxed"] * 4,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from streams.classify.classifier import Classifier
-from streams.classify.labelled import CORPUS, blind_files
+from streams.classify.labelled import BLIND_COLUMNS, CORPUS, CORPUS_COLUMNS, blind_files
 from streams.classify.words import (
     STOPWORDS_FILE,
     WordModel,
@@ -32,6 +32,8 @@ def recipient() -> Classifier:
     return Classifier("recipient")
 
 
+CORPUS_HEADER = "\t".join(CORPUS_COLUMNS) + "\n"
+BLIND_HEADER = "\t".join(BLIND_COLUMNS) + "\n"
 # (code, status, stage, text, reason)
 ROWS = [
     (550, None, "rcpt", "no such mailbox here", "userunknown"),
@@ -178,9 +180,6 @@ def test_the_build_command_refuses_a_missing_file(tmp_path: Path,
     assert not (tmp_path / "w.toml").exists()
 
 
-CORPUS_HEADER = "code\tstatus\tstage\tkind\treason\tsource\ttext\n"
-
-
 @pytest.mark.parametrize("corpus, error", [
     ("code\tstage\ttext\n550\t-\tno reason column\n", "the header must be"),
     (CORPUS_HEADER + "550\t-\t-\thard\tnosuchreason\ts\tt\n", "line 2: reason is not"),
@@ -263,9 +262,6 @@ def test_a_guess_rests_on_a_telling_word() -> None:
     assert model.guess(550, None, "rcpt", "plain faint") == "userunknown"
     assert model.weights() == {":bias": {"userunknown": 2.0}, "faint": {"userunknown": 0.2},
                                "plain": {"userunknown": 0.6}}
-
-
-BLIND_HEADER = "code\tstatus\tstage\tkind\treasons\tsuppress\tsource\ttext\n"
 
 
 def test_blind_sets_teach_their_likeliest_reason_and_can_be_held_out(tmp_path: Path) -> None:
